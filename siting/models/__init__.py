@@ -1,0 +1,14 @@
+"""Location models: sparse, PuLP-based, solved by HiGHS (default) or CBC.
+
+Every model is built with ``Model.from_cost_matrix(cost, ...)`` (a dense
+demand × site matrix or a long ``demand_id, site_id, cost`` table) or
+``Model.from_geodataframes(demand, sites, ...)`` (in a metric CRS), and solved
+with ``model.solve(solver="highs", time_limit_s=None, mip_gap=None)``, which
+returns a :class:`SolveResult`.
+"""
+
+from __future__ import annotations
+
+from siting.models._base import SolveResult, SparseCost
+
+__all__ = ["SolveResult", "SparseCost"]
