@@ -1,0 +1,202 @@
+"""Reconciliation tests for the data files shipped in data/.
+
+They read the files exactly as shipped and check them against the published
+figures they were derived from (see data/boundaries/README.md and
+data/demand/README.md).
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+import shapely
+
+REPO = Path(__file__).parents[1]
+BOUNDARIES = REPO / "data" / "boundaries" / "qingdao_districts.geojson"
+DEMAND = REPO / "data" / "demand"
+STATS = DEMAND / "qingdao_district_stats.csv"
+CENTRES = DEMAND / "qingdao_urban_centres.csv"
+STATIONS = DEMAND / "qingdao_hydrogen_stations.csv"
+HUBS = DEMAND / "qingdao_hydrogen_hubs.csv"
+
+METRIC_CRS = "EPSG:32651"
+OFFICIAL_AREA_KM2 = 11_293.0
+CENSUS_2020_TOTAL = 10_071_722
+CITY_URBAN_RATE = 0.7634
+EV_STOCK_2025 = 450_000
+EXPECTED_CODES = [
+    "370202", "370203", "370211", "370212", "370213",
+    "370214", "370215", "370281", "370283", "370285",
+]
+
+
+@pytest.fixture(scope="module")
+def districts() -> gpd.GeoDataFrame:
+    return gpd.read_file(BOUNDARIES)
+
+
+@pytest.fixture(scope="module")
+def districts_m(districts) -> gpd.GeoDataFrame:
+    return districts.to_crs(METRIC_CRS)
+
+
+@pytest.fixture(scope="module")
+def stats() -> pd.DataFrame:
+    return pd.read_csv(STATS, dtype={"district_code": str})
+
+
+def _read_points(path: Path) -> gpd.GeoDataFrame:
+    df = pd.read_csv(path, dtype={"district_code": str})
+    return gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["lon"], df["lat"]), crs="EPSG:4326")
+
+
+# --------------------------------------------------------------------------- boundaries
+def test_ten_districts_with_unique_codes(districts):
+    codes = list(districts["district_code"])
+    assert len(codes) == 10
+    assert len(set(codes)) == 10
+    assert sorted(codes) == EXPECTED_CODES
+    assert codes == sorted(codes), "file must be sorted by district_code"
+
+
+def test_boundary_columns(districts):
+    assert {"district_code", "district_name", "district_name_en", "area_km2"} <= set(districts.columns)
+    assert all(isinstance(c, str) and len(c) == 6 for c in districts["district_code"])
+    names = dict(zip(districts["district_code"], districts["district_name"]))
+    assert names["370202"] == "市南区"
+    assert names["370211"] == "黄岛区"
+    assert districts["district_name_en"].notna().all()
+
+
+def test_boundaries_crs_is_wgs84(districts):
+    assert districts.crs is not None
+    assert districts.crs.to_epsg() == 4326
+
+
+def test_boundaries_valid_polygons(districts):
+    assert districts.geometry.notna().all()
+    assert districts.geometry.is_valid.all(), list(districts.loc[~districts.is_valid, "district_code"])
+    assert set(districts.geom_type) <= {"Polygon", "MultiPolygon"}
+    assert not districts.geometry.is_empty.any()
+
+
+def test_no_overlaps_between_districts(districts_m):
+    for (ca, a), (cb, b) in combinations(zip(districts_m["district_code"], districts_m.geometry), 2):
+        overlap_km2 = a.intersection(b).area / 1e6
+        assert overlap_km2 < 0.01, f"{ca} and {cb} overlap by {overlap_km2:.4f} km²"
+
+
+def test_union_equals_sum_of_parts(districts_m):
+    union_km2 = shapely.union_all(list(districts_m.geometry)).area / 1e6
+    sum_km2 = districts_m.geometry.area.sum() / 1e6
+    assert abs(union_km2 - sum_km2) <= 0.001 * sum_km2
+
+
+def test_union_has_no_slivers(districts_m):
+    union = shapely.union_all(list(districts_m.geometry))
+    holes_km2 = sum(
+        shapely.Polygon(ring).area
+        for poly in getattr(union, "geoms", [union])
+        for ring in poly.interiors
+    ) / 1e6
+    assert holes_km2 < 0.01, f"gaps inside the city: {holes_km2:.4f} km²"
+
+
+def test_total_area_close_to_official(districts_m):
+    total_km2 = districts_m.geometry.area.sum() / 1e6
+    assert abs(total_km2 - OFFICIAL_AREA_KM2) <= 0.02 * OFFICIAL_AREA_KM2, total_km2
+
+
+def test_area_column_matches_geometry(districts, districts_m):
+    measured = (districts_m.geometry.area / 1e6).round(1)
+    assert (abs(districts["area_km2"] - measured) <= 0.11).all()
+
+
+# --------------------------------------------------------------------------- district stats
+def test_stats_codes_match_boundaries(stats, districts):
+    assert list(stats["district_code"]) == sorted(stats["district_code"])
+    assert stats["district_code"].is_unique
+    assert set(stats["district_code"]) == set(districts["district_code"])
+
+
+def test_stats_columns(stats):
+    assert list(stats.columns) == [
+        "district_code", "district_name", "district_name_en", "population", "urban_share", "ev_stock",
+    ]
+
+
+def test_population_sums_to_census_total(stats):
+    assert int(stats["population"].sum()) == CENSUS_2020_TOTAL
+    assert (stats["population"] > 0).all()
+
+
+def test_weighted_urban_share_matches_city_rate(stats):
+    assert stats["urban_share"].between(0.0, 1.0).all()
+    weighted = (stats["population"] * stats["urban_share"]).sum() / stats["population"].sum()
+    assert abs(weighted - CITY_URBAN_RATE) <= 0.005, weighted
+
+
+def test_ev_stock_sums_to_target(stats):
+    assert int(stats["ev_stock"].sum()) == EV_STOCK_2025
+    assert (stats["ev_stock"] >= 0).all()
+
+
+def test_ev_stock_follows_documented_rule(stats):
+    weights = stats["population"] * (stats["urban_share"] + 0.5 * (1 - stats["urban_share"]))
+    quotas = weights / weights.sum() * EV_STOCK_2025
+    assert ((stats["ev_stock"] - quotas).abs() < 1.0).all()
+
+
+# --------------------------------------------------------------------------- points
+@pytest.mark.parametrize("path", [CENTRES, STATIONS, HUBS], ids=lambda p: p.stem)
+def test_points_inside_their_district(path, districts):
+    points = _read_points(path)
+    assert len(points) > 0
+    assert points[points.columns[0]].is_unique, "ids must be unique"
+    polys = districts.set_index("district_code").geometry
+    unknown = set(points["district_code"]) - set(polys.index)
+    assert not unknown, f"unknown district codes {unknown}"
+    outside = [
+        (row.iloc[0], row["district_code"])
+        for _, row in points.iterrows()
+        if not polys[row["district_code"]].contains(row.geometry)
+    ]
+    assert not outside, f"points outside their named district: {outside}"
+
+
+def test_every_district_has_an_urban_centre(districts):
+    centres = _read_points(CENTRES)
+    assert set(centres["district_code"]) == set(districts["district_code"])
+
+
+def test_existing_hydrogen_stations():
+    st = pd.read_csv(STATIONS, dtype={"district_code": str})
+    assert list(st.columns) == [
+        "station_id", "name", "name_en", "district_code", "lon", "lat",
+        "capacity_kg_per_day", "opened", "source",
+    ]
+    assert len(st) == 2
+    assert (st["district_code"] == "370211").all()
+    assert (st["capacity_kg_per_day"] > 0).all()
+    assert st["source"].str.len().gt(0).all()
+
+
+def test_hydrogen_hubs():
+    hubs = pd.read_csv(HUBS, dtype={"district_code": str})
+    assert list(hubs.columns) == [
+        "hub_id", "name", "name_en", "kind", "district_code", "lon", "lat",
+        "demand_kg_per_day", "source", "assumption",
+    ]
+    assert 10 <= len(hubs) <= 16
+    assert set(hubs["kind"]) <= {
+        "port", "logistics", "industrial", "bus_depot", "sanitation", "expressway", "airport",
+    }
+    assert (hubs["demand_kg_per_day"] > 0).all()
+    total = hubs["demand_kg_per_day"].sum()
+    assert 1_000 <= total <= 20_000, total  # a few thousand kg/day in 2025
+    assert hubs["source"].str.len().gt(0).all()
+    assert hubs["assumption"].str.len().gt(0).all()
