@@ -10,5 +10,6 @@ returns a :class:`SolveResult`.
 from __future__ import annotations
 
 from siting.models._base import SolveResult, SparseCost
+from siting.models.capacitated import CapacitatedMCLP
 
-__all__ = ["SolveResult", "SparseCost"]
+__all__ = ["CapacitatedMCLP", "SolveResult", "SparseCost"]

@@ -9,8 +9,11 @@ with the relative gap between objective and bound.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import re
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -254,25 +257,97 @@ def solve_problem(
     time_limit_s: float | None = None,
     mip_gap: float | None = None,
     has_integers: bool = True,
+    warm_start: bool = False,
 ) -> SolverOutcome:
     """Solve a PuLP problem and report an honest status, bound and gap.
 
     ``"optimal"`` is reported only when the solver finished with a gap no larger
     than :data:`OPTIMALITY_TOLERANCE`; a solution stopped by the time limit or by
     a looser ``mip_gap`` is ``"feasible"`` with its gap.
+
+    With ``warm_start=True`` the variables' current values (set with
+    ``LpVariable.setInitialValue``) are handed to the solver as a starting
+    solution. HiGHS receives the model in bulk (one ``addRows`` call) rather
+    than row by row, which matters for models with 10⁵ rows and more.
     """
     key = check_solver(solver)
     start = time.perf_counter()
     if key == "highs":
-        outcome = _solve_highs(problem, time_limit_s, mip_gap, has_integers)
+        outcome = _solve_highs(problem, time_limit_s, mip_gap, has_integers, warm_start)
     else:
-        outcome = _solve_cbc(problem, time_limit_s, mip_gap, has_integers)
+        outcome = _solve_cbc(problem, time_limit_s, mip_gap, has_integers, warm_start)
     return SolverOutcome(*outcome, solve_time_s=time.perf_counter() - start)
 
 
-def _solve_highs(problem, time_limit_s, mip_gap, has_integers):
+def _bulk_highs_class() -> type:
+    """A ``pulp.HiGHS`` that passes the model in bulk, with its constant, and can warm start."""
+    import highspy
+
+    class BulkHiGHS(pulp.HiGHS):
+        def __init__(self, *, warm_start: bool = False, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.warm_start = warm_start
+
+        def buildSolverModel(self, lp: pulp.LpProblem) -> None:  # noqa: N802 (PuLP's name)
+            highs = lp.solverModel
+            inf = highspy.kHighsInf
+            sense = -1.0 if lp.sense == pulp.LpMaximize else 1.0
+            variables = lp.variables()
+            n_cols = len(variables)
+            for i, var in enumerate(variables):
+                var.index = i
+            objective = lp.objective if lp.objective is not None else {}
+            col_cost = np.fromiter((sense * objective.get(v, 0.0) for v in variables), float, n_cols)
+            col_lower = np.fromiter((-inf if v.lowBound is None else v.lowBound for v in variables), float, n_cols)
+            col_upper = np.fromiter((inf if v.upBound is None else v.upBound for v in variables), float, n_cols)
+            highs.addVars(n_cols, col_lower, col_upper)
+            highs.changeColsCost(n_cols, np.arange(n_cols, dtype=np.int32), col_cost)
+            constant = getattr(lp.objective, "constant", 0.0) or 0.0
+            if constant:
+                highs.changeObjectiveOffset(sense * float(constant))
+            if self.mip:
+                integer = np.array([v.index for v in variables if v.cat == pulp.LpInteger], dtype=np.int32)
+                if len(integer):
+                    kinds = np.full(len(integer), highspy.HighsVarType.kInteger.value, dtype=np.uint8)
+                    highs.changeColsIntegrality(len(integer), integer, kinds)
+            constraints = list(lp._constraints.values())
+            n_rows = len(constraints)
+            starts = np.zeros(n_rows, dtype=np.int32)
+            row_lower = np.empty(n_rows)
+            row_upper = np.empty(n_rows)
+            index: list[int] = []
+            value: list[float] = []
+            for r, constraint in enumerate(constraints):
+                starts[r] = len(index)
+                for var, coefficient in constraint.items():
+                    if coefficient != 0:
+                        index.append(var.index)
+                        value.append(coefficient)
+                constraint.index = r
+                lb, ub = constraint.getLb(), constraint.getUb()
+                row_lower[r] = -inf if lb is None else lb
+                row_upper[r] = inf if ub is None else ub
+            if n_rows:
+                highs.addRows(n_rows, row_lower, row_upper, len(index), starts,
+                              np.array(index, dtype=np.int32), np.array(value, dtype=float))
+
+        def callSolver(self, lp: pulp.LpProblem) -> None:  # noqa: N802 (PuLP's name)
+            if self.warm_start:
+                known = [(v.index, v.varValue) for v in lp.variables() if v.varValue is not None]
+                if known:
+                    idx, vals = zip(*known)
+                    lp.solverModel.setSolution(len(idx), np.array(idx, dtype=np.int32),
+                                               np.array(vals, dtype=float))
+            lp.solverModel.run()
+
+    return BulkHiGHS
+
+
+def _solve_highs(problem, time_limit_s, mip_gap, has_integers, warm_start=False):
     options = {"timeLimit": time_limit_s, "gapRel": mip_gap, "msg": False}
-    problem.solve(pulp.HiGHS(**{k: v for k, v in options.items() if v is not None}))
+    solver_class = _bulk_highs_class()
+    with _quiet_stdout():  # HiGHS prints its banner before PuLP can switch output off
+        problem.solve(solver_class(warm_start=warm_start, **{k: v for k, v in options.items() if v is not None}))
     highs = problem.solverModel
     model_status = highs.getModelStatus()
     info = highs.getInfo()
@@ -289,11 +364,11 @@ def _solve_highs(problem, time_limit_s, mip_gap, has_integers):
     return _status_from_gap(objective, bound), objective, bound, relative_gap(objective, bound)
 
 
-def _solve_cbc(problem, time_limit_s, mip_gap, has_integers):
+def _solve_cbc(problem, time_limit_s, mip_gap, has_integers, warm_start=False):
     with tempfile.TemporaryDirectory() as tmp:
         log_path = Path(tmp) / "cbc.log"
         options = {"timeLimit": time_limit_s, "gapRel": mip_gap}
-        problem.solve(pulp.PULP_CBC_CMD(msg=False, logPath=str(log_path),
+        problem.solve(pulp.PULP_CBC_CMD(msg=False, logPath=str(log_path), warmStart=warm_start,
                                         **{k: v for k, v in options.items() if v is not None}))
         log = log_path.read_text(errors="replace") if log_path.exists() else ""
     if problem.sol_status not in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible):
@@ -310,6 +385,21 @@ def _solve_cbc(problem, time_limit_s, mip_gap, has_integers):
         bound = objective + direction * gap * max(abs(objective), 1e-9)
     status = "optimal" if gap is not None and gap <= OPTIMALITY_TOLERANCE else "feasible"
     return status, objective, bound, gap
+
+
+@contextlib.contextmanager
+def _quiet_stdout():
+    """Silence writes to file descriptor 1 (C libraries print there directly)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def _cbc_gap(log: str) -> float | None:

@@ -1,0 +1,99 @@
+"""Candidate sites per tier, each kind with its rationale.
+
+* public: cells of the built-up area (urban density at least the tier's
+  ``candidate_min_density_per_km2``): a public station goes where people and
+  their trips concentrate;
+* residential: cells where people live (urban density threshold): chargers in
+  the residential compounds of that cell;
+* rural: the most populous cell of each block of about 2.25 km (village
+  clusters), plus every town (GeoNames place) outside the public network's reach;
+* hydrogen: the demand hubs themselves (stations beside the port, the factory,
+  the depot: 临厂建站) plus optional extra sites from a file; existing stations
+  are fixed.
+
+Every candidate table has ``site_id, tier, kind, name, district_code, x_m,
+y_m, lon, lat`` and a point geometry in EPSG:4326.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+WGS84 = "EPSG:4326"
+RURAL_BLOCK_M = 2250.0
+COLUMNS = ["site_id", "tier", "kind", "name", "district_code", "x_m", "y_m", "lon", "lat"]
+
+
+def cell_candidates(cells: gpd.GeoDataFrame, *, tier: str, density_column: str,
+                    min_density_per_km2: float, kind: str) -> gpd.GeoDataFrame:
+    """Cells whose ``density_column`` reaches ``min_density_per_km2``, as sites."""
+    chosen = cells[cells[density_column] >= min_density_per_km2]
+    return _frame(pd.DataFrame({
+        "site_id": tier + "-" + chosen["cell_id"],
+        "tier": tier,
+        "kind": kind,
+        "name": "",
+        "district_code": chosen["district_code"],
+        "x_m": chosen["x_m"], "y_m": chosen["y_m"], "lon": chosen["lon"], "lat": chosen["lat"],
+    }))
+
+
+def rural_candidates(cells: gpd.GeoDataFrame, towns: pd.DataFrame, *, cell_size_m: float,
+                     min_density_per_km2: float) -> gpd.GeoDataFrame:
+    """Village clusters (most populous cell per block) and towns, as rural sites.
+
+    Parameters
+    ----------
+    towns : pandas.DataFrame
+        ``place_id, name, district_code, x_m, y_m, lon, lat`` of the towns to offer.
+    """
+    block = max(1, round(RURAL_BLOCK_M / cell_size_m))
+    rural = cells[cells["density_rural_per_km2"] >= min_density_per_km2]
+    keys = [rural["district_code"], rural["row"] // block, rural["col"] // block]
+    best = rural.loc[rural.groupby(keys, sort=True)["rural_population"].idxmax()]
+    clusters = pd.DataFrame({
+        "site_id": "rural-" + best["cell_id"], "tier": "rural", "kind": "village_cluster", "name": "",
+        "district_code": best["district_code"], "x_m": best["x_m"], "y_m": best["y_m"],
+        "lon": best["lon"], "lat": best["lat"],
+    })
+    town_sites = pd.DataFrame({
+        "site_id": "rural-town-" + towns["place_id"].astype(str).str.replace("geonames:", "", regex=False),
+        "tier": "rural", "kind": "town", "name": towns["name"], "district_code": towns["district_code"],
+        "x_m": towns["x_m"], "y_m": towns["y_m"], "lon": towns["lon"], "lat": towns["lat"],
+    })
+    return _frame(pd.concat([town_sites, clusters], ignore_index=True))
+
+
+def point_candidates(points: gpd.GeoDataFrame, *, id_column: str, tier: str, kind: str | pd.Series,
+                     metric_crs: str) -> gpd.GeoDataFrame:
+    """Sites at the given points (hubs, stations, extra sites)."""
+    projected = points.to_crs(metric_crs)
+    return _frame(pd.DataFrame({
+        "site_id": f"{tier}-" + points[id_column].astype(str),
+        "tier": tier,
+        "kind": kind,
+        "name": points["name"].astype(str) if "name" in points else "",
+        "district_code": points["district_code"],
+        "x_m": projected.geometry.x, "y_m": projected.geometry.y,
+        "lon": points.geometry.x.round(6), "lat": points.geometry.y.round(6),
+    }))
+
+
+def _frame(table: pd.DataFrame) -> gpd.GeoDataFrame:
+    table = table[COLUMNS].reset_index(drop=True)
+    if table["site_id"].duplicated().any():
+        msg = f"duplicate candidate site id {table['site_id'][table['site_id'].duplicated()].iloc[0]!r}"
+        raise ValueError(msg)
+    return gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(table["lon"], table["lat"]), crs=WGS84)
+
+
+def empty_candidates() -> gpd.GeoDataFrame:
+    return _frame(pd.DataFrame({c: pd.Series(dtype=float if c in ("x_m", "y_m", "lon", "lat") else object)
+                                for c in COLUMNS}))
+
+
+def metric_xy(points: gpd.GeoDataFrame, metric_crs: str) -> np.ndarray:
+    projected = points.to_crs(metric_crs)
+    return np.column_stack([projected.geometry.x, projected.geometry.y])

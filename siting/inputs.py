@@ -1,0 +1,231 @@
+"""Reading and checking input files: boundaries, district statistics, point layers.
+
+Every reader returns a fresh frame (inputs on disk are never modified) in
+WGS84 (EPSG:4326) and raises :class:`~siting.DataError` naming the file, the
+field or row, the value at fault and the fix.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from siting._errors import DataError
+
+WGS84 = "EPSG:4326"
+
+
+def read_boundaries(path: Path, *, metric_crs: str) -> gpd.GeoDataFrame:
+    """Read district polygons.
+
+    Parameters
+    ----------
+    path : Path
+        Any vector file GDAL reads (GeoJSON, GeoPackage, Shapefile …) with
+        polygons and a ``district_code`` column; ``district_name`` and
+        ``district_name_en`` are optional.
+    metric_crs : str
+        The scenario's metric CRS; polygons must lie within its area of use.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``district_code`` (str), ``district_name``, ``district_name_en``,
+        geometry in EPSG:4326, sorted by code.
+    """
+    try:
+        gdf = gpd.read_file(path)
+    except Exception as exc:  # pyogrio raises several types for unreadable files
+        msg = f"{path}: cannot read the boundaries ({exc}); give a GeoJSON, GeoPackage or Shapefile"
+        raise DataError(msg) from None
+    if gdf.crs is None:
+        msg = f"{path}: the boundaries have no CRS; set one (e.g. in QGIS, or gdf.set_crs('EPSG:4326'))"
+        raise DataError(msg)
+    if "district_code" not in gdf.columns:
+        msg = (f"{path}: no 'district_code' column (columns: {', '.join(map(str, gdf.columns))}); "
+               "rename the district code column to district_code")
+        raise DataError(msg)
+    gdf = gdf.to_crs(WGS84)
+    gdf["district_code"] = gdf["district_code"].astype(str).str.strip()
+    duplicated = gdf["district_code"][gdf["district_code"].duplicated()]
+    if len(duplicated):
+        msg = f"{path}: district_code {duplicated.iloc[0]!r} appears more than once; dissolve or renumber the districts"
+        raise DataError(msg)
+    for column in ("district_name", "district_name_en"):
+        if column not in gdf.columns:
+            gdf[column] = gdf["district_code"]
+        gdf[column] = gdf[column].fillna("").astype(str)
+    empty = gdf.geometry.is_empty | gdf.geometry.isna()
+    if empty.any():
+        msg = f"{path}: district {gdf['district_code'][empty].iloc[0]!r} has an empty geometry; remove it or draw its polygon"
+        raise DataError(msg)
+    kinds = set(gdf.geometry.geom_type)
+    if not kinds <= {"Polygon", "MultiPolygon"}:
+        msg = f"{path}: geometries must be polygons; found {', '.join(sorted(kinds))}"
+        raise DataError(msg)
+    gdf = _repair(path, gdf)
+    _check_in_crs_area(path, gdf, metric_crs)
+    columns = ["district_code", "district_name", "district_name_en"]
+    extra = [c for c in gdf.columns if c not in (*columns, "geometry")]
+    return gdf[columns + extra + ["geometry"]].sort_values("district_code").reset_index(drop=True)
+
+
+def _repair(path: Path, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    invalid = ~gdf.geometry.is_valid
+    if not invalid.any():
+        return gdf
+    repaired = shapely.make_valid(gdf.geometry.array[invalid.to_numpy()])
+    polygons = [shapely.union_all([g for g in shapely.get_parts(r) if g.geom_type in ("Polygon", "MultiPolygon")])
+                for r in repaired]
+    before = gdf.geometry[invalid].area.to_numpy()
+    after = np.array([p.area for p in polygons])
+    codes = list(gdf["district_code"][invalid])
+    if (np.abs(after - before) > 0.01 * np.maximum(before, 1e-12)).any():
+        msg = (f"{path}: district {codes[0]!r} has an invalid geometry that cannot be repaired safely "
+               "(its area would change by more than 1 %); fix it in a GIS (e.g. QGIS 'Fix geometries')")
+        raise DataError(msg)
+    warnings.warn(f"{path}: repaired invalid geometry of district(s) {', '.join(codes)}", stacklevel=3)
+    gdf = gdf.copy()
+    gdf.loc[invalid, "geometry"] = polygons
+    return gdf
+
+
+def _check_in_crs_area(path: Path, gdf: gpd.GeoDataFrame, metric_crs: str) -> None:
+    area = CRS.from_user_input(metric_crs).area_of_use
+    if area is None:
+        return
+    west, south, east, north = gdf.total_bounds
+    margin = 3.0  # degrees: a UTM zone stays usable a little beyond its edges
+    if west < area.west - margin or east > area.east + margin or south < area.south - margin or north > area.north + margin:
+        msg = (f"{path}: the districts (lon {west:.2f}…{east:.2f}, lat {south:.2f}…{north:.2f}) lie outside "
+               f"the area of use of region.metric_crs {metric_crs} ({area.name}); choose the local UTM zone")
+        raise DataError(msg)
+
+
+def read_district_stats(path: Path, boundaries: gpd.GeoDataFrame, *, ev_stock: int | None = None) -> pd.DataFrame:
+    """Read the district statistics table and reconcile it with the boundaries.
+
+    Parameters
+    ----------
+    path : Path
+        CSV with ``district_code, population, urban_share`` and optional
+        ``ev_stock`` (EVs per district).
+    boundaries : geopandas.GeoDataFrame
+        The districts, from :func:`read_boundaries`.
+    ev_stock : int, optional
+        City EV stock, allocated to districts by population weighted for
+        urban share when the table has no ``ev_stock`` column.
+    """
+    table = read_csv(path, dtype={"district_code": str})
+    require_columns(path, table, ["district_code", "population", "urban_share"])
+    table["district_code"] = table["district_code"].str.strip()
+    numeric = ["population", "urban_share"] + (["ev_stock"] if "ev_stock" in table.columns else [])
+    for column in numeric:
+        table[column] = _numeric(path, table, column)
+    bad = table[(table["urban_share"] < 0) | (table["urban_share"] > 1)]
+    if len(bad):
+        row = bad.iloc[0]
+        msg = (f"{path}: row {bad.index[0] + 2} (district {row['district_code']}): urban_share = "
+               f"{row['urban_share']} is outside [0, 1]; give a fraction, e.g. 0.76 not 76")
+        raise DataError(msg)
+    codes = set(boundaries["district_code"])
+    unknown = sorted(set(table["district_code"]) - codes)
+    missing = sorted(codes - set(table["district_code"]))
+    if unknown:
+        msg = f"{path}: district_code {unknown[0]!r} is not in the boundaries file; fix the code or add the district"
+        raise DataError(msg)
+    if missing:
+        msg = f"{path}: no statistics for district {missing[0]!r} of the boundaries file; add a row for it"
+        raise DataError(msg)
+    if table["district_code"].duplicated().any():
+        code = table["district_code"][table["district_code"].duplicated()].iloc[0]
+        msg = f"{path}: district_code {code!r} appears more than once; keep one row per district"
+        raise DataError(msg)
+    if "ev_stock" not in table.columns:
+        if ev_stock is None:
+            msg = f"{path}: no 'ev_stock' column and no demand.ev_stock in the scenario; add either"
+            raise DataError(msg)
+        weight = table["population"] * (table["urban_share"] + 0.5 * (1 - table["urban_share"]))
+        table["ev_stock"] = ev_stock * weight / weight.sum()
+    return table.sort_values("district_code").reset_index(drop=True)
+
+
+def read_points(path: Path, *, id_column: str, required: list[str],
+                boundaries: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Read a point CSV with ``lon, lat`` (WGS84) and place each point in its district.
+
+    Raises
+    ------
+    DataError
+        Missing columns, non-numeric or swapped coordinates, duplicate ids,
+        or a point outside every district.
+    """
+    table = read_csv(path, dtype={id_column: str, "district_code": str})
+    require_columns(path, table, [id_column, "lon", "lat", *required])
+    for column in ("lon", "lat", *[c for c in required if c not in ("name",)]):
+        table[column] = _numeric(path, table, column)
+    if table[id_column].duplicated().any():
+        dup = table[id_column][table[id_column].duplicated()].iloc[0]
+        msg = f"{path}: {id_column} {dup!r} appears more than once; ids must be unique"
+        raise DataError(msg)
+    points = gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(table["lon"], table["lat"]), crs=WGS84)
+    joined = gpd.sjoin(points, boundaries[["district_code", "geometry"]].rename(
+        columns={"district_code": "_district"}), how="left", predicate="within")
+    joined = joined[~joined.index.duplicated()]
+    outside = joined["_district"].isna()
+    if outside.any():
+        row = joined[outside].iloc[0]
+        swapped = shapely.Point(row["lat"], row["lon"])
+        hint = ("lon and lat look swapped; exchange the columns"
+                if boundaries.geometry.contains(swapped).any()
+                else "fix the coordinates (WGS84 degrees) or remove the row")
+        msg = (f"{path}: row {outside.to_numpy().argmax() + 2} ({id_column} {row[id_column]}) at lon {row['lon']}, "
+               f"lat {row['lat']} lies outside every district; {hint}")
+        raise DataError(msg)
+    if "district_code" in joined.columns:
+        wrong = joined["district_code"].astype(str) != joined["_district"]
+        if wrong.any():
+            row = joined[wrong].iloc[0]
+            msg = (f"{path}: {id_column} {row[id_column]} says district_code {row['district_code']} but lies in "
+                   f"{row['_district']}; fix the code or the coordinates")
+            raise DataError(msg)
+    joined["district_code"] = joined["_district"]
+    return joined.drop(columns=["_district", "index_right"]).reset_index(drop=True)
+
+
+def read_csv(path: Path, **kwargs) -> pd.DataFrame:
+    """Read a CSV (UTF-8, BOM tolerated) or raise a DataError naming the file."""
+    try:
+        return pd.read_csv(path, encoding="utf-8-sig", **kwargs)
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        msg = f"{path}: cannot read as a UTF-8 CSV ({exc}); save it as CSV UTF-8"
+        raise DataError(msg) from None
+
+
+def require_columns(path: Path, table: pd.DataFrame, columns: list[str]) -> None:
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        msg = (f"{path}: missing column '{missing[0]}' (has: {', '.join(map(str, table.columns))}); "
+               f"add it or rename the matching column")
+        raise DataError(msg)
+
+
+def _numeric(path: Path, table: pd.DataFrame, column: str) -> pd.Series:
+    values = pd.to_numeric(table[column], errors="coerce")
+    bad = values.isna() | ~np.isfinite(values) | (values < 0)
+    if column not in ("lon", "lat") and bad.any():
+        i = int(np.argmax(bad.to_numpy()))
+        msg = (f"{path}: row {i + 2}, column '{column}': {table[column].iloc[i]!r} is not a number ≥ 0; "
+               "fix the value")
+        raise DataError(msg)
+    if column in ("lon", "lat") and (values.isna().any()):
+        i = int(np.argmax(values.isna().to_numpy()))
+        msg = f"{path}: row {i + 2}, column '{column}': {table[column].iloc[i]!r} is not a number; fix the value"
+        raise DataError(msg)
+    return values.astype(float)

@@ -1,0 +1,298 @@
+"""Capacitated maximal covering with integer unit counts per site.
+
+The model every tier of a plan uses: open sites, give each open site between
+``min_units`` and ``max_units`` units (chargers, or hydrogen stations), let each
+unit serve at most ``capacity_per_unit`` of demand weight, assign demand only to
+sites within ``radius``, place exactly ``total_units`` new units, and maximise
+demand served — coverage first, distance second::
+
+    max  Σ_(i,j) x_ij · (1 − distance_weight · c_ij / radius)
+    s.t. Σ_j x_ij ≤ w_i                      every demand point i
+         Σ_i x_ij ≤ capacity_per_unit · n_j  every site j
+         min_units · y_j ≤ n_j ≤ max_units · y_j
+         Σ_j n_j = total_units               (new sites only)
+         Σ_(j within radius of i) y_j ≥ 1    every required demand point i
+         n_j = existing units, y_j = 1       every existing site j
+         x_ij ≥ 0 only for pairs with c_ij ≤ radius; y binary; n integer
+
+With ``distance_weight < 1`` every unit of demand served adds to the objective,
+so the distance term only chooses between plans of (near-)equal coverage.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pulp
+
+from siting._errors import InfeasibleError
+from siting.models._base import SolveResult, SparseCost, solve_problem
+
+
+@dataclass(frozen=True)
+class CapacitatedMCLP:
+    """Capacitated maximal covering location with integer units per site.
+
+    Build with :meth:`from_cost_matrix`; solve with :meth:`solve`.
+    """
+
+    cost: SparseCost
+    weights: np.ndarray
+    radius: float
+    total_units: int
+    min_units: np.ndarray
+    max_units: np.ndarray
+    capacity_per_unit: np.ndarray
+    existing_units: np.ndarray
+    required: np.ndarray
+    distance_weight: float
+
+    @classmethod
+    def from_cost_matrix(
+        cls,
+        cost: Any,
+        *,
+        weights: Any,
+        radius: float,
+        total_units: int,
+        capacity_per_unit: float | Any,
+        min_units: int | Any = 1,
+        max_units: int | Any = 1,
+        existing: Mapping | pd.Series | None = None,
+        required: Any | None = None,
+        distance_weight: float = 0.05,
+        demand_ids: Any | None = None,
+        site_ids: Any | None = None,
+    ) -> CapacitatedMCLP:
+        """Build the model from a cost matrix or a long cost table.
+
+        Parameters
+        ----------
+        cost : array-like or pandas.DataFrame
+            Dense demand × site matrix or long table ``demand_id, site_id, cost``
+            (see :meth:`SparseCost.from_input`). Pairs beyond ``radius`` are dropped.
+        weights : array-like
+            Demand weight per demand point (sessions/day, EVs, kg/day …), in
+            the order of the demand ids.
+        radius : float
+            Service radius, in the cost's unit.
+        total_units : int
+            Number of new units to place, exactly.
+        capacity_per_unit : float or array-like
+            Demand weight one unit serves (scalar or one value per site).
+        min_units, max_units : int or array-like
+            Units per open new site (scalar or per site).
+        existing : mapping or Series, optional
+            ``site_id -> units`` of existing sites: kept open with those units
+            and not counted in ``total_units``.
+        required : sequence, optional
+            Demand ids that must have at least one open site within ``radius``.
+        distance_weight : float
+            Weight of the distance term relative to coverage, in [0, 1).
+        """
+        table = SparseCost.from_input(cost, demand_ids=demand_ids, site_ids=site_ids, max_cost=radius)
+        n_sites = table.n_sites
+        weights = _per_item(weights, table.n_demand, "weights")
+        existing_units = np.zeros(n_sites, dtype=np.int64)
+        if existing is not None:
+            existing = pd.Series(existing)
+            positions = table.site_ids.get_indexer(existing.index)
+            if (positions < 0).any():
+                missing = list(existing.index[positions < 0])[:5]
+                msg = f"existing sites {missing} are not among the cost table's sites"
+                raise ValueError(msg)
+            existing_units[positions] = existing.to_numpy(dtype=np.int64)
+        required_mask = np.zeros(table.n_demand, dtype=bool)
+        if required is not None:
+            positions = table.demand_ids.get_indexer(pd.Index(required))
+            if (positions < 0).any():
+                msg = "required demand ids are not among the cost table's demand ids"
+                raise ValueError(msg)
+            required_mask[positions] = True
+        if not 0 <= distance_weight < 1:
+            msg = f"distance_weight must be in [0, 1); got {distance_weight}"
+            raise ValueError(msg)
+        return cls(
+            cost=table,
+            weights=weights,
+            radius=float(radius),
+            total_units=int(total_units),
+            min_units=_per_item(min_units, n_sites, "min_units").astype(np.int64),
+            max_units=_per_item(max_units, n_sites, "max_units").astype(np.int64),
+            capacity_per_unit=_per_item(capacity_per_unit, n_sites, "capacity_per_unit"),
+            existing_units=existing_units,
+            required=required_mask,
+            distance_weight=float(distance_weight),
+        )
+
+    # ------------------------------------------------------------------ checks
+    def check_feasible(self) -> None:
+        """Refuse targets that no assignment can meet, saying by how much.
+
+        Raises
+        ------
+        InfeasibleError
+            If the new sites cannot hold ``total_units``, or a required demand
+            point has no site within the radius.
+        """
+        new = self.existing_units == 0
+        room = int(self.max_units[new].sum())
+        if self.total_units > room:
+            msg = (f"target of {self.total_units:,} units exceeds the {room:,} that the "
+                   f"{int(new.sum()):,} candidate sites can hold (short by {self.total_units - room:,}); "
+                   "add candidates or raise the maximum per site")
+            raise InfeasibleError(msg)
+        if self.total_units > 0 and new.any() and self.total_units < int(self.min_units[new].min()):
+            msg = (f"target of {self.total_units} units is below the minimum of "
+                   f"{int(self.min_units[new].min())} per open site; lower the minimum per site")
+            raise InfeasibleError(msg)
+        unreachable = self.unreachable_required()
+        if len(unreachable):
+            shown = ", ".join(map(str, unreachable[:5]))
+            msg = (f"{len(unreachable)} required demand point(s) have no candidate site within "
+                   f"{self.radius:g}: {shown}; add candidates near them or raise the radius")
+            raise InfeasibleError(msg)
+
+    def unreachable_required(self) -> list:
+        """Required demand ids with no site within the radius."""
+        reachable = np.zeros(self.cost.n_demand, dtype=bool)
+        reachable[self.cost.demand] = True
+        return list(self.cost.demand_ids[self.required & ~reachable])
+
+    # ------------------------------------------------------------------- solve
+    def solve(
+        self,
+        solver: str = "highs",
+        *,
+        time_limit_s: float | None = None,
+        mip_gap: float | None = None,
+    ) -> SolveResult:
+        """Solve the model.
+
+        Returns
+        -------
+        SolveResult
+            ``objective`` is the weighted coverage objective; ``extra`` holds
+            ``demand_served`` and ``demand_total`` in the weights' unit.
+
+        Raises
+        ------
+        InfeasibleError
+            If the targets cannot be met (see :meth:`check_feasible`) or the
+            solver proves the model infeasible.
+        """
+        self.check_feasible()
+        start = time.perf_counter()
+        problem, units, assign = self._build()
+        build_time_s = time.perf_counter() - start
+        outcome = solve_problem(problem, solver=solver, time_limit_s=time_limit_s, mip_gap=mip_gap)
+        if outcome.status == "infeasible":
+            msg = "the solver proved the model infeasible; check required coverage and site limits"
+            raise InfeasibleError(msg)
+        return self._result(problem, outcome, units, assign, build_time_s, solver)
+
+    def _build(self) -> tuple[pulp.LpProblem, list, list]:
+        table = self.cost
+        problem = pulp.LpProblem("capacitated_mclp", pulp.LpMaximize)
+        existing = self.existing_units > 0
+        open_vars: list[pulp.LpVariable | int] = []
+        units: list[pulp.LpVariable | int] = []
+        for j in range(table.n_sites):
+            if existing[j]:
+                open_vars.append(1)
+                units.append(int(self.existing_units[j]))
+                continue
+            n = pulp.LpVariable(f"units_{j}", lowBound=0, upBound=int(self.max_units[j]), cat=pulp.LpInteger)
+            if self.min_units[j] <= 1:
+                y = n  # no minimum to enforce: a site is open when it has a unit
+            else:
+                y = pulp.LpVariable(f"open_{j}", cat=pulp.LpBinary)
+                problem += n >= int(self.min_units[j]) * y, f"min_units_{j}"
+                problem += n <= int(self.max_units[j]) * y, f"max_units_{j}"
+            open_vars.append(y)
+            units.append(n)
+
+        assign = [pulp.LpVariable(f"serve_{k}", lowBound=0) for k in range(table.n_pairs)]
+        value = 1.0 - self.distance_weight * table.cost / max(self.radius, 1e-9)
+        problem += pulp.LpAffineExpression(zip(assign, value.tolist())), "coverage"
+
+        for i, pairs in _group(table.demand, table.n_demand):
+            if len(pairs):
+                problem += (pulp.LpAffineExpression((assign[k], 1.0) for k in pairs) <= float(self.weights[i]),
+                            f"demand_{i}")
+            if self.required[i]:
+                sites = {int(table.site[k]) for k in pairs}
+                opened = [open_vars[j] for j in sorted(sites)]
+                if not any(isinstance(v, int) for v in opened):
+                    problem += pulp.lpSum(opened) >= 1, f"required_{i}"
+        for j, pairs in _group(table.site, table.n_sites):
+            if len(pairs):
+                load = pulp.LpAffineExpression((assign[k], 1.0) for k in pairs)
+                problem += load <= float(self.capacity_per_unit[j]) * units[j], f"capacity_{j}"
+        new_units = [units[j] for j in range(table.n_sites) if not existing[j]]
+        problem += pulp.lpSum(new_units) == self.total_units, "total_units"
+        return problem, units, assign
+
+    def _result(self, problem, outcome, units, assign, build_time_s, solver) -> SolveResult:
+        table = self.cost
+        n_units = np.array([_value(u) for u in units], dtype=float).round().astype(np.int64)
+        amount = np.array([_value(x) for x in assign], dtype=float) if outcome.objective is not None \
+            else np.zeros(table.n_pairs)
+        amount[np.abs(amount) < 1e-9] = 0.0
+        assignment = table.to_frame().assign(amount=amount)
+        assignment = assignment[assignment["amount"] > 0].reset_index(drop=True)
+        load = np.bincount(table.site, weights=amount, minlength=table.n_sites)
+        sites = pd.DataFrame({
+            "site_id": table.site_ids,
+            "selected": n_units > 0,
+            "existing": self.existing_units > 0,
+            "units": n_units,
+            "load": load,
+            "capacity": n_units * self.capacity_per_unit,
+        })
+        served = float(amount.sum())
+        return SolveResult(
+            model="CapacitatedMCLP",
+            status=outcome.status,
+            objective=outcome.objective,
+            bound=outcome.bound,
+            gap=outcome.gap,
+            selected=list(table.site_ids[n_units > 0]),
+            assignment=assignment,
+            sites=sites,
+            solver=solver,
+            build_time_s=build_time_s,
+            solve_time_s=outcome.solve_time_s,
+            n_variables=problem.numVariables(),
+            n_constraints=problem.numConstraints(),
+            extra={"demand_served": served, "demand_total": float(self.weights.sum())},
+        )
+
+
+def _per_item(value: Any, n: int, name: str) -> np.ndarray:
+    array = np.asarray(value, dtype=float)
+    if array.ndim == 0:
+        return np.full(n, float(array))
+    if array.shape != (n,):
+        msg = f"{name} must be a scalar or have one value per item ({n}); got shape {array.shape}"
+        raise ValueError(msg)
+    return array
+
+
+def _group(index: np.ndarray, n: int):
+    """Yield ``(i, positions of index == i)`` for i in 0..n-1, in one sort."""
+    order = np.argsort(index, kind="stable")
+    bounds = np.searchsorted(index[order], np.arange(n + 1))
+    for i in range(n):
+        yield i, order[bounds[i]:bounds[i + 1]]
+
+
+def _value(v) -> float:
+    if isinstance(v, int | float):
+        return float(v)
+    return float(v.varValue or 0.0)

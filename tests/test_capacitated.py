@@ -1,0 +1,143 @@
+"""CapacitatedMCLP on hand-checkable fixtures, against an independent brute force.
+
+The brute force enumerates every integer unit allocation and solves the
+remaining transportation problem with scipy's linprog — no PuLP involved.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from scipy.optimize import linprog
+
+from siting import InfeasibleError
+from siting.models.capacitated import CapacitatedMCLP
+
+# 5 demand points × 3 sites; inf = out of reach
+COST = np.array([
+    [0.0, 5.0, np.inf],
+    [3.0, 1.0, 9.0],
+    [9.0, 2.0, 1.0],
+    [np.inf, 8.0, 0.0],
+    [4.0, 4.0, 4.0],
+])
+WEIGHTS = np.array([10.0, 5.0, 5.0, 8.0, 3.0])
+RADIUS = 5.0
+
+
+def brute_force(total, capacity, min_units, max_units, existing=(0, 0, 0)):
+    """Best coverage over all allocations (pure coverage: distance weight 0)."""
+    reach = np.isfinite(COST) & (COST <= RADIUS)
+    pairs = np.argwhere(reach)
+    best = (-1.0, None)
+    options = [[0] + list(range(min_units, max_units + 1))] * 3
+    for units in itertools.product(*options):
+        units = np.array(units)
+        if units.sum() != total:
+            continue
+        units = units + np.array(existing)
+        # max Σx  s.t. Σ_j x_ij ≤ w_i, Σ_i x_ij ≤ cap·n_j
+        a_ub = np.zeros((5 + 3, len(pairs)))
+        for k, (i, j) in enumerate(pairs):
+            a_ub[i, k] = 1
+            a_ub[5 + j, k] = 1
+        b_ub = np.concatenate([WEIGHTS, capacity * units])
+        res = linprog(-np.ones(len(pairs)), A_ub=a_ub, b_ub=b_ub, bounds=(0, None), method="highs")
+        if -res.fun > best[0] + 1e-9:
+            best = (-res.fun, units)
+    return best
+
+
+def model(**kwargs):
+    params = {"weights": WEIGHTS, "radius": RADIUS, "total_units": 3, "capacity_per_unit": 6.0,
+              "min_units": 1, "max_units": 2, "distance_weight": 0.0}
+    params.update(kwargs)
+    return CapacitatedMCLP.from_cost_matrix(COST, **params)
+
+
+@pytest.mark.parametrize(("total", "capacity", "min_units", "max_units"),
+                         [(3, 6.0, 1, 2), (2, 10.0, 1, 2), (4, 4.0, 2, 3), (1, 100.0, 1, 1)])
+def test_coverage_matches_brute_force(total, capacity, min_units, max_units):
+    expected, _ = brute_force(total, capacity, min_units, max_units)
+    result = model(total_units=total, capacity_per_unit=capacity, min_units=min_units,
+                   max_units=max_units).solve()
+    assert result.status == "optimal"
+    assert result.extra["demand_served"] == pytest.approx(expected, abs=1e-6)
+    assert result.objective == pytest.approx(expected, abs=1e-6)
+    units = result.sites["units"].to_numpy()
+    assert units.sum() == total
+    opened = units > 0
+    assert (units[opened] >= min_units).all() and (units <= max_units).all()
+
+
+def test_assignment_respects_radius_capacity_and_demand():
+    result = model().solve()
+    a = result.assignment
+    assert (a["cost"] <= RADIUS).all()
+    served = a.groupby("demand_id")["amount"].sum()
+    assert (served <= WEIGHTS[served.index.to_numpy()] + 1e-9).all()
+    sites = result.sites.set_index("site_id")
+    load = a.groupby("site_id")["amount"].sum()
+    assert (load <= sites.loc[load.index, "capacity"] + 1e-9).all()
+
+
+def test_distance_breaks_ties_without_losing_coverage():
+    # one unit, capacity 3: demand 4 (weight 3) is reachable from every site at cost 4,
+    # but site 1 also reaches demand 1 at cost 1 → with distance weight the model
+    # must still cover 3 and prefer the nearer service
+    plain = model(total_units=1, capacity_per_unit=3.0, max_units=1).solve()
+    weighted = model(total_units=1, capacity_per_unit=3.0, max_units=1, distance_weight=0.5).solve()
+    assert weighted.extra["demand_served"] == pytest.approx(plain.extra["demand_served"])
+    mean_cost = (weighted.assignment["cost"] * weighted.assignment["amount"]).sum() / 3.0
+    assert mean_cost <= 1.0 + 1e-9
+
+
+def test_existing_sites_are_kept_and_not_counted():
+    expected, _ = brute_force(2, 6.0, 1, 2, existing=(0, 0, 1))
+    result = model(total_units=2, existing={2: 1}).solve()
+    sites = result.sites.set_index("site_id")
+    assert bool(sites.loc[2, "existing"]) and sites.loc[2, "units"] == 1
+    assert sites.loc[[0, 1], "units"].sum() == 2
+    assert result.extra["demand_served"] == pytest.approx(expected)
+
+
+def test_required_demand_forces_a_site_in_reach():
+    # demand 3 is reachable only from site 2 (cost 0) and site 1 (cost 8 > radius)
+    free = model(total_units=1, capacity_per_unit=20.0, max_units=1).solve()
+    assert 2 not in free.selected  # site 0 or 1 covers more
+    forced = model(total_units=1, capacity_per_unit=20.0, max_units=1, required=[3]).solve()
+    assert forced.selected == [2]
+
+
+def test_long_table_and_dense_matrix_agree():
+    rows, cols = np.nonzero(np.isfinite(COST))
+    import pandas as pd
+    table = pd.DataFrame({"demand_id": rows, "site_id": cols, "cost": COST[rows, cols]})
+    dense = model().solve()
+    long = CapacitatedMCLP.from_cost_matrix(table, demand_ids=range(5), site_ids=range(3), weights=WEIGHTS,
+                                            radius=RADIUS, total_units=3, capacity_per_unit=6.0, min_units=1,
+                                            max_units=2, distance_weight=0.0).solve()
+    assert long.objective == pytest.approx(dense.objective)
+
+
+def test_cbc_gives_the_same_optimum():
+    highs = model().solve("highs")
+    cbc = model().solve("cbc")
+    assert cbc.status == "optimal"
+    assert cbc.objective == pytest.approx(highs.objective, abs=1e-6)
+
+
+def test_too_many_units_is_infeasible_with_the_shortfall():
+    with pytest.raises(InfeasibleError, match="short by 1"):
+        model(total_units=7, max_units=2).solve()
+
+
+def test_unreachable_required_point_is_named():
+    cost = COST.copy()
+    cost[3, 2] = 99.0
+    m = CapacitatedMCLP.from_cost_matrix(cost, weights=WEIGHTS, radius=RADIUS, total_units=1,
+                                         capacity_per_unit=5.0, required=[3])
+    with pytest.raises(InfeasibleError, match="no candidate site within 5: 3"):
+        m.solve()
