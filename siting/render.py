@@ -29,8 +29,9 @@ TIER_COLOURS = {"public": "#1f77b4", "residential": "#2ca02c", "rural": "#ff7f0e
 TIER_LABELS = {"public": "Public chargers", "residential": "Residential chargers", "rural": "Rural chargers",
                "hydrogen": "Hydrogen stations"}
 #: CDN assets folium links to that the map does not use: dropped rather than inlined.
-UNUSED_ASSETS = ("bootstrap", "awesome-markers", "awesome_markers", "fontawesome", "glyphicons",
-                 "awesome.rotate", "jquery")
+UNUSED_ASSETS = ("bootstrap", "awesome-markers", "awesome_markers", "fontawesome", "glyphicons", "awesome.rotate")
+#: Tiers shown when the map opens (the others are a click away in the layer control).
+SHOWN_TIERS = ("public", "hydrogen")
 
 
 def render_map(plan: Plan) -> str:
@@ -101,6 +102,7 @@ def _charger_layer(tier: str, sites: pd.DataFrame) -> folium.GeoJson:
     return folium.GeoJson(
         table.to_json(),
         name=f"{TIER_LABELS[tier]} ({len(sites):,} sites, {placed:,} chargers)",
+        show=tier in SHOWN_TIERS,
         marker=folium.CircleMarker(radius=4, fill=True, weight=1),
         style_function=lambda f, c=colour: {"radius": f["properties"]["radius_px"], "color": "#333",
                                             "fillColor": c, "fillOpacity": 0.75, "weight": 0.5},
@@ -123,9 +125,12 @@ def _hydrogen_layers(plan: Plan, sites: pd.DataFrame, fmap: folium.Map) -> None:
         })
         folium.Circle([row.lat, row.lon], radius=radius_m, color=colour, weight=1, fill=True, fill_opacity=0.05,
                       dash_array=None if new else "6 4").add_to(stations)
-        folium.RegularPolygonMarker([row.lat, row.lon], number_of_sides=4 if not new else 3, radius=9,
-                                    color="#222", weight=1.5, fill_color=colour, fill_opacity=0.95,
-                                    popup=folium.Popup(popup, max_width=320)).add_to(stations)
+        symbol = "▲" if new else "■"
+        icon = folium.DivIcon(html=f"<div style='font-size:22px;line-height:22px;color:{colour};"
+                                   f"text-shadow:0 0 2px #fff,0 0 2px #fff'>{symbol}</div>",
+                              icon_size=(22, 22), icon_anchor=(11, 11), class_name="siting-h2")
+        folium.Marker([row.lat, row.lon], icon=icon, tooltip=html.escape(f"{row.site_id} ({row.status})"),
+                      popup=folium.Popup(popup, max_width=320)).add_to(stations)
     stations.add_to(fmap)
     if plan.hubs is not None:
         hubs = folium.FeatureGroup(name=f"Hydrogen demand hubs ({len(plan.hubs)})")
@@ -186,7 +191,7 @@ def _legend_html(plan: Plan) -> str:
     items += ("<div>▲ new hydrogen station &nbsp; ■ existing (dashed circle: service radius)</div>"
               "<div><span style='color:#7b3294'>●</span> hydrogen demand hub</div>"
               "<div style='color:#555'>circle size ∝ √chargers</div>")
-    return ("<div id='siting-legend' style='position:fixed;bottom:24px;left:10px;z-index:1000;background:white;"
+    return ("<div id='siting-legend' style='position:fixed;bottom:60px;left:10px;z-index:1000;background:white;"
             "padding:6px 10px;border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.4);font:12px sans-serif'>"
             f"<b>Legend</b>{items}</div>")
 
