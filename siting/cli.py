@@ -88,8 +88,6 @@ def _plan(args: argparse.Namespace, status: _StatusLine) -> int:
     map_html = render_map(plan)
     extra["map"] = round(time.perf_counter() - t, 3)
     status.show(f"{scenario.name}: writing {out_dir} …")
-    t = time.perf_counter()
-    extra["total_before_write"] = round(time.perf_counter() - start, 3)
     write_plan(plan, out_dir, map_html=map_html, timings_s=extra)
     status.clear()
     _print_summary(plan, out_dir, time.perf_counter() - start)

@@ -16,6 +16,7 @@ import tomllib
 import types
 import typing
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -81,11 +82,15 @@ class ChargerTier:
     candidate_min_density_per_km2: float = 0.0
     #: Aggregate demand cells into blocks of about this size before solving (0: solve per cell), metres.
     demand_block_m: float = 0.0
+    #: What a pair costs: "distance" (metres, within radius_m) or "time" (seconds, within radius_s; needs a network).
+    cost: str = "distance"
+    #: Largest travel time to a site when cost = "time", seconds.
+    radius_s: float | None = None
 
 
 def _public() -> ChargerTier:
-    return ChargerTier(radius_m=1200.0, min_chargers_per_site=4, max_chargers_per_site=40,
-                       capacity_per_charger=3.0, candidate_min_density_per_km2=2000.0)
+    return ChargerTier(radius_m=1200.0, min_chargers_per_site=10, max_chargers_per_site=60,
+                       capacity_per_charger=3.0, candidate_min_density_per_km2=1000.0)
 
 
 def _residential() -> ChargerTier:
@@ -107,14 +112,24 @@ class Hydrogen:
     candidate_sites: Path | None = None
     radius_m: float = 20000.0
     station_capacity_kg_per_day: float = 1000.0
+    #: "distance" (metres, within radius_m) or "time" (seconds, within radius_s; needs a network).
+    cost: str = "distance"
+    radius_s: float | None = None
 
 
 @dataclass(frozen=True)
 class Network:
-    #: "none": straight-line distance × circuity.
+    #: "none": straight-line distance × circuity; "osm": download the drive network (cached);
+    #: or a path to an OSM XML (.osm, .osm.bz2) or GraphML (.graphml) file. See docs/network.md.
     source: str = "none"
-    #: Road distance ÷ straight-line distance (metropolitan areas: 1.2–1.4).
+    #: Road distance ÷ straight-line distance (metropolitan areas: 1.2–1.4); used with source = "none".
     circuity: float = 1.3
+    #: Folder for downloaded and prepared networks ("": the user cache folder, ~/.cache/siting).
+    cache_dir: str = ""
+    #: Speed on road types with no speed data, and between a point and its nearest road node, km/h.
+    default_speed_kmh: float = 30.0
+    #: Add OSM features (fuel, parking, malls, transport hubs, industrial land) as candidate sites.
+    osm_candidates: bool = False
 
 
 @dataclass(frozen=True)
@@ -334,10 +349,7 @@ def _check_values(s: Scenario) -> None:
         fail("hydrogen.station_capacity_kg_per_day", s.hydrogen.station_capacity_kg_per_day, "must be positive")
     if s.targets.hydrogen_new_stations > 0 and s.hydrogen.demand_hubs is None:
         fail("hydrogen.demand_hubs", None, "is needed when targets.hydrogen_new_stations > 0; add a hubs CSV")
-    if s.network.source != "none":
-        fail("network.source", s.network.source, "is not supported yet; use \"none\"")
-    if not 1 <= s.network.circuity <= 3:
-        fail("network.circuity", s.network.circuity, "must be between 1 and 3 (typical 1.2–1.4)")
+    _check_network(s, fail)
     if s.solver.name.lower() not in ("highs", "cbc"):
         fail("solver.name", s.solver.name, "is not a supported solver; use \"highs\" or \"cbc\"")
     if s.solver.time_limit_s <= 0:
@@ -352,3 +364,44 @@ def _check_values(s: Scenario) -> None:
     if crs.is_geographic:
         fail("region.metric_crs", s.region.metric_crs,
              "is geographic (degrees); name a projected CRS in metres, e.g. the UTM zone")
+
+
+#: Suffixes of the network files siting reads (osmnx reads no .pbf).
+NETWORK_SUFFIXES = (".osm", ".osm.bz2", ".xml", ".graphml")
+
+
+def network_file(s: Scenario) -> Path | None:
+    """The local network file ``network.source`` names, or None for "none" and "osm"."""
+    if s.network.source in ("none", "osm"):
+        return None
+    return (s.path.parent / s.network.source).resolve()
+
+
+def _check_network(s: Scenario, fail: Callable[[str, Any, str], None]) -> None:
+    n = s.network
+    if not 1 <= n.circuity <= 3:
+        fail("network.circuity", n.circuity, "must be between 1 and 3 (typical 1.2–1.4)")
+    if n.default_speed_kmh <= 0:
+        fail("network.default_speed_kmh", n.default_speed_kmh, "must be positive")
+    path = network_file(s)
+    if path is not None:
+        name = path.name.lower()
+        if name.endswith(".pbf"):
+            fail("network.source", n.source, "is a .pbf file, which osmnx cannot read; cut the region to OSM XML "
+                 "with `osmium extract -p region.geojson in.osm.pbf -o city.osm` (see docs/network.md)")
+        if not name.endswith(NETWORK_SUFFIXES):
+            fail("network.source", n.source,
+                 'is neither "none", "osm" nor a .osm, .osm.bz2 or .graphml file; see docs/network.md')
+        if not path.exists():
+            fail("network.source", n.source, f"names no file ({path}); fix the path (relative to the scenario file)")
+    if n.osm_candidates and (n.source == "none" or (path is not None and path.name.lower().endswith(".graphml"))):
+        fail("network.osm_candidates", True, 'needs OSM data: set network.source to "osm" or an OSM XML file')
+    for tier in ("public", "residential", "rural", "hydrogen"):
+        t = getattr(s, tier)
+        if t.cost not in ("distance", "time"):
+            fail(f"{tier}.cost", t.cost, 'is not a cost; use "distance" (metres) or "time" (seconds)')
+        if t.cost == "time":
+            if t.radius_s is None or t.radius_s <= 0:
+                fail(f"{tier}.radius_s", t.radius_s, 'must be a positive number of seconds when cost = "time"')
+            if n.source == "none":
+                fail(f"{tier}.cost", t.cost, 'needs a road network; set network.source (see docs/network.md)')

@@ -1,0 +1,31 @@
+"""Write one ``## `` section of docs/benchmarks.md in place, leaving the others alone."""
+
+from __future__ import annotations
+
+import platform
+import re
+from datetime import date
+from pathlib import Path
+
+BENCHMARKS_MD = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
+HEADER = ("# Benchmarks\n\nEach section is written by the script named in it; rerun that command to "
+          "reproduce it. The machine is noisy: figures are medians, comparisons are ratios measured in the same run.\n")
+
+
+def machine() -> str:
+    """One line describing this machine."""
+    import os
+    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {date.today().isoformat()}"
+
+
+def replace_section(heading: str, body: str, path: Path = BENCHMARKS_MD) -> None:
+    """Replace (or append) the section whose title is ``heading`` (without the ``## ``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = path.read_text(encoding="utf-8") if path.exists() else HEADER
+    section = f"## {heading}\n\n{body.strip()}\n"
+    pattern = re.compile(rf"^## {re.escape(heading)}\n.*?(?=^## |\Z)", flags=re.MULTILINE | re.DOTALL)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: section + "\n", text, count=1)
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    path.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
