@@ -9,18 +9,23 @@ demand points with what they received.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from siting._errors import InfeasibleError
-from siting.costs import straight_line_costs
+from siting.costs import travel_costs
 from siting.models import SolveResult
 from siting.models.capacitated import CapacitatedMCLP
 from siting.scenario import Solver
+
+if TYPE_CHECKING:
+    from siting.network import RoadNetwork
 
 TIERS = ("public", "residential", "rural", "hydrogen")
 
@@ -43,9 +48,13 @@ class TierPlan:
     demand : pandas.DataFrame
         Demand points: ``demand_id, district_code, demand, served``.
     assignment : pandas.DataFrame
-        ``demand_id, site_id, distance_m, amount``.
+        ``demand_id, site_id, distance_m, amount, straight_m`` (``time_s``
+        instead of ``distance_m`` when ``cost`` is ``"time"``).
     result : SolveResult
     radius_m : float
+    cost : str
+        ``"distance"`` (metres, within ``radius_m``) or ``"time"`` (seconds, within ``radius_s``).
+    radius_s : float or None
     """
 
     tier: str
@@ -56,6 +65,8 @@ class TierPlan:
     assignment: pd.DataFrame
     result: SolveResult
     radius_m: float
+    cost: str = "distance"
+    radius_s: float | None = None
 
     @property
     def units_placed(self) -> int:
@@ -82,6 +93,9 @@ def allocate_tier(
     solver: Solver,
     existing: pd.Series | None = None,
     required: list | None = None,
+    network: RoadNetwork | None = None,
+    cost: str = "distance",
+    radius_s: float | None = None,
 ) -> TierPlan:
     """Place ``target`` units of one tier among its candidates.
 
@@ -96,6 +110,10 @@ def allocate_tier(
         ``site_id -> units`` of existing sites (fixed, counted, not in target).
     required : list, optional
         Demand ids that must have a site within the radius.
+    network : RoadNetwork, optional
+        Road network for the costs (:mod:`siting.network`); None: straight line × ``circuity``.
+    cost : {"distance", "time"}
+        ``"time"``: costs in seconds within ``radius_s`` (needs ``network``).
 
     Raises
     ------
@@ -104,12 +122,14 @@ def allocate_tier(
     """
     required = list(required or [])
     demand = demand[(demand["weight"] > 0) | demand["demand_id"].isin(required)].reset_index(drop=True)
-    costs = straight_line_costs(demand, candidates, radius_m=radius_m, circuity=circuity)
-    _check_reachable(tier, demand, costs, required, radius_m)
+    costs = travel_costs(demand, candidates, radius_m=radius_m, circuity=circuity, network=network, cost=cost,
+                         radius_s=radius_s)
+    radius = radius_s if cost == "time" else radius_m
+    _check_reachable(tier, demand, costs, required, radius_m if cost == "distance" else None, radius_s)
     model = CapacitatedMCLP.from_cost_matrix(
         costs[["demand_id", "site_id", "cost"]],
         demand_ids=demand["demand_id"], site_ids=candidates["site_id"],
-        weights=demand["weight"].to_numpy(), radius=radius_m, total_units=target,
+        weights=demand["weight"].to_numpy(), radius=radius, total_units=target,
         capacity_per_unit=capacity_per_unit, min_units=min_units, max_units=max_units,
         existing=existing, required=required,
     )
@@ -126,23 +146,29 @@ def allocate_tier(
         gap = "unknown" if result.gap is None else f"{100 * result.gap:.2f} %"
         warnings.warn(f"{tier} tier: time limit of {solver.time_limit_s:g} s reached; the plan is feasible "
                       f"with a gap of {gap}, not proven optimal (raise solver.time_limit_s)", stacklevel=2)
-    return _tier_plan(tier, target, demand_unit, demand, candidates, costs, result, radius_m)
+    plan = _tier_plan(tier, target, demand_unit, demand, candidates, costs, result, radius_m)
+    if cost == "time":
+        assignment = plan.assignment.rename(columns={"distance_m": "time_s"})
+        plan = dataclasses.replace(plan, assignment=assignment, cost=cost, radius_s=radius_s)
+    return plan
 
 
-def _check_reachable(tier, demand, costs, required, radius_m):
+def _check_reachable(tier, demand, costs, required, radius_m, radius_s=None):
     reachable = set(costs["demand_id"])
     lost = demand[demand["demand_id"].isin(required) & ~demand["demand_id"].isin(reachable)]
     if len(lost):
         first = lost.iloc[0]
         name = f" ({first['name']})" if "name" in lost and first["name"] else ""
+        reach, key = (f"{radius_m:,.0f} m", "radius_m") if radius_m is not None else (f"{radius_s:,.0f} s", "radius_s")
         msg = (f"{tier} tier: {len(lost)} place(s) that must be reachable have no candidate within "
-               f"{radius_m:,.0f} m, e.g. {first['demand_id']}{name} in district {first['district_code']}; "
-               f"raise {tier}.radius_m or add candidates there")
+               f"{reach}, e.g. {first['demand_id']}{name} in district {first['district_code']}; "
+               f"raise {tier}.{key} or add candidates there")
         raise InfeasibleError(msg)
 
 
 def _tier_plan(tier, target, demand_unit, demand, candidates, costs, result, radius_m) -> TierPlan:
-    assignment = result.assignment.rename(columns={"cost": "distance_m"})
+    assignment = result.assignment.rename(columns={"cost": "distance_m"}).merge(
+        costs[["demand_id", "site_id", "straight_m"]], on=["demand_id", "site_id"], how="left")
     served = assignment.groupby("demand_id")["amount"].sum()
     demand_out = pd.DataFrame({
         "demand_id": demand["demand_id"],

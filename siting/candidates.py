@@ -97,3 +97,47 @@ def empty_candidates() -> gpd.GeoDataFrame:
 def metric_xy(points: gpd.GeoDataFrame, metric_crs: str) -> np.ndarray:
     projected = points.to_crs(metric_crs)
     return np.column_stack([projected.geometry.x, projected.geometry.y])
+
+
+#: Kinds of OpenStreetMap feature (:data:`siting.network.FEATURE_TAGS`) offered to each tier: a public
+#: station fits a fuel station's forecourt, a car park, a mall or a transport hub; a hydrogen station a
+#: fuel station, industrial land or a transport hub (bus and logistics fleets).
+OSM_KINDS = {"public": ("fuel", "parking", "mall", "transport_hub"),
+             "hydrogen": ("fuel", "industrial", "transport_hub")}
+
+
+def osm_candidates(features: gpd.GeoDataFrame, *, tier: str, boundaries: gpd.GeoDataFrame,
+                   metric_crs: str) -> gpd.GeoDataFrame:
+    """OSM features of the kinds :data:`OSM_KINDS` gives ``tier``, inside a district, as sites.
+
+    Parameters
+    ----------
+    features : geopandas.GeoDataFrame
+        ``osm_id, kind, name`` and points (from :func:`siting.network.osm_features`).
+    boundaries : geopandas.GeoDataFrame
+        District polygons with ``district_code``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Candidate sites with ``site_id`` ``<tier>-osm-<element>-<id>`` and ``kind`` ``osm:<kind>``.
+    """
+    chosen = features[features["kind"].isin(OSM_KINDS.get(tier, ()))]
+    if not len(chosen):
+        return empty_candidates()
+    joined = gpd.sjoin(chosen.to_crs(boundaries.crs), boundaries[["district_code", "geometry"]],
+                       predicate="within", how="inner")
+    joined = joined[~joined.index.duplicated()].to_crs(WGS84)
+    projected = joined.to_crs(metric_crs)
+    return _frame(pd.DataFrame({
+        "site_id": f"{tier}-osm-" + joined["osm_id"].astype(str), "tier": tier, "kind": "osm:" + joined["kind"],
+        "name": joined["name"].astype(str), "district_code": joined["district_code"],
+        "x_m": projected.geometry.x, "y_m": projected.geometry.y,
+        "lon": joined.geometry.x.round(6), "lat": joined.geometry.y.round(6),
+    }))
+
+
+def merge_candidates(*frames: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """One candidate table from several (site ids must stay unique)."""
+    frames = [f for f in frames if len(f)]
+    return _frame(pd.concat(frames, ignore_index=True)) if frames else empty_candidates()

@@ -135,7 +135,7 @@ def plan_record(plan: Plan, timings_s: dict[str, float]) -> dict:
         "tiers": tiers,
         "parameters": {k: v for k, v in s.to_dict().items() if k not in ("path", "content_hash", "name", "title")},
         "timings_s": {**plan.timings_s, **timings_s},
-        "network": {"source": s.network.source, "circuity": s.network.circuity},
+        "network": {"source": s.network.source, "circuity": s.network.circuity, **plan.network},
         "versions": {"python": platform.python_version(), **{p: _version(p) for p in PACKAGES}},
     }
 

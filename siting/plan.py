@@ -21,10 +21,10 @@ import pandas as pd
 
 from siting import candidates as cand
 from siting.allocate import TIERS, TierPlan, allocate_tier
-from siting.costs import straight_line_costs
+from siting.costs import travel_costs
 from siting.demand import build_demand_surface, geonames_places
 from siting.inputs import read_boundaries, read_district_stats, read_points
-from siting.scenario import Scenario
+from siting.scenario import Scenario, network_file
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,8 @@ class Plan:
     tiers: dict[str, TierPlan]
     timings_s: dict[str, float] = field(default_factory=dict)
     input_hashes: dict[str, str] = field(default_factory=dict)
+    #: The road network used: source, CRS, nodes, edges (empty with ``network.source = "none"``).
+    network: dict = field(default_factory=dict)
 
     def _names(self) -> pd.DataFrame:
         return self.boundaries[["district_code", "district_name", "district_name_en"]]
@@ -158,6 +160,13 @@ def run_plan(scenario: Scenario, *, report: Callable[[str], None] | None = None)
         extra_sites = (read_points(s.hydrogen.candidate_sites, id_column="site_id", required=[],
                                    boundaries=boundaries) if s.hydrogen.candidate_sites else None)
         population_layer = _read_population_layer(s)
+    network = osm_sites = None
+    if s.network.source != "none":
+        with timer.stage("network"):
+            from siting.network import load_network, osm_features
+            region = boundaries.to_crs("EPSG:4326").union_all()
+            network = load_network(s, region)
+            osm_sites = osm_features(s, region) if s.network.osm_candidates else None
     with timer.stage("demand surface"):
         cells = build_demand_surface(boundaries, stats, metric_crs=s.region.metric_crs, demand=s.demand,
                                      urban_centres=centres, places=places, population_layer=population_layer)
@@ -166,31 +175,38 @@ def run_plan(scenario: Scenario, *, report: Callable[[str], None] | None = None)
         public_sites = cand.cell_candidates(cells, tier="public", density_column="density_urban_per_km2",
                                             min_density_per_km2=s.public.candidate_min_density_per_km2,
                                             kind="built_up_cell")
+        if osm_sites is not None:
+            public_sites = cand.merge_candidates(public_sites, cand.osm_candidates(
+                osm_sites, tier="public", boundaries=boundaries, metric_crs=s.region.metric_crs))
         tiers["public"] = _charger_tier("public", cells, "public_sessions_per_day", public_sites, s,
-                                        target=s.targets.public_chargers, unit="sessions/day")
+                                        target=s.targets.public_chargers, unit="sessions/day", network=network)
     with timer.stage("residential"):
         residential_sites = cand.cell_candidates(cells, tier="residential", density_column="density_urban_per_km2",
                                                  min_density_per_km2=s.residential.candidate_min_density_per_km2,
                                                  kind="residential_cell")
         tiers["residential"] = _charger_tier("residential", cells, "residential_evs", residential_sites, s,
-                                             target=s.targets.residential_chargers, unit="EVs")
+                                             target=s.targets.residential_chargers, unit="EVs", network=network)
     with timer.stage("rural"):
-        towns = _towns_beyond_public(places, public_sites, s)
+        towns = _towns_beyond_public(places, public_sites, s, network)
         rural_sites = cand.rural_candidates(cells, towns, cell_size_m=s.demand.cell_size_m,
                                             min_density_per_km2=s.rural.candidate_min_density_per_km2)
         town_demand = pd.DataFrame({"demand_id": "town-" + towns["place_id"], "district_code": towns["district_code"],
                                     "name": towns["name"], "weight": 0.0, "x_m": towns["x_m"], "y_m": towns["y_m"]})
         tiers["rural"] = _charger_tier("rural", cells, "rural_sessions_per_day", rural_sites, s,
                                        target=s.targets.rural_chargers, unit="sessions/day",
-                                       extra_demand=town_demand, required=list(town_demand["demand_id"]))
+                                       extra_demand=town_demand, required=list(town_demand["demand_id"]),
+                                       network=network)
     if hubs is not None:
         with timer.stage("hydrogen"):
-            tiers["hydrogen"] = _hydrogen_tier(hubs, stations, extra_sites, s)
+            tiers["hydrogen"] = _hydrogen_tier(hubs, stations, extra_sites, s, network=network,
+                                               osm_sites=osm_sites, boundaries=boundaries)
     return Plan(scenario=s, boundaries=boundaries, stats=stats, cells=cells, hubs=hubs, tiers=tiers,
-                timings_s=timer.timings, input_hashes=_input_hashes(s))
+                timings_s=timer.timings, input_hashes=_input_hashes(s),
+                network=network.summary() if network is not None else {})
 
 
-def _charger_tier(tier, cells, column, sites, s, *, target, unit, extra_demand=None, required=None) -> TierPlan:
+def _charger_tier(tier, cells, column, sites, s, *, target, unit, extra_demand=None, required=None,
+                  network=None) -> TierPlan:
     config = getattr(s, tier)
     demand = _demand_points(cells, column, block=max(1, round(config.demand_block_m / s.demand.cell_size_m)))
     if extra_demand is not None and len(extra_demand):
@@ -198,7 +214,8 @@ def _charger_tier(tier, cells, column, sites, s, *, target, unit, extra_demand=N
     return allocate_tier(tier, demand, sites, target=target, radius_m=config.radius_m,
                          circuity=s.network.circuity, min_units=config.min_chargers_per_site,
                          max_units=config.max_chargers_per_site, capacity_per_unit=config.capacity_per_charger,
-                         demand_unit=unit, solver=s.solver, required=required)
+                         demand_unit=unit, solver=s.solver, required=required, network=network,
+                         cost=config.cost, radius_s=config.radius_s)
 
 
 def _demand_points(cells: gpd.GeoDataFrame, column: str, *, block: int) -> pd.DataFrame:
@@ -226,7 +243,7 @@ def _demand_points(cells: gpd.GeoDataFrame, column: str, *, block: int) -> pd.Da
     return grouped[["demand_id", "district_code", "name", "weight", "x_m", "y_m"]]
 
 
-def _towns_beyond_public(places, public_sites, s) -> pd.DataFrame:
+def _towns_beyond_public(places, public_sites, s, network=None) -> pd.DataFrame:
     """Towns with no public candidate within the public radius: the rural tier must reach them."""
     columns = ["place_id", "name", "district_code", "x_m", "y_m", "lon", "lat"]
     if places is None or not len(places):
@@ -236,12 +253,12 @@ def _towns_beyond_public(places, public_sites, s) -> pd.DataFrame:
                           "district_code": places["district_code"].to_numpy(),
                           "x_m": projected.geometry.x.to_numpy(), "y_m": projected.geometry.y.to_numpy(),
                           "lon": places["lon"].to_numpy(), "lat": places["lat"].to_numpy()})
-    near = straight_line_costs(towns.rename(columns={"place_id": "demand_id"}), public_sites,
-                               radius_m=s.public.radius_m, circuity=s.network.circuity)
+    near = travel_costs(towns.rename(columns={"place_id": "demand_id"}), public_sites, radius_m=s.public.radius_m,
+                        circuity=s.network.circuity, network=network, cost=s.public.cost, radius_s=s.public.radius_s)
     return towns[~towns["place_id"].isin(near["demand_id"])].reset_index(drop=True)
 
 
-def _hydrogen_tier(hubs, stations, extra_sites, s) -> TierPlan:
+def _hydrogen_tier(hubs, stations, extra_sites, s, *, network=None, osm_sites=None, boundaries=None) -> TierPlan:
     crs = s.region.metric_crs
     frames = [cand.point_candidates(hubs, id_column="hub_id", tier="hydrogen",
                                     kind="hub:" + hubs["kind"].astype(str) if "kind" in hubs else "hub",
@@ -251,6 +268,10 @@ def _hydrogen_tier(hubs, stations, extra_sites, s) -> TierPlan:
     if extra_sites is not None and len(extra_sites):
         frames.append(cand.point_candidates(extra_sites, id_column="site_id", tier="hydrogen",
                                             kind="candidate_site", metric_crs=crs))
+    osm = (cand.osm_candidates(osm_sites, tier="hydrogen", boundaries=boundaries, metric_crs=crs)
+           if osm_sites is not None else None)
+    if osm is not None and len(osm):
+        frames.append(osm)
     if stations is not None and len(stations):
         station_sites = cand.point_candidates(stations, id_column="station_id", tier="hydrogen",
                                               kind="existing_station", metric_crs=crs)
@@ -267,7 +288,7 @@ def _hydrogen_tier(hubs, stations, extra_sites, s) -> TierPlan:
     return allocate_tier("hydrogen", demand, sites, target=s.targets.hydrogen_new_stations,
                          radius_m=s.hydrogen.radius_m, circuity=s.network.circuity, min_units=1, max_units=1,
                          capacity_per_unit=per_site_capacity, demand_unit="kg/day", solver=s.solver,
-                         existing=existing)
+                         existing=existing, network=network, cost=s.hydrogen.cost, radius_s=s.hydrogen.radius_s)
 
 
 def _read_population_layer(s: Scenario) -> gpd.GeoDataFrame | None:
@@ -295,6 +316,6 @@ def _input_hashes(s: Scenario) -> dict[str, str]:
         "scenario": s.path, "boundaries": s.region.boundaries, "district_stats": s.region.district_stats,
         "urban_centres": s.region.urban_centres, "demand_hubs": s.hydrogen.demand_hubs,
         "existing_stations": s.hydrogen.existing_stations, "candidate_sites": s.hydrogen.candidate_sites,
-        "population_layer": s.demand.population_layer,
+        "population_layer": s.demand.population_layer, "network": network_file(s),
     }
     return {k: hashlib.sha256(p.read_bytes()).hexdigest() for k, p in paths.items() if p is not None}
