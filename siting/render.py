@@ -1,11 +1,23 @@
 """The interactive map of a plan (folium), self-contained and usable offline.
 
-Layers: districts (choropleth of chargers per 1,000 EVs), one toggleable layer
-per tier with sites sized by their chargers, hydrogen stations (existing and new
-with distinct symbols and service-radius circles) and the demand hubs. Leaflet
-and plugin assets are inlined from the ``folium-offline`` package, so the file
-opens with no internet; no tile layer is needed (an OpenStreetMap basemap is
-offered, off by default, when online).
+Layers, in the layer control:
+
+- district colouring (radio buttons, one at a time): chargers per 1,000 EVs,
+  share of demand covered per charger tier, chargers placed vs. the district's
+  fair share of the target, or outlines only; each district's popup has all
+  the figures in Chinese and English;
+- district names (labels), the demand grid (EVs per km² on blocks of cells,
+  with every tier's demand in the tooltip), an OpenStreetMap basemap (online);
+- one layer per tier with sites sized by their chargers (popup: site id,
+  district, tier, chargers, demand served, rank, coordinates);
+- hydrogen stations (existing ■ and new ▲, with service-radius circles) and the
+  demand hubs with lines to the stations that serve them.
+
+Every vector layer is drawn on one canvas (``prefer_canvas``), which keeps
+~10,000 sites responsive without clustering: clustering would hide the
+per-site charger sizes a planner wants to see. Leaflet and plugin assets are
+inlined from the ``folium-offline`` package, so the file opens with no
+internet. Every string from a user's files is HTML-escaped.
 
 This module never imports pulp: it renders the tables of a :class:`~siting.plan.Plan`.
 """
@@ -13,6 +25,7 @@ This module never imports pulp: it renders the tables of a :class:`~siting.plan.
 from __future__ import annotations
 
 import html
+import json
 import re
 from typing import TYPE_CHECKING
 
@@ -20,7 +33,9 @@ import branca
 import folium
 import numpy as np
 import pandas as pd
+import pyproj
 from folium import plugins
+from folium.elements import JSCSSMixin
 
 if TYPE_CHECKING:
     from siting.plan import Plan
@@ -28,14 +43,32 @@ if TYPE_CHECKING:
 TIER_COLOURS = {"public": "#1f77b4", "residential": "#2ca02c", "rural": "#ff7f0e", "hydrogen": "#d62728"}
 TIER_LABELS = {"public": "Public chargers", "residential": "Residential chargers", "rural": "Rural chargers",
                "hydrogen": "Hydrogen stations"}
+CHARGER_TIERS = ("public", "residential", "rural")
 #: CDN assets folium links to that the map does not use: dropped rather than inlined.
 UNUSED_ASSETS = ("bootstrap", "awesome-markers", "awesome_markers", "fontawesome", "glyphicons", "awesome.rotate")
 #: Tiers shown when the map opens (the others are a click away in the layer control).
 SHOWN_TIERS = ("public", "hydrogen")
+#: Side of a demand-grid block (cells are aggregated to about this size to keep the file small).
+DEMAND_BLOCK_M = 1500.0
+#: Decimal places of longitude/latitude in the map (1e-5° ≈ 1 m; 1e-4° ≈ 10 m for grid blocks).
+SITE_DIGITS = 5
+GRID_DIGITS = 4
+#: Key, layer name and legend caption of each district colouring.
+DISTRICT_METRICS = {
+    "chargers_per_1000_evs": "Chargers per 1,000 EVs",
+    "covered_public": "Share of public-charging demand covered",
+    "covered_residential": "Share of residential demand covered",
+    "covered_rural": "Share of rural-charging demand covered",
+    "vs_fair_share": "Chargers vs. fair share of the target",
+    "outline": "Outlines only",
+}
+#: The district colouring shown when the map opens.
+DEFAULT_METRIC = "chargers_per_1000_evs"
+NO_DATA_COLOUR = "#d9d9d9"
 
 
 def render_map(plan: Plan) -> str:
-    """The plan as one self-contained HTML document."""
+    """The plan as one self-contained HTML document (UTF-8 text)."""
     fmap = build_map(plan)
     return inline_assets(fmap.get_root().render())
 
@@ -45,122 +78,447 @@ def build_map(plan: Plan) -> folium.Map:
     west, south, east, north = plan.boundaries.total_bounds
     fmap = folium.Map(location=[(south + north) / 2, (west + east) / 2], tiles=None, prefer_canvas=True,
                       control_scale=True, zoom_start=9)
-    folium.TileLayer("OpenStreetMap", name="OpenStreetMap basemap (online)", show=False, overlay=False,
+    folium.TileLayer("OpenStreetMap", name="OpenStreetMap basemap (online)", show=False, overlay=True,
                      control=True).add_to(fmap)
-    _districts_layer(plan).add_to(fmap)
+    table = district_metrics(plan)
+    scales = _district_scales(table)
+    district_layers = {}
+    for metric, caption in DISTRICT_METRICS.items():
+        layer = _district_layer(plan, table, metric, caption, scales.get(metric))
+        layer.add_to(fmap)
+        district_layers[metric] = layer
+    _district_labels(plan).add_to(fmap)
+    demand_layer, demand_classes = _demand_layer(plan)
+    demand_layer.add_to(fmap)
     sites = plan.sites()
+    tier_layers = {}
     for tier in plan.tiers:
+        tier_sites = sites[sites["tier"] == tier]
         if tier == "hydrogen":
-            _hydrogen_layers(plan, sites[sites["tier"] == tier], fmap)
+            tier_layers[tier] = _hydrogen_layers(plan, tier_sites, fmap)
         else:
-            _charger_layer(tier, sites[sites["tier"] == tier]).add_to(fmap)
-    folium.LayerControl(collapsed=False).add_to(fmap)
-    plugins.Fullscreen().add_to(fmap)
-    plugins.MeasureControl(primary_length_unit="kilometers").add_to(fmap)
+            tier_layers[tier] = _charger_layer(tier, tier_sites)
+            tier_layers[tier].add_to(fmap)
+    folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
+    plugins.Fullscreen(position="topleft").add_to(fmap)
+    plugins.MeasureControl(position="topleft", primary_length_unit="kilometers",
+                           primary_area_unit="sqkilometers").add_to(fmap)
+    _SiteSearch(tier_layers).add_to(fmap)
+    _OutlineMiniMap(district_layers[DEFAULT_METRIC]).add_to(fmap)
+    _LayerOrder(district_layers, demand_layer).add_to(fmap)
     fmap.get_root().html.add_child(folium.Element(_title_html(plan)))
-    fmap.get_root().html.add_child(folium.Element(_legend_html(plan)))
+    fmap.get_root().html.add_child(folium.Element(_legend_html(plan, scales, demand_classes)))
     fmap.fit_bounds([[south, west], [north, east]])
     return fmap
 
 
-def _districts_layer(plan: Plan) -> folium.GeoJson:
+# --- districts -----------------------------------------------------------------------------------------------------
+
+def district_metrics(plan: Plan) -> pd.DataFrame:
+    """One row per district with the figures the district layers colour by.
+
+    Columns: ``district_code, evs, chargers`` (all charger tiers), ``chargers_<tier>``,
+    ``chargers_per_1000_evs``, ``covered_<tier>`` (share of the tier's demand
+    served, NaN where the district has none), ``fair_share`` (the charger
+    target split by EVs) and ``vs_fair_share`` (chargers / fair share).
+    """
     summary = plan.districts()
-    chargers = summary[summary["tier"] != "hydrogen"].groupby("district_code")["units"].sum()
+    codes = plan.boundaries["district_code"].to_numpy()
+    table = pd.DataFrame({"district_code": codes})
     evs = summary.groupby("district_code")["evs"].first()
-    per_1000 = (1000 * chargers / evs).round(1)
-    gdf = plan.boundaries[["district_code", "district_name", "district_name_en", "geometry"]].copy()
-    gdf["chargers"] = gdf["district_code"].map(chargers).fillna(0).astype(int)
-    gdf["evs"] = gdf["district_code"].map(evs).fillna(0).astype(int)
-    gdf["chargers_per_1000_evs"] = gdf["district_code"].map(per_1000).fillna(0.0)
-    gdf = _escaped(gdf)
-    values = gdf["chargers_per_1000_evs"].to_numpy(dtype=float)
-    scale = branca.colormap.linear.YlGnBu_09.scale(float(values.min()), float(max(values.max(), values.min() + 1)))
-    scale.caption = "Chargers per 1,000 EVs (all charger tiers)"
-    fields = ["district_code", "district_name", "district_name_en", "chargers", "evs", "chargers_per_1000_evs"]
-    aliases = ["Code", "District", "District (en)", "Chargers", "EVs (2025)", "Chargers per 1,000 EVs"]
+    table["evs"] = table["district_code"].map(evs).fillna(0.0).to_numpy(dtype=float)
+    chargers = summary[summary["tier"].isin(CHARGER_TIERS)]
+    for tier in CHARGER_TIERS:
+        rows = chargers[chargers["tier"] == tier].set_index("district_code")
+        table[f"chargers_{tier}"] = table["district_code"].map(rows["units"]).fillna(0).astype(int)
+        share = rows["share_covered"].astype(float) if len(rows) else pd.Series(dtype=float)
+        table[f"covered_{tier}"] = table["district_code"].map(share).astype(float)
+    table["chargers"] = table[[f"chargers_{t}" for t in CHARGER_TIERS]].sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        table["chargers_per_1000_evs"] = np.where(table["evs"] > 0, 1000 * table["chargers"] / table["evs"], np.nan)
+        target = sum(tp.target for t, tp in plan.tiers.items() if t in CHARGER_TIERS)
+        ev_share = table["evs"] / table["evs"].sum() if table["evs"].sum() > 0 else 0.0
+        table["fair_share"] = target * ev_share
+        table["vs_fair_share"] = np.where(table["fair_share"] > 0, table["chargers"] / table["fair_share"], np.nan)
+    hydrogen = summary[summary["tier"] == "hydrogen"].set_index("district_code")
+    table["hydrogen_stations"] = table["district_code"].map(hydrogen["units"]).fillna(0).astype(int)
+    return table
+
+
+def _district_scales(table: pd.DataFrame) -> dict[str, branca.colormap.ColorMap]:
+    scales = {}
+    per_1000 = table["chargers_per_1000_evs"].dropna()
+    high = float(per_1000.max()) if len(per_1000) else 1.0
+    scales["chargers_per_1000_evs"] = branca.colormap.linear.YlGnBu_09.scale(0.0, max(high, 1.0))
+    for tier in CHARGER_TIERS:
+        values = table[f"covered_{tier}"].dropna()
+        low = float(np.floor(10 * values.min()) / 10) if len(values) else 0.0
+        scales[f"covered_{tier}"] = branca.colormap.linear.RdYlGn_09.scale(min(low, 0.9), 1.0)
+    ratio = table["vs_fair_share"].dropna()
+    spread = float(np.abs(np.log2(ratio[ratio > 0])).max()) if (ratio > 0).any() else 1.0
+    spread = min(max(spread, 0.5), 3.0)
+    scales["vs_fair_share"] = branca.colormap.LinearColormap(
+        ["#b2182b", "#ef8a62", "#f7f7f7", "#67a9cf", "#2166ac"], vmin=-spread, vmax=spread)
+    return scales
+
+
+def _metric_colour(metric: str, value: float, scale) -> str:
+    if metric == "outline" or scale is None:
+        return "#ffffff"
+    if value is None or not np.isfinite(value):
+        return NO_DATA_COLOUR
+    if metric == "vs_fair_share":
+        value = np.log2(max(value, 1e-3))
+        value = min(max(value, scale.vmin), scale.vmax)
+    return scale(min(max(float(value), scale.vmin), scale.vmax))
+
+
+def _percent(value: float) -> str:
+    return "–" if value is None or not np.isfinite(value) else f"{100 * value:.1f} %"
+
+
+def _district_layer(plan: Plan, table: pd.DataFrame, metric: str, caption: str, scale) -> folium.GeoJson:
+    names = plan.boundaries[["district_code", "district_name", "district_name_en"]].fillna("")
+    rows = table.merge(names, on="district_code", how="left")
+    features = []
+    for row, geometry in zip(rows.itertuples(), plan.boundaries.geometry, strict=True):
+        value = getattr(row, metric) if metric != "outline" else np.nan
+        fill = _metric_colour(metric, value, scale)
+        features.append({
+            "type": "Feature",
+            "geometry": _rounded_geometry(geometry, SITE_DIGITS),
+            "properties": {
+                "district": _esc(f"{row.district_name} {row.district_name_en}".strip()),
+                "code": _esc(row.district_code),
+                "evs": f"{row.evs:,.0f}",
+                "chargers": (f"{row.chargers:,} (public {row.chargers_public:,}, residential "
+                             f"{row.chargers_residential:,}, rural {row.chargers_rural:,})"),
+                "per_1000": "–" if not np.isfinite(row.chargers_per_1000_evs) else f"{row.chargers_per_1000_evs:.1f}",
+                "covered": (f"public {_percent(row.covered_public)}, residential {_percent(row.covered_residential)}, "
+                            f"rural {_percent(row.covered_rural)}"),
+                "fair": ("–" if not np.isfinite(row.vs_fair_share) else
+                         f"{row.chargers:,} placed / {row.fair_share:,.0f} fair share = {row.vs_fair_share:.2f}×"),
+                "hydrogen": f"{row.hydrogen_stations}",
+                "style": {"fillColor": fill, "color": "#444", "weight": 1.2,
+                          "fillOpacity": 0.05 if metric == "outline" else 0.45},
+            },
+        })
+    fields = ["district", "code", "evs", "chargers", "per_1000", "covered", "fair", "hydrogen"]
+    aliases = ["District", "Code", "EVs", "Chargers", "Chargers per 1,000 EVs", "Demand covered",
+               "vs. target split by EVs", "New hydrogen stations"]
     return folium.GeoJson(
-        gdf.to_json(),
-        name="Districts: chargers per 1,000 EVs",
-        style_function=lambda f: {"fillColor": scale(f["properties"]["chargers_per_1000_evs"]), "color": "#444",
-                                  "weight": 1.2, "fillOpacity": 0.35},
-        highlight_function=lambda f: {"weight": 3, "fillOpacity": 0.5},
-        tooltip=folium.GeoJsonTooltip(fields=["district_name", "district_name_en"], aliases=["", ""]),
+        {"type": "FeatureCollection", "features": features},
+        name=f"Districts: {caption.lower() if metric == 'outline' else caption}",
+        overlay=False, show=metric == DEFAULT_METRIC,
+        tooltip=folium.GeoJsonTooltip(fields=["district"], labels=False),
         popup=folium.GeoJsonPopup(fields=fields, aliases=aliases),
     )
 
+
+def _district_labels(plan: Plan) -> folium.FeatureGroup:
+    labels = folium.FeatureGroup(name="District names", show=True)
+    points = plan.boundaries.to_crs(plan.scenario.region.metric_crs).representative_point().to_crs("EPSG:4326")
+    for row, point in zip(plan.boundaries.itertuples(), points, strict=True):
+        zh, en = _esc(row.district_name or ""), _esc(getattr(row, "district_name_en", "") or "")
+        folium.Marker([point.y, point.x], icon=folium.DivIcon(
+            html=f"<div class='siting-label'>{zh}<br><span>{en}</span></div>", icon_size=(120, 30),
+            icon_anchor=(60, 15), class_name="siting-label-icon"), interactive=False).add_to(labels)
+    return labels
+
+
+# --- demand grid ---------------------------------------------------------------------------------------------------
+
+def demand_blocks(plan: Plan, *, block_m: float = DEMAND_BLOCK_M) -> pd.DataFrame:
+    """The demand surface aggregated to square blocks of about ``block_m`` metres.
+
+    Returns one row per block with EVs: ``block_row, block_col, x0_m, y0_m,
+    x1_m, y1_m`` (block square in the scenario's metric CRS), ``area_km2``
+    (land area of its cells), ``evs``, ``public_sessions_per_day``,
+    ``residential_evs``, ``rural_sessions_per_day`` and ``evs_per_km2``.
+    """
+    cell_m = float(plan.scenario.demand.cell_size_m)
+    block = max(1, round(block_m / cell_m))
+    cells = plan.cells
+    keys = [cells["row"] // block, cells["col"] // block]
+    columns = ["area_km2", "evs", "public_sessions_per_day", "residential_evs", "rural_sessions_per_day"]
+    grouped = cells[columns].groupby(keys).sum()
+    grouped.index.names = ["block_row", "block_col"]
+    grouped = grouped[grouped["evs"] > 0].reset_index()
+    side = block * cell_m
+    grouped["x0_m"] = grouped["block_col"] * side
+    grouped["y0_m"] = grouped["block_row"] * side
+    grouped["x1_m"] = grouped["x0_m"] + side
+    grouped["y1_m"] = grouped["y0_m"] + side
+    grouped["evs_per_km2"] = grouped["evs"] / grouped["area_km2"].clip(lower=1e-6)
+    return grouped
+
+
+def _demand_layer(plan: Plan) -> tuple[folium.GeoJson, list[tuple[float, float, str]]]:
+    blocks = demand_blocks(plan)
+    to_wgs84 = pyproj.Transformer.from_crs(plan.scenario.region.metric_crs, "EPSG:4326", always_xy=True)
+    xs = np.stack([blocks["x0_m"], blocks["x1_m"], blocks["x1_m"], blocks["x0_m"], blocks["x0_m"]], axis=1)
+    ys = np.stack([blocks["y0_m"], blocks["y0_m"], blocks["y1_m"], blocks["y1_m"], blocks["y0_m"]], axis=1)
+    lons, lats = to_wgs84.transform(xs, ys)
+    lons, lats = np.round(lons, GRID_DIGITS), np.round(lats, GRID_DIGITS)
+    density = blocks["evs_per_km2"].to_numpy(dtype=float)
+    bins = _nice_bins(density)
+    colours = ["#ffffcc", "#ffeda0", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c", "#b10026"]
+    classes = [(bins[i], bins[i + 1], colours[i]) for i in range(len(bins) - 1)]
+    fill = [colours[i] for i in np.clip(np.searchsorted(bins, density, side="right") - 1, 0, len(bins) - 2)]
+    features = []
+    for i, row in enumerate(blocks.itertuples()):
+        features.append({
+            "type": "Feature",
+            "geometry": {"type": "Polygon", "coordinates": [list(zip(lons[i].tolist(), lats[i].tolist()))]},
+            "properties": {
+                "evs": f"{row.evs:,.0f} EVs ({row.evs_per_km2:,.0f}/km²)",
+                "demand": (f"public {row.public_sessions_per_day:,.0f} sessions/day · residential "
+                           f"{row.residential_evs:,.0f} EVs · rural {row.rural_sessions_per_day:,.0f} sessions/day"),
+                "style": {"fillColor": fill[i], "fillOpacity": 0.6, "weight": 0, "color": fill[i]},
+            },
+        })
+    side_km = (blocks["x1_m"] - blocks["x0_m"]).iloc[0] / 1000 if len(blocks) else DEMAND_BLOCK_M / 1000
+    layer = folium.GeoJson(
+        {"type": "FeatureCollection", "features": features},
+        name=f"Demand grid: EVs per km² ({side_km:g} km blocks)", show=False,
+        tooltip=folium.GeoJsonTooltip(fields=["evs", "demand"], labels=False),
+    )
+    return layer, classes
+
+
+def _nice_bins(values: np.ndarray) -> list[float]:
+    """Class breaks at quantiles of ``values``, rounded to 2 significant digits, strictly increasing."""
+    if not len(values):
+        return [0.0, 1.0]
+    quantiles = np.quantile(values, [0, 0.3, 0.5, 0.7, 0.85, 0.93, 0.97, 1.0])
+    bins = [0.0]
+    for q in quantiles[1:-1]:
+        if q <= 0:
+            continue
+        digits = -int(np.floor(np.log10(q))) + 1
+        rounded = float(round(q, digits))
+        if rounded > bins[-1]:
+            bins.append(rounded)
+    top = float(np.max(values))
+    bins.append(max(top, bins[-1] + 1.0) + 1e-9)
+    return bins
+
+
+# --- sites ---------------------------------------------------------------------------------------------------------
 
 def _charger_layer(tier: str, sites: pd.DataFrame) -> folium.GeoJson:
-    colour = TIER_COLOURS[tier]
-    table = sites[["site_id", "tier", "district_code", "district_name", "chargers", "demand_served", "demand_unit",
-                   "rank", "lon", "lat", "geometry"]].copy()
-    table["demand_served"] = table["demand_served"].round(1)
-    table["radius_px"] = np.clip(2.0 + np.sqrt(table["chargers"].to_numpy(dtype=float)), 2.5, 12.0).round(1)
-    table = _escaped(table)
-    fields = ["site_id", "tier", "district_name", "chargers", "demand_served", "demand_unit", "rank", "lon", "lat"]
-    aliases = ["Site", "Tier", "District", "Chargers", "Demand served", "Unit", "Rank", "Lon", "Lat"]
+    chargers = sites["chargers"].to_numpy(dtype=float)
+    radius = np.clip(2.0 + np.sqrt(chargers), 2.5, 12.0).round(1)
+    lon = sites["lon"].round(SITE_DIGITS).to_numpy()
+    lat = sites["lat"].round(SITE_DIGITS).to_numpy()
+    features = []
+    for i, row in enumerate(sites.itertuples()):
+        features.append({
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [float(lon[i]), float(lat[i])]},
+            "properties": {
+                "siteId": _esc(row.site_id), "tier": tier,
+                "district": _esc(f"{row.district_name} {row.district_name_en}".strip()),
+                "chargers": int(row.chargers), "served": f"{row.demand_served:,.1f} {row.demand_unit}",
+                "rank": int(row.rank), "lonlat": f"{lon[i]:.5f}, {lat[i]:.5f}",
+                "style": {"radius": float(radius[i])},
+            },
+        })
+    fields = ["siteId", "tier", "district", "chargers", "served", "rank", "lonlat"]
+    aliases = ["Site", "Tier", "District", "Chargers", "Demand served", "Rank in tier", "Lon, lat"]
     placed = int(sites["chargers"].sum())
     return folium.GeoJson(
-        table.to_json(),
+        {"type": "FeatureCollection", "features": features},
         name=f"{TIER_LABELS[tier]} ({len(sites):,} sites, {placed:,} chargers)",
         show=tier in SHOWN_TIERS,
-        marker=folium.CircleMarker(radius=4, fill=True, weight=1),
-        style_function=lambda f, c=colour: {"radius": f["properties"]["radius_px"], "color": "#333",
-                                            "fillColor": c, "fillOpacity": 0.75, "weight": 0.5},
+        marker=folium.CircleMarker(radius=4, fill=True, color="#333", weight=0.5, fill_color=TIER_COLOURS[tier],
+                                   fill_opacity=0.75),
         popup=folium.GeoJsonPopup(fields=fields, aliases=aliases),
     )
 
 
-def _hydrogen_layers(plan: Plan, sites: pd.DataFrame, fmap: folium.Map) -> None:
+def _hydrogen_layers(plan: Plan, sites: pd.DataFrame, fmap: folium.Map) -> folium.FeatureGroup:
     tier_plan = plan.tiers["hydrogen"]
-    stations = folium.FeatureGroup(name=f"{TIER_LABELS['hydrogen']} ({len(sites)}: "
-                                        f"{int((sites['status'] == 'new').sum())} new)")
+    n_new = int((sites["status"] == "new").sum())
+    stations = folium.FeatureGroup(name=f"{TIER_LABELS['hydrogen']} ({n_new} new, {len(sites) - n_new} existing)",
+                                   show="hydrogen" in SHOWN_TIERS)
+    circles = folium.FeatureGroup(name=f"Hydrogen service radius ({tier_plan.radius_m / 1000:g} km by road)",
+                                  show="hydrogen" in SHOWN_TIERS)
     radius_m = tier_plan.radius_m / plan.scenario.network.circuity
     for row in sites.itertuples():
         new = row.status == "new"
         colour = TIER_COLOURS["hydrogen"] if new else "#555555"
         popup = _popup_table({
-            "Station": row.site_id, "Name": row.name, "Status": row.status, "District": row.district_name,
+            "Station": row.site_id, "Name": row.name, "Status": row.status, "Tier": "hydrogen",
+            "District": f"{row.district_name} {row.district_name_en}".strip(),
             "Capacity (kg/day)": f"{row.capacity_kg_per_day:,.0f}", "Demand served (kg/day)": f"{row.demand_served:,.0f}",
-            "Rank": row.rank, "Lon, lat": f"{row.lon:.5f}, {row.lat:.5f}",
+            "Rank in tier": row.rank, "Lon, lat": f"{row.lon:.5f}, {row.lat:.5f}",
         })
-        folium.Circle([row.lat, row.lon], radius=radius_m, color=colour, weight=1, fill=True, fill_opacity=0.05,
-                      dash_array=None if new else "6 4").add_to(stations)
+        folium.Circle([row.lat, row.lon], radius=radius_m, color=colour, weight=1, fill=True, fill_opacity=0.04,
+                      dash_array=None if new else "6 4", interactive=False).add_to(circles)
         symbol = "▲" if new else "■"
         icon = folium.DivIcon(html=f"<div style='font-size:22px;line-height:22px;color:{colour};"
                                    f"text-shadow:0 0 2px #fff,0 0 2px #fff'>{symbol}</div>",
                               icon_size=(22, 22), icon_anchor=(11, 11), class_name="siting-h2")
-        folium.Marker([row.lat, row.lon], icon=icon, tooltip=html.escape(f"{row.site_id} ({row.status})"),
-                      popup=folium.Popup(popup, max_width=320)).add_to(stations)
+        # folium passes site_id on as options.siteId, which the site search reads
+        folium.Marker([row.lat, row.lon], icon=icon, tooltip=_esc(f"{row.site_id} ({row.status})"),
+                      popup=folium.Popup(popup, max_width=340), site_id=_esc(row.site_id)).add_to(stations)
+    circles.add_to(fmap)
     stations.add_to(fmap)
     if plan.hubs is not None:
-        hubs = folium.FeatureGroup(name=f"Hydrogen demand hubs ({len(plan.hubs)})")
-        served = tier_plan.demand.set_index("demand_id")["served"]
-        for row in plan.hubs.itertuples():
-            got = float(served.get(str(row.hub_id), 0.0))
-            popup = _popup_table({
-                "Hub": row.hub_id, "Name": getattr(row, "name", ""), "Kind": getattr(row, "kind", ""),
-                "Demand (kg/day)": f"{row.demand_kg_per_day:,.0f}", "Served (kg/day)": f"{got:,.0f}",
-                "Lon, lat": f"{row.lon:.5f}, {row.lat:.5f}",
-            })
-            folium.CircleMarker([row.lat, row.lon], radius=4 + np.sqrt(row.demand_kg_per_day) / 6, color="#7b3294",
-                                weight=1, fill=True, fill_color="#c2a5cf", fill_opacity=0.9,
-                                popup=folium.Popup(popup, max_width=320)).add_to(hubs)
-        hubs.add_to(fmap)
+        _hub_layer(plan).add_to(fmap)
+    return stations
+
+
+def _hub_layer(plan: Plan) -> folium.FeatureGroup:
+    tier_plan = plan.tiers["hydrogen"]
+    hubs = folium.FeatureGroup(name=f"Hydrogen demand hubs ({len(plan.hubs)}) and who serves them")
+    served = tier_plan.demand.set_index("demand_id")["served"]
+    where = tier_plan.sites.set_index("site_id")[["lon", "lat"]]
+    flows = tier_plan.assignment[tier_plan.assignment["amount"] > 1e-6]
+    hub_points = plan.hubs.assign(hub_key=plan.hubs["hub_id"].astype(str)).set_index("hub_key")
+    for flow in flows.itertuples():
+        if flow.demand_id not in hub_points.index or flow.site_id not in where.index:
+            continue
+        hub = hub_points.loc[flow.demand_id]
+        site = where.loc[flow.site_id]
+        folium.PolyLine([[hub["lat"], hub["lon"]], [site["lat"], site["lon"]]], color="#7b3294", weight=1.5,
+                        opacity=0.8, dash_array="3 4",
+                        tooltip=_esc(f"{flow.demand_id} → {flow.site_id}: {flow.amount:,.0f} kg/day")).add_to(hubs)
+    for row in plan.hubs.itertuples():
+        got = float(served.get(str(row.hub_id), 0.0))
+        popup = _popup_table({
+            "Hub": row.hub_id, "Name": getattr(row, "name", ""), "Name (en)": getattr(row, "name_en", ""),
+            "Kind": getattr(row, "kind", ""), "Demand (kg/day)": f"{row.demand_kg_per_day:,.0f}",
+            "Served (kg/day)": f"{got:,.0f} ({_percent(got / row.demand_kg_per_day if row.demand_kg_per_day else 1)})",
+            "Lon, lat": f"{row.lon:.5f}, {row.lat:.5f}",
+        })
+        folium.CircleMarker([row.lat, row.lon], radius=4 + np.sqrt(row.demand_kg_per_day) / 6, color="#7b3294",
+                            weight=1, fill=True, fill_color="#c2a5cf" if got > 0 else "#ffffff", fill_opacity=0.9,
+                            popup=folium.Popup(popup, max_width=340)).add_to(hubs)
+    return hubs
+
+
+# --- controls, title, legend ---------------------------------------------------------------------------------------
+
+class _SiteSearch(JSCSSMixin, folium.MacroElement):
+    """Search box (leaflet-search) over every tier's sites by site id; shows the tier and opens the popup."""
+
+    _template = branca.element.Template("""
+        {% macro script(this, kwargs) %}
+        (function() {
+            var map = {{ this._parent.get_name() }};
+            var tiers = { {%- for tier, name in this.layers.items() %}{{ tier|tojson }}: {{ name }},{% endfor %} };
+            // leaflet-search adds its layer to the map: give it a view of the tiers, not a group that would show them all
+            var all = {
+                addTo: function() { return this; },
+                eachLayer: function(fn, context) {
+                    for (var tier in tiers) { tiers[tier].eachLayer(fn, context); }
+                    return this;
+                }
+            };
+            var search = new L.Control.Search({
+                layer: all, propertyName: "siteId", initial: false, zoom: 15, position: "topleft", tooltipLimit: 15,
+                textPlaceholder: "Site id…", textErr: "No site with that id", marker: false,
+                moveToLocation: function(latlng, title, map) { map.setView(latlng, 15); }
+            });
+            search.on("search:locationfound", function(e) {
+                for (var tier in tiers) {
+                    if (tiers[tier].hasLayer(e.layer) && !map.hasLayer(tiers[tier])) { map.addLayer(tiers[tier]); }
+                }
+                // a click opens the popup bound to the tier layer (GeoJSON sites) or to the marker itself
+                if (e.layer) { e.layer.fire("click", {latlng: e.layer.getLatLng()}, true); }
+            });
+            map.addControl(search);
+        })();
+        {% endmacro %}
+    """)
+    default_js = [("Leaflet.Search.js",
+                   "https://cdn.jsdelivr.net/npm/leaflet-search@2.9.7/dist/leaflet-search.min.js")]
+    default_css = [("Leaflet.Search.css",
+                    "https://cdn.jsdelivr.net/npm/leaflet-search@2.9.7/dist/leaflet-search.min.css")]
+
+    def __init__(self, layers: dict[str, folium.map.Layer]):
+        super().__init__()
+        self._name = "SiteSearch"
+        self.layers = {tier: layer.get_name() for tier, layer in layers.items()}
+
+
+class _OutlineMiniMap(JSCSSMixin, folium.MacroElement):
+    """An overview map of the district outlines (no tiles, so it works offline)."""
+
+    _template = branca.element.Template("""
+        {% macro script(this, kwargs) %}
+        (function() {
+            var outline = L.geoJson({{ this.source }}.toGeoJSON(), {
+                style: {color: "#444", weight: 1, fillColor: "#9ecae1", fillOpacity: 0.4}, interactive: false});
+            new L.Control.MiniMap(outline, {position: "bottomright", toggleDisplay: false, zoomLevelOffset: -3,
+                                            width: 160, height: 160}).addTo({{ this._parent.get_name() }});
+        })();
+        {% endmacro %}
+    """)
+    default_js = [("Control_MiniMap_js",
+                   "https://cdnjs.cloudflare.com/ajax/libs/leaflet-minimap/3.6.1/Control.MiniMap.js")]
+    default_css = [("Control_MiniMap_css",
+                    "https://cdnjs.cloudflare.com/ajax/libs/leaflet-minimap/3.6.1/Control.MiniMap.css")]
+
+    def __init__(self, source: folium.GeoJson):
+        super().__init__()
+        self._name = "OutlineMiniMap"
+        self.source = source.get_name()
+
+
+class _LayerOrder(folium.MacroElement):
+    """Keep district polygons and the demand grid below the sites, and switch the district legend.
+
+    All vector layers share one canvas, drawn in the order they were added: a
+    layer switched on later would otherwise cover the sites and take their clicks.
+    """
+
+    _template = branca.element.Template("""
+        {% macro script(this, kwargs) %}
+        (function() {
+            var map = {{ this._parent.get_name() }};
+            var districts = { {%- for key, name in this.districts.items() %}{{ key|tojson }}: {{ name }},{% endfor %} };
+            var demand = {{ this.demand }};
+            function current() {
+                for (var key in districts) { if (map.hasLayer(districts[key])) { return key; } }
+                return null;
+            }
+            function reorder() {
+                if (map.hasLayer(demand)) { demand.bringToBack(); }
+                var key = current();
+                if (key) { districts[key].bringToBack(); }
+                document.querySelectorAll(".siting-legend-metric").forEach(function(el) {
+                    el.style.display = el.dataset.metric === key ? "block" : "none";
+                });
+                var grid = document.getElementById("siting-legend-demand");
+                if (grid) { grid.style.display = map.hasLayer(demand) ? "block" : "none"; }
+            }
+            map.on("baselayerchange overlayadd overlayremove", reorder);
+            reorder();
+        })();
+        {% endmacro %}
+    """)
+
+    def __init__(self, districts: dict[str, folium.GeoJson], demand: folium.GeoJson):
+        super().__init__()
+        self._name = "LayerOrder"
+        self.districts = {key: layer.get_name() for key, layer in districts.items()}
+        self.demand = demand.get_name()
 
 
 def _popup_table(values: dict) -> str:
-    rows = "".join(f"<tr><th style='text-align:left;padding-right:8px'>{html.escape(str(k))}</th>"
-                   f"<td>{html.escape(str(v))}</td></tr>" for k, v in values.items())
+    rows = "".join(f"<tr><th style='text-align:left;padding-right:8px'>{_esc(k)}</th>"
+                   f"<td>{_esc(v)}</td></tr>" for k, v in values.items())
     return f"<table>{rows}</table>"
 
 
-def _escaped(gdf):
-    """String columns HTML-escaped: names from user files render as text, never as markup."""
-    out = gdf.copy()
-    for column in out.columns:
-        if column != "geometry" and out[column].dtype == object:
-            out[column] = out[column].map(lambda v: html.escape(v) if isinstance(v, str) else v)
-    return out
+def _esc(value) -> str:
+    """A value from a user's file as HTML text (names render as text, never as markup)."""
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return ""
+    return html.escape(str(value))
 
 
 def _title_html(plan: Plan) -> str:
@@ -168,41 +526,102 @@ def _title_html(plan: Plan) -> str:
     rows = []
     for tier, tp in plan.tiers.items():
         unit = "stations" if tier == "hydrogen" else "chargers"
-        rows.append(f"<tr><td>{html.escape(TIER_LABELS[tier])}</td><td style='text-align:right'>{tp.target:,}</td>"
-                    f"<td style='text-align:right'>{tp.units_placed:,}</td><td>{unit}</td>"
-                    f"<td style='text-align:right'>{100 * tp.coverage:.1f} %</td>"
-                    f"<td>{html.escape(tp.result.status)}</td></tr>")
-    title = html.escape(s.title or s.name)
+        gap = "" if tp.result.gap is None else f" (gap {100 * tp.result.gap:.2f} %)"
+        rows.append(f"<tr><td><span class='siting-dot' style='background:{TIER_COLOURS[tier]}'></span>"
+                    f"{_esc(TIER_LABELS[tier])}</td><td class='n'>{tp.target:,}</td>"
+                    f"<td class='n'>{tp.units_placed:,}</td><td>{unit}</td>"
+                    f"<td class='n'>{100 * tp.coverage:.1f} %</td><td>{_esc(tp.result.status)}{gap}</td></tr>")
+    title = _esc(s.title or s.name)
     return (
-        "<div id='siting-title' style='position:fixed;top:10px;left:60px;z-index:1000;background:white;"
-        "padding:6px 10px;border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.4);font:12px sans-serif'>"
+        "<div id='siting-title' class='siting-box' style='top:10px;left:54px'>"
         f"<div style='font-size:15px;font-weight:bold'>{title}</div>"
-        f"<div style='color:#555'>scenario {html.escape(s.name)}</div>"
+        f"<div style='color:#555'>scenario {_esc(s.name)}</div>"
         "<table><tr><th style='text-align:left'>Tier</th><th>Target</th><th>Placed</th><th></th>"
-        "<th>Demand covered</th><th>Solver</th></tr>" + "".join(rows) + "</table></div>"
+        "<th>Demand covered</th><th style='text-align:left'>Solver</th></tr>" + "".join(rows) + "</table></div>"
+        + _STYLE
     )
 
 
-def _legend_html(plan: Plan) -> str:
-    items = "".join(
-        f"<div><span style='display:inline-block;width:11px;height:11px;border-radius:6px;background:{c};"
-        f"margin-right:5px'></span>{html.escape(TIER_LABELS[t])}</div>"
-        for t, c in TIER_COLOURS.items() if t in plan.tiers and t != "hydrogen")
-    items += ("<div>▲ new hydrogen station &nbsp; ■ existing (dashed circle: service radius)</div>"
-              "<div><span style='color:#7b3294'>●</span> hydrogen demand hub</div>"
-              "<div style='color:#555'>circle size ∝ √chargers</div>")
-    return ("<div id='siting-legend' style='position:fixed;bottom:60px;left:10px;z-index:1000;background:white;"
-            "padding:6px 10px;border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.4);font:12px sans-serif'>"
-            f"<b>Legend</b>{items}</div>")
+_STYLE = """<style>
+.siting-box{position:fixed;z-index:1000;background:rgba(255,255,255,.95);padding:6px 10px;border-radius:4px;
+  box-shadow:0 1px 4px rgba(0,0,0,.4);font:12px sans-serif}
+.siting-box td.n{text-align:right;padding-left:6px}
+.siting-dot{display:inline-block;width:10px;height:10px;border-radius:5px;margin-right:5px;vertical-align:middle}
+.siting-ramp{display:inline-block;width:150px;height:10px;vertical-align:middle;border:1px solid #999}
+.siting-label-icon{pointer-events:none}
+.siting-label{font:bold 12px sans-serif;color:#222;text-align:center;white-space:nowrap;
+  text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 3px #fff}
+.siting-label span{font-weight:normal;font-size:11px}
+.leaflet-popup-content table,.leaflet-tooltip{font:12px sans-serif}
+.leaflet-popup-content th{text-align:left;padding-right:8px;vertical-align:top}
+</style>"""
 
 
+def _ramp(scale, *, steps: int = 9) -> str:
+    stops = np.linspace(scale.vmin, scale.vmax, steps)
+    colours = ", ".join(scale(float(v)) for v in stops)
+    return f"<span class='siting-ramp' style='background:linear-gradient(to right, {colours})'></span>"
+
+
+def _legend_html(plan: Plan, scales: dict, demand_classes: list[tuple[float, float, str]]) -> str:
+    parts = ["<b>Sites</b>"]
+    for tier in plan.tiers:
+        if tier != "hydrogen":
+            parts.append(f"<div><span class='siting-dot' style='background:{TIER_COLOURS[tier]}'></span>"
+                         f"{_esc(TIER_LABELS[tier])}</div>")
+    parts.append("<div style='color:#555'>circle size ∝ √chargers (4 → 40 chargers: "
+                 + "".join(f"<span class='siting-dot' style='width:{2 * r:.0f}px;height:{2 * r:.0f}px;"
+                           f"border-radius:{r:.0f}px;background:#aaa;margin:0 3px'></span>"
+                           for r in (2 + np.sqrt(4), 2 + np.sqrt(15), 2 + np.sqrt(40))) + ")</div>")
+    if "hydrogen" in plan.tiers:
+        parts.append(f"<div><span style='color:{TIER_COLOURS['hydrogen']}'>▲</span> new hydrogen station "
+                     "&nbsp; <span style='color:#555'>■</span> existing (circle: service radius)</div>"
+                     "<div><span style='color:#7b3294'>●</span> hydrogen demand hub (white: not served)</div>")
+    for metric, caption in DISTRICT_METRICS.items():
+        scale = scales.get(metric)
+        if scale is None:
+            body = "<div style='color:#555'>district outlines</div>"
+        elif metric == "vs_fair_share":
+            low, high = 2 ** scale.vmin, 2 ** scale.vmax
+            body = (f"<div>{low:.2g}× {_ramp(scale)} {high:.2g}×</div><div style='color:#555'>"
+                    "chargers placed ÷ (charger target × district share of EVs); 1× = fair share</div>")
+        elif metric.startswith("covered"):
+            body = f"<div>{100 * scale.vmin:.0f} % {_ramp(scale)} 100 %</div>"
+        else:
+            body = f"<div>{scale.vmin:,.0f} {_ramp(scale)} {scale.vmax:,.0f}</div>"
+        parts.append(f"<div class='siting-legend-metric' data-metric='{metric}' style='display:none'>"
+                     f"<b>Districts: {_esc(caption)}</b>{body}<div style='color:#555'>"
+                     f"<span class='siting-dot' style='background:{NO_DATA_COLOUR};border-radius:0'></span>"
+                     "no such demand</div></div>")
+    swatches = "".join(f"<span title='{low:,.0f}–{high:,.0f}' style='display:inline-block;width:18px;"
+                       f"height:10px;background:{colour}'></span>" for low, high, colour in demand_classes)
+    parts.append(f"<div id='siting-legend-demand' style='display:none'><b>Demand grid: EVs per km²</b><div>"
+                 f"{demand_classes[0][0]:,.0f} {swatches} {demand_classes[-1][1]:,.0f}</div></div>")
+    return ("<div id='siting-legend' class='siting-box' style='bottom:40px;left:10px;max-width:330px'>"
+            + "".join(parts) + "</div>")
+
+
+def _rounded_geometry(geometry, digits: int) -> dict:
+    import shapely
+
+    rounded = shapely.transform(geometry, lambda xy: np.round(xy, digits))
+    return json.loads(shapely.to_geojson(rounded))
+
+
+_RELATIVE_URL = re.compile(r"url\((?!\s*['\"]?(?:data:|https?:|#))[^)]*\)")
 _ASSET = re.compile(r'<script src="(https?://[^"]+)"></script>|<link rel="stylesheet" href="(https?://[^"]+)"/>')
 
 
 def inline_assets(document: str) -> str:
     """Replace CDN ``<script src>``/``<link>`` tags by inline copies from ``folium-offline``.
 
-    Assets the map does not use (Bootstrap, icon fonts, jQuery) are dropped.
+    Assets the map does not use (Bootstrap, icon fonts) are dropped; jQuery
+    stays (folium's popups need it).
+
+    Raises
+    ------
+    RuntimeError
+        When an asset has no offline copy (folium and folium-offline versions differ).
     """
     from offlinefolium.elements import _res as assets
 
@@ -215,6 +634,9 @@ def inline_assets(document: str) -> str:
             msg = f"no offline copy of map asset {url}; update folium-offline to folium's version"
             raise RuntimeError(msg)
         content = assets[url].replace("</script", "<\\/script")
-        return f"<script>{content}</script>" if script else f"<style>{content}</style>"
+        if script:
+            return f"<script>{content}</script>"
+        # images beside a stylesheet are not inlined: a relative url() would be a failed file:// request
+        return f"<style>{_RELATIVE_URL.sub('url(data:,)', content)}</style>"
 
     return _ASSET.sub(replace, document)
