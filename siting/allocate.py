@@ -132,6 +132,7 @@ def allocate_tier(
         weights=demand["weight"].to_numpy(), radius=radius, total_units=target,
         capacity_per_unit=capacity_per_unit, min_units=min_units, max_units=max_units,
         existing=existing, required=required,
+        unit_name="new stations" if tier == "hydrogen" else "chargers",
     )
     try:
         result = model.solve(solver.name, time_limit_s=solver.time_limit_s, mip_gap=solver.mip_gap)

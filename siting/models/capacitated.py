@@ -51,6 +51,7 @@ class CapacitatedMCLP:
     existing_units: np.ndarray
     required: np.ndarray
     distance_weight: float
+    unit_name: str = "units"
 
     @classmethod
     def from_cost_matrix(
@@ -68,6 +69,7 @@ class CapacitatedMCLP:
         distance_weight: float = 0.05,
         demand_ids: Any | None = None,
         site_ids: Any | None = None,
+        unit_name: str = "units",
     ) -> CapacitatedMCLP:
         """Build the model from a cost matrix or a long cost table.
 
@@ -94,6 +96,8 @@ class CapacitatedMCLP:
             Demand ids that must have at least one open site within ``radius``.
         distance_weight : float
             Weight of the distance term relative to coverage, in [0, 1).
+        unit_name : str
+            What a unit is ("chargers", "new stations"), for messages.
         """
         table = SparseCost.from_input(cost, demand_ids=demand_ids, site_ids=site_ids, max_cost=radius)
         n_sites = table.n_sites
@@ -128,6 +132,7 @@ class CapacitatedMCLP:
             existing_units=existing_units,
             required=required_mask,
             distance_weight=float(distance_weight),
+            unit_name=unit_name,
         )
 
     # ------------------------------------------------------------------ checks
@@ -143,12 +148,12 @@ class CapacitatedMCLP:
         new = self.existing_units == 0
         room = int(self.max_units[new].sum())
         if self.total_units > room:
-            msg = (f"target of {self.total_units:,} units exceeds the {room:,} that the "
+            msg = (f"target of {self.total_units:,} {self.unit_name} exceeds the {room:,} that the "
                    f"{int(new.sum()):,} candidate sites can hold (short by {self.total_units - room:,}); "
                    "add candidates or raise the maximum per site")
             raise InfeasibleError(msg)
         if self.total_units > 0 and new.any() and self.total_units < int(self.min_units[new].min()):
-            msg = (f"target of {self.total_units} units is below the minimum of "
+            msg = (f"target of {self.total_units} {self.unit_name} is below the minimum of "
                    f"{int(self.min_units[new].min())} per open site; lower the minimum per site")
             raise InfeasibleError(msg)
         unreachable = self.unreachable_required()
@@ -188,15 +193,100 @@ class CapacitatedMCLP:
         """
         self.check_feasible()
         start = time.perf_counter()
-        problem, units, assign = self._build()
+        problem, open_vars, units, assign = self._build()
+        greedy = self.greedy()
+        if greedy is not None:
+            _set_start(open_vars, units, assign, *greedy)
         build_time_s = time.perf_counter() - start
-        outcome = solve_problem(problem, solver=solver, time_limit_s=time_limit_s, mip_gap=mip_gap)
+        outcome = solve_problem(problem, solver=solver, time_limit_s=time_limit_s, mip_gap=mip_gap,
+                                warm_start=greedy is not None)
         if outcome.status == "infeasible":
             msg = "the solver proved the model infeasible; check required coverage and site limits"
             raise InfeasibleError(msg)
         return self._result(problem, outcome, units, assign, build_time_s, solver)
 
-    def _build(self) -> tuple[pulp.LpProblem, list, list]:
+    def greedy(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """A feasible plan by a greedy heuristic: units per site and amount per pair.
+
+        Required demand points first get the site in reach that covers most;
+        then, repeatedly, the site with the most unserved demand in reach gets
+        the units that demand needs (nearest demand served first); units left
+        over go to open sites with room, then to new sites. Used as the
+        solver's starting solution and as a baseline. Returns None when the
+        heuristic cannot place the target within the site limits.
+        """
+        table = self.cost
+        units = self.existing_units.copy()
+        is_new = self.existing_units == 0
+        remaining = np.asarray(self.weights, dtype=float).copy()
+        amount = np.zeros(table.n_pairs)
+        load = np.zeros(table.n_sites)
+        order = np.lexsort((table.cost, table.site))  # pairs by site, nearest first
+        bounds = np.searchsorted(table.site[order], np.arange(table.n_sites + 1))
+        left = self.total_units
+
+        def serve(j: int) -> None:
+            room = self.capacity_per_unit[j] * units[j] - load[j]
+            for k in order[bounds[j]:bounds[j + 1]]:
+                if room <= 1e-12:
+                    break
+                i = table.demand[k]
+                take = min(room, remaining[i])
+                if take > 0:
+                    amount[k] += take
+                    remaining[i] -= take
+                    load[j] += take
+                    room -= take
+
+        def add_units(j: int, n: int) -> int:
+            n = int(min(n, self.max_units[j] - units[j], left))
+            if units[j] == 0 and is_new[j]:
+                n = max(n, int(self.min_units[j]))
+                if n > min(self.max_units[j], left):
+                    return 0
+            units[j] += n
+            serve(j)
+            return n
+
+        for j in np.flatnonzero(~is_new):
+            serve(j)
+        covered = np.zeros(table.n_demand, dtype=bool)
+        for i in np.flatnonzero(self.required):
+            pairs = table.site[table.demand == i]
+            if (units[pairs] > 0).any():
+                continue
+            candidates = pairs[is_new[pairs]]
+            if not len(candidates):
+                return None
+            gain = np.bincount(table.site, weights=remaining[table.demand], minlength=table.n_sites)
+            j = int(candidates[np.argmax(gain[candidates])])
+            left -= add_units(j, 1)
+            covered[i] = True
+        while left > 0:
+            gain = np.bincount(table.site, weights=remaining[table.demand], minlength=table.n_sites)
+            usable = is_new & (units < self.max_units) & (gain > 1e-9)
+            if not usable.any():
+                break
+            j = int(np.flatnonzero(usable)[np.argmax(gain[usable])])
+            placed = add_units(j, int(np.ceil(gain[j] / self.capacity_per_unit[j] - 1e-9)))
+            if placed == 0:
+                is_new[j] = False  # cannot take its minimum any more; skip it
+                continue
+            left -= placed
+        is_new = self.existing_units == 0
+        for j in np.flatnonzero(is_new & (units > 0)):  # fill open sites first
+            if left == 0:
+                break
+            left -= add_units(j, left)
+        for j in np.flatnonzero(is_new & (units == 0)):  # then open new ones
+            if left == 0:
+                break
+            left -= add_units(j, left)
+        if left != 0:
+            return None
+        return units, amount
+
+    def _build(self) -> tuple[pulp.LpProblem, list, list, list]:
         table = self.cost
         problem = pulp.LpProblem("capacitated_mclp", pulp.LpMaximize)
         existing = self.existing_units > 0
@@ -236,7 +326,7 @@ class CapacitatedMCLP:
                 problem += load <= float(self.capacity_per_unit[j]) * units[j], f"capacity_{j}"
         new_units = [units[j] for j in range(table.n_sites) if not existing[j]]
         problem += pulp.lpSum(new_units) == self.total_units, "total_units"
-        return problem, units, assign
+        return problem, open_vars, units, assign
 
     def _result(self, problem, outcome, units, assign, build_time_s, solver) -> SolveResult:
         table = self.cost
@@ -296,3 +386,14 @@ def _value(v) -> float:
     if isinstance(v, int | float):
         return float(v)
     return float(v.varValue or 0.0)
+
+
+def _set_start(open_vars: list, units: list, assign: list, n_units: np.ndarray, amount: np.ndarray) -> None:
+    """Hand a heuristic plan to the solver as its starting solution."""
+    for y, var, n in zip(open_vars, units, n_units, strict=True):
+        if isinstance(var, pulp.LpVariable):
+            var.setInitialValue(int(n))
+        if isinstance(y, pulp.LpVariable) and y is not var:
+            y.setInitialValue(1 if n > 0 else 0)
+    for var, x in zip(assign, amount, strict=True):
+        var.setInitialValue(float(x))
