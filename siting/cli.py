@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -66,8 +67,17 @@ def _parser() -> argparse.ArgumentParser:
     plan = sub.add_parser("plan", help="run a scenario and write its map and site lists")
     plan.add_argument("scenario", nargs="?", type=Path, help="scenario TOML file (default: built-in Qingdao 2025)")
     plan.add_argument("--out", type=Path, help="output folder (default: maps/<scenario name>/)")
-    plan.add_argument("--quiet", action="store_true", help="no progress display")
-    plan.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
+    compare = sub.add_parser("compare", help="compare two plan folders: changes per district and tier, map")
+    compare.add_argument("dir_a", type=Path, help="the first plan folder (A)")
+    compare.add_argument("dir_b", type=Path, help="the second plan folder (B), compared with A")
+    compare.add_argument("--out", type=Path, help="where to write compare.html (default: DIR_B/compare.html)")
+    compare.add_argument("--changed-only", action="store_true", help="list only districts and tiers that changed")
+    compare.set_defaults(func=_compare)
+    for command in (plan, compare):
+        # SUPPRESS: a subcommand's own default must not undo `siting --quiet plan`
+        command.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress display")
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                             help="show tracebacks and debug logging")
     plan.set_defaults(func=_plan)
     return parser
 
@@ -94,6 +104,20 @@ def _plan(args: argparse.Namespace, status: _StatusLine) -> int:
     return 0
 
 
+def _compare(args: argparse.Namespace, status: _StatusLine) -> int:
+    from siting.compare import compare_plans, format_comparison, write_comparison
+
+    status.show("compare: reading plans …")
+    comparison = compare_plans(args.dir_a, args.dir_b)
+    out_file = args.out if args.out is not None else args.dir_b / "compare.html"
+    status.show(f"compare: writing {out_file} …")
+    write_comparison(comparison, out_file)
+    status.clear()
+    print(format_comparison(comparison, changed_only=args.changed_only))
+    print(f"map of sites added and removed: {out_file}")
+    return 0
+
+
 def _print_summary(plan, out_dir: Path, seconds: float) -> None:
     print(f"{plan.scenario.name}: plan written to {out_dir}/ in {seconds:.1f} s")
     print(f"  {'tier':<12}{'target':>9}{'placed':>9}{'sites':>7}{'covered':>9}  status")
@@ -106,23 +130,58 @@ def _print_summary(plan, out_dir: Path, seconds: float) -> None:
 
 
 class _StatusLine:
-    """A one-line live status on a terminal; silent when quiet or not a terminal."""
+    """A one-line live status on a terminal: the stage and its running time, redrawn every second.
 
-    def __init__(self, *, quiet: bool):
-        self.enabled = not quiet and sys.stderr.isatty()
+    Silent when quiet or when the stream is not a terminal (a pipe, a log file, CI).
+    """
+
+    def __init__(self, *, quiet: bool, stream=None, interval_s: float = 1.0):
+        self.stream = stream if stream is not None else sys.stderr
+        self.enabled = not quiet and self.stream.isatty()
         self.width = 0
+        self.interval_s = interval_s
+        self._text = ""
+        self._since = 0.0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
 
     def show(self, text: str) -> None:
-        if self.enabled:
-            sys.stderr.write("\r" + text.ljust(self.width))
-            sys.stderr.flush()
-            self.width = len(text)
+        if not self.enabled:
+            return
+        with self._lock:
+            self._text, self._since = text, time.perf_counter()
+            self._draw()
+        if self._ticker is None:
+            self._stop.clear()
+            self._ticker = threading.Thread(target=self._tick, name="siting-status", daemon=True)
+            self._ticker.start()
 
     def clear(self) -> None:
-        if self.enabled and self.width:
-            sys.stderr.write("\r" + " " * self.width + "\r")
-            sys.stderr.flush()
-            self.width = 0
+        if not self.enabled:
+            return
+        if self._ticker is not None:
+            self._stop.set()
+            self._ticker.join()
+            self._ticker = None
+        with self._lock:
+            self._text = ""
+            if self.width:
+                self.stream.write("\r" + " " * self.width + "\r")
+                self.stream.flush()
+                self.width = 0
+
+    def _tick(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            with self._lock:
+                if self._text:
+                    self._draw()
+
+    def _draw(self) -> None:
+        line = f"{self._text} {time.perf_counter() - self._since:.0f} s"
+        self.stream.write("\r" + line.ljust(self.width))
+        self.stream.flush()
+        self.width = len(line)
 
 
 def _status_line(*, quiet: bool) -> _StatusLine:

