@@ -318,3 +318,11 @@ def test_bad_network_settings_are_scenario_errors(tmp_path, extra, source, messa
     (tmp_path / "roads.shp").write_bytes(b"")
     with pytest.raises(ScenarioError, match=message):
         load_scenario(scenario)
+
+
+def test_compressed_osm_xml_source(tmp_path):
+    import bz2
+    scenario = write_river_town(tmp_path, source="river_town.osm.bz2")
+    (tmp_path / "river_town.osm.bz2").write_bytes(bz2.compress(FIXTURE.read_bytes()))
+    network = load_network(load_scenario(scenario), None)
+    assert network.summary() == {"source": "river_town.osm.bz2", "crs": "EPSG:32651", "nodes": 12, "edges": 38}
