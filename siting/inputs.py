@@ -51,6 +51,11 @@ def read_boundaries(path: Path, *, metric_crs: str) -> gpd.GeoDataFrame:
         msg = (f"{path}: no 'district_code' column (columns: {', '.join(map(str, gdf.columns))}); "
                "rename the district code column to district_code")
         raise DataError(msg)
+    missing_code = gdf["district_code"].isna() | (gdf["district_code"].astype(str).str.strip() == "")
+    if missing_code.any():
+        msg = (f"{path}: feature {int(np.argmax(missing_code.to_numpy())) + 1} has no district_code; "
+               "give every district a code")
+        raise DataError(msg)
     gdf = gdf.to_crs(WGS84)
     gdf["district_code"] = gdf["district_code"].astype(str).str.strip()
     duplicated = gdf["district_code"][gdf["district_code"].duplicated()]
@@ -90,7 +95,7 @@ def _repair(path: Path, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         msg = (f"{path}: district {codes[0]!r} has an invalid geometry that cannot be repaired safely "
                "(its area would change by more than 1 %); fix it in a GIS (e.g. QGIS 'Fix geometries')")
         raise DataError(msg)
-    warnings.warn(f"{path}: repaired invalid geometry of district(s) {', '.join(codes)}", stacklevel=3)
+    warnings.warn(f"{path}: repaired invalid geometry of district(s) {', '.join(map(str, codes))}", stacklevel=3)
     gdf = gdf.copy()
     gdf.loc[invalid, "geometry"] = polygons
     return gdf
