@@ -143,6 +143,7 @@ def allocate_tier(
         msg = (f"{tier} tier: the solver found no solution within {solver.time_limit_s:g} s "
                f"(status {result.status}); raise solver.time_limit_s or coarsen demand.cell_size_m")
         raise InfeasibleError(msg)
+    _warn_unreachable_districts(tier, demand, costs, f"{radius:,.0f} {'s' if cost == 'time' else 'm'}", demand_unit)
     if result.status == "feasible" and (result.gap is None or result.gap > solver.mip_gap + 1e-9):
         gap = "unknown" if result.gap is None else f"{100 * result.gap:.2f} %"
         warnings.warn(f"{tier} tier: time limit of {solver.time_limit_s:g} s reached; the plan is feasible "
@@ -152,6 +153,17 @@ def allocate_tier(
         assignment = plan.assignment.rename(columns={"distance_m": "time_s"})
         plan = dataclasses.replace(plan, assignment=assignment, cost=cost, radius_s=radius_s)
     return plan
+
+
+def _warn_unreachable_districts(tier, demand, costs, radius, demand_unit) -> None:
+    """Warn about districts whose demand no candidate can reach: they get nothing."""
+    reachable = demand["demand_id"].isin(costs["demand_id"])
+    total = demand.groupby("district_code")["weight"].sum()
+    reached = demand[reachable].groupby("district_code")["weight"].sum().reindex(total.index, fill_value=0.0)
+    for code in total.index[(total > 0) & (reached == 0)]:
+        warnings.warn(f"{tier} tier: district {code} has {total[code]:,.0f} {demand_unit} of demand but no "
+                      f"candidate within {radius} of it, so it gets none; lower "
+                      f"{tier}.candidate_min_density_per_km2 or raise the radius", stacklevel=3)
 
 
 def _check_reachable(tier, demand, costs, required, radius_m, radius_s=None):

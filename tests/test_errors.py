@@ -115,6 +115,8 @@ CASES = {
                           ["public tier", "exceeds", "short by"]),
     "too many hydrogen stations": (_replace_in("scenario.toml", "hydrogen_new_stations = 2", "hydrogen_new_stations = 9"),
                                    ["hydrogen tier", "9 new stations", "4 candidate sites", "short by 5"]),
+    "towns but no rural chargers": (_replace_in("scenario.toml", "rural_chargers = 200", "rural_chargers = 0"),
+                                    ["rural tier", "required demand point(s)", "target of 0 chargers opens none"]),
     "unknown solver": (_replace_in("scenario.toml", "time_limit_s = 30", 'time_limit_s = 30\nname = "gurobi"'),
                        ["'solver.name' = 'gurobi'", "highs", "cbc"]),
 }
@@ -209,3 +211,30 @@ def test_same_inputs_give_byte_identical_tables(tmp_path):
     a = json.loads((tmp_path / "a" / "plan.json").read_text(encoding="utf-8"))
     assert a["input_sha256"]["district_stats"] == hashlib.sha256(
         (tmp_path / "inputs" / "stats.csv").read_bytes()).hexdigest()
+
+
+def test_a_district_out_of_reach_is_named_in_a_warning(tmp_path, capsys):
+    # 崂山 (370212) is the only district with rural residents; with a very dense
+    # rural candidate threshold none of its rural demand can be reached
+    scenario = write_slice(tmp_path / "inputs", targets={"rural_chargers": 0},
+                           extra="\n[rural]\ncandidate_min_density_per_km2 = 1e9\n")
+    _replace_in("scenario.toml", 'urban_centres = "centres.csv"', 'urban_centres = "centres.csv"\ngeonames_places = false')(
+        scenario.parent)
+    assert main(["plan", str(scenario), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: rural tier: district 370212 has" in err and "no candidate within 5,000 m" in err
+
+
+def test_time_limit_gives_a_feasible_plan_and_a_warning(tmp_path, capsys):
+    scenario = write_slice(tmp_path / "inputs")
+    _replace_in("scenario.toml", "time_limit_s = 30\nmip_gap = 0.001", "time_limit_s = 0.05\nmip_gap = 0")(
+        scenario.parent)
+    out = tmp_path / "out"
+    assert main(["plan", str(scenario), "--out", str(out), "--quiet"]) == 0, capsys.readouterr().err
+    err = capsys.readouterr().err
+    record = json.loads((out / "plan.json").read_text(encoding="utf-8"))
+    limited = [t for t, v in record["tiers"].items() if v["status"] == "feasible"]
+    assert limited, record["tiers"]
+    for tier in limited:
+        assert record["tiers"][tier]["gap"] is None or record["tiers"][tier]["gap"] > 0
+        assert f"warning: {tier} tier: time limit of 0.05 s reached" in err

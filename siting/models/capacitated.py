@@ -156,12 +156,23 @@ class CapacitatedMCLP:
             msg = (f"target of {self.total_units} {self.unit_name} is below the minimum of "
                    f"{int(self.min_units[new].min())} per open site; lower the minimum per site")
             raise InfeasibleError(msg)
+        uncovered = self.required & ~self._covered_by_existing()
+        if uncovered.any() and self.total_units == 0:
+            first = self.cost.demand_ids[np.flatnonzero(uncovered)[0]]
+            msg = (f"{int(uncovered.sum())} required demand point(s) (e.g. {first}) need a site within "
+                   f"{self.radius:g}, but the target of 0 {self.unit_name} opens none; raise the target")
+            raise InfeasibleError(msg)
         unreachable = self.unreachable_required()
         if len(unreachable):
             shown = ", ".join(map(str, unreachable[:5]))
             msg = (f"{len(unreachable)} required demand point(s) have no candidate site within "
                    f"{self.radius:g}: {shown}; add candidates near them or raise the radius")
             raise InfeasibleError(msg)
+
+    def _covered_by_existing(self) -> np.ndarray:
+        covered = np.zeros(self.cost.n_demand, dtype=bool)
+        covered[self.cost.demand[self.existing_units[self.cost.site] > 0]] = True
+        return covered
 
     def unreachable_required(self) -> list:
         """Required demand ids with no site within the radius."""
@@ -201,7 +212,9 @@ class CapacitatedMCLP:
         outcome = solve_problem(problem, solver=solver, time_limit_s=time_limit_s, mip_gap=mip_gap,
                                 warm_start=greedy is not None)
         if outcome.status == "infeasible":
-            msg = "the solver proved the model infeasible; check required coverage and site limits"
+            msg = (f"the target of {self.total_units:,} {self.unit_name} cannot give every required demand point "
+                   f"({int(self.required.sum())}) a site within {self.radius:g} with {int(self.min_units.min())}–"
+                   f"{int(self.max_units.max())} per site; raise the target or lower the minimum per site")
             raise InfeasibleError(msg)
         return self._result(problem, outcome, units, assign, build_time_s, solver)
 
