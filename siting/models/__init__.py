@@ -11,5 +11,9 @@ from __future__ import annotations
 
 from siting.models._base import SolveResult, SparseCost
 from siting.models.capacitated import CapacitatedMCLP
+from siting.models.coverage import LSCP, MCLP, greedy_mclp
+from siting.models.orlib import read_orlib_pmedian
+from siting.models.pmedian import PMedian
 
-__all__ = ["CapacitatedMCLP", "SolveResult", "SparseCost"]
+__all__ = ["LSCP", "MCLP", "CapacitatedMCLP", "PMedian", "SolveResult", "SparseCost", "greedy_mclp",
+           "read_orlib_pmedian"]

@@ -258,6 +258,7 @@ def solve_problem(
     mip_gap: float | None = None,
     has_integers: bool = True,
     warm_start: bool = False,
+    highs_options: dict[str, Any] | None = None,
 ) -> SolverOutcome:
     """Solve a PuLP problem and report an honest status, bound and gap.
 
@@ -268,12 +269,13 @@ def solve_problem(
     With ``warm_start=True`` the variables' current values (set with
     ``LpVariable.setInitialValue``) are handed to the solver as a starting
     solution. HiGHS receives the model in bulk (one ``addRows`` call) rather
-    than row by row, which matters for models with 10⁵ rows and more.
+    than row by row, which matters for models with 10⁵ rows and more;
+    ``highs_options`` are passed to it verbatim (``Highs.setOptionValue``).
     """
     key = check_solver(solver)
     start = time.perf_counter()
     if key == "highs":
-        outcome = _solve_highs(problem, time_limit_s, mip_gap, has_integers, warm_start)
+        outcome = _solve_highs(problem, time_limit_s, mip_gap, has_integers, warm_start, highs_options)
     else:
         outcome = _solve_cbc(problem, time_limit_s, mip_gap, has_integers, warm_start)
     return SolverOutcome(*outcome, solve_time_s=time.perf_counter() - start)
@@ -343,11 +345,12 @@ def _bulk_highs_class() -> type:
     return BulkHiGHS
 
 
-def _solve_highs(problem, time_limit_s, mip_gap, has_integers, warm_start=False):
+def _solve_highs(problem, time_limit_s, mip_gap, has_integers, warm_start=False, highs_options=None):
     options = {"timeLimit": time_limit_s, "gapRel": mip_gap, "msg": False}
     solver_class = _bulk_highs_class()
     with _quiet_stdout():  # HiGHS prints its banner before PuLP can switch output off
-        problem.solve(solver_class(warm_start=warm_start, **{k: v for k, v in options.items() if v is not None}))
+        problem.solve(solver_class(warm_start=warm_start, **(highs_options or {}),
+                                   **{k: v for k, v in options.items() if v is not None}))
     highs = problem.solverModel
     model_status = highs.getModelStatus()
     info = highs.getInfo()
@@ -357,6 +360,10 @@ def _solve_highs(problem, time_limit_s, mip_gap, has_integers, warm_start=False)
         return _no_solution_status(problem.status), None, None, None
     objective = pulp.value(problem.objective)
     objective = 0.0 if objective is None else float(objective)
+    reported = sense * float(info.objective_function_value)
+    if not math.isclose(reported, objective, rel_tol=1e-6, abs_tol=1e-6):
+        # the values handed back do not match the objective HiGHS reports: trust neither status nor bound
+        return "feasible", objective, None, None
     if has_integers and info.mip_node_count >= 0:
         bound = sense * float(info.mip_dual_bound)
     else:

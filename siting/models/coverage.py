@@ -1,0 +1,369 @@
+"""Coverage models: maximal covering (MCLP) and set covering (LSCP).
+
+A demand point is covered when an open site lies within ``radius`` of it (cost
+``<= radius``). Both models are built only from the pairs within the radius,
+so their size grows with the pairs that matter, not with demand × sites.
+
+- MCLP (Church & ReVelle 1974): open ``p`` sites, maximise the covered weight.
+- LSCP (Toregas et al. 1971): open as few sites as possible so that every
+  demand point is covered.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pulp
+
+from siting._errors import InfeasibleError
+from siting.models._base import SolveResult, SparseCost, check_solver, relative_gap, solve_problem
+from siting.models._geometry import cost_from_geodataframes
+from siting.models._heuristics import greedy_coverage
+from siting.models.pmedian import _site_positions, _weights
+
+
+class _CoverageModel:
+    """What MCLP and LSCP share: the pairs within the radius, existing sites, results."""
+
+    name = "coverage"
+
+    def __init__(self, cost: SparseCost, *, radius: float, weights: np.ndarray, existing: np.ndarray) -> None:
+        self.cost = cost.within(radius)
+        self.radius = float(radius)
+        self.weights = weights
+        self.existing = existing
+
+    def _covering_sites(self) -> list[np.ndarray]:
+        """Per demand point, the positions of the sites covering it."""
+        order = np.argsort(self.cost.demand, kind="stable")
+        bounds = np.searchsorted(self.cost.demand[order], np.arange(self.cost.n_demand + 1))
+        return [np.unique(self.cost.site[order[bounds[i]:bounds[i + 1]]]) for i in range(self.cost.n_demand)]
+
+    def _y(self) -> list[pulp.LpVariable]:
+        is_existing = np.zeros(self.cost.n_sites, dtype=bool)
+        is_existing[self.existing] = True
+        return [pulp.LpVariable(f"y_{j}", lowBound=1 if is_existing[j] else 0, upBound=1, cat=pulp.LpInteger)
+                for j in range(self.cost.n_sites)]
+
+    def _result(self, sites: np.ndarray, *, status: str, objective: float | None, bound: float | None,
+                solver: str, build_s: float, solve_s: float, n_variables: int, n_constraints: int,
+                extra: dict) -> SolveResult:
+        sites = np.asarray(sites, dtype=np.int64)
+        is_selected = np.zeros(self.cost.n_sites, dtype=bool)
+        is_selected[sites] = True
+        pairs = self.cost.to_frame()
+        pairs["site_pos"] = self.cost.site
+        pairs["demand_pos"] = self.cost.demand
+        pairs = pairs[is_selected[self.cost.site]].sort_values(["demand_pos", "cost", "site_pos"])
+        nearest = pairs.drop_duplicates("demand_pos")
+        assignment = pd.DataFrame({
+            "demand_id": nearest["demand_id"].to_numpy(),
+            "site_id": nearest["site_id"].to_numpy(),
+            "cost": nearest["cost"].to_numpy(),
+            "amount": self.weights[nearest["demand_pos"].to_numpy()],
+        })
+        load = np.bincount(nearest["site_pos"].to_numpy(), weights=self.weights[nearest["demand_pos"].to_numpy()],
+                           minlength=self.cost.n_sites)
+        is_existing = np.zeros(self.cost.n_sites, dtype=bool)
+        is_existing[self.existing] = True
+        table = pd.DataFrame({
+            "site_id": self.cost.site_ids,
+            "selected": is_selected,
+            "existing": is_existing,
+            "units": is_selected.astype(int),
+            "load": load,
+        })
+        covered = np.zeros(self.cost.n_demand, dtype=bool)
+        covered[nearest["demand_pos"].to_numpy()] = True
+        total = float(self.weights.sum())
+        extra = {**extra, "radius": self.radius, "covered_weight": float(self.weights[covered].sum()),
+                 "coverage_share": float(self.weights[covered].sum() / total) if total else 1.0,
+                 "n_uncovered": int((~covered).sum())}
+        return SolveResult(
+            model=self.name, status=status, objective=objective, bound=bound, gap=relative_gap(objective, bound),
+            selected=list(self.cost.site_ids[sites]), assignment=assignment, sites=table, solver=solver,
+            build_time_s=build_s, solve_time_s=solve_s, n_variables=n_variables, n_constraints=n_constraints,
+            extra=extra,
+        )
+
+
+class MCLP(_CoverageModel):
+    """Maximal covering: open ``p`` sites to cover as much demand weight as possible within ``radius``."""
+
+    name = "MCLP"
+
+    def __init__(self, cost: SparseCost, *, radius: float, p: int, weights: np.ndarray, existing: np.ndarray) -> None:
+        super().__init__(cost, radius=radius, weights=weights, existing=existing)
+        self.p = int(p)
+
+    @classmethod
+    def from_cost_matrix(
+        cls,
+        cost: Any,
+        *,
+        weights: Any | None = None,
+        radius: float,
+        p: int,
+        existing: Any | None = None,
+        demand_ids: Any | None = None,
+        site_ids: Any | None = None,
+    ) -> MCLP:
+        """Build from a dense ``demand × site`` matrix or a long ``demand_id, site_id, cost`` table.
+
+        Parameters
+        ----------
+        cost : array-like, pandas.DataFrame or SparseCost
+            Costs (metres, seconds …); missing or non-finite means unreachable.
+        weights : array-like, optional
+            Demand weight per demand point (default 1 each).
+        radius : float
+            A site covers the demand points with cost ``<= radius`` (same unit as ``cost``).
+        p : int
+            Number of open sites in all, existing sites included.
+        existing : sequence, optional
+            Labels of already-open sites.
+
+        Raises
+        ------
+        ValueError
+            On a bad ``p`` or radius, bad weights or unknown existing sites.
+        siting.InfeasibleError
+            If ``p`` exceeds the number of candidate sites.
+        """
+        table = SparseCost.from_input(cost, demand_ids=demand_ids, site_ids=site_ids)
+        w = _weights(weights, table.n_demand)
+        fixed = _site_positions(existing, table.site_ids)
+        _check_radius(radius)
+        if p < 0 or p < len(fixed):
+            msg = f"p must be at least the number of existing sites ({len(fixed)}); got p={p}"
+            raise ValueError(msg)
+        if p > table.n_sites:
+            msg = f"p={p} exceeds the number of candidate sites ({table.n_sites}); lower p or add candidates"
+            raise InfeasibleError(msg)
+        return cls(table, radius=radius, p=p, weights=w, existing=fixed)
+
+    @classmethod
+    def from_geodataframes(
+        cls,
+        demand: Any,
+        sites: Any,
+        *,
+        radius: float,
+        p: int,
+        weight_col: str | None = None,
+        existing_col: str | None = None,
+        demand_id_col: str | None = None,
+        site_id_col: str | None = None,
+    ) -> MCLP:
+        """Build from point layers in one metric CRS; ``radius`` in metres (straight line).
+
+        Raises
+        ------
+        siting.DataError
+            If a layer has a geographic or missing CRS, or the CRSs differ.
+        """
+        table = cost_from_geodataframes(demand, sites, demand_id_col=demand_id_col, site_id_col=site_id_col,
+                                        max_distance_m=radius)
+        weights = None if weight_col is None else demand[weight_col].to_numpy()
+        existing = _existing_labels(sites, existing_col, table)
+        return cls.from_cost_matrix(table, weights=weights, radius=radius, p=p, existing=existing)
+
+    def solve(self, solver: str = "highs", *, time_limit_s: float | None = None,
+              mip_gap: float | None = None) -> SolveResult:
+        """Solve; ``objective`` is the covered weight, ``status`` ``"optimal"`` only when proven.
+
+        The greedy solution warm-starts CBC and is returned if the solver
+        finds nothing better in time.
+        """
+        solver = check_solver(solver)
+        start = time.perf_counter()
+        covering = self._covering_sites()
+        greedy = greedy_coverage(self._covers_dense(), self.weights, self.p, self.existing) \
+            if self.cost.n_demand * self.cost.n_sites <= 50_000_000 else None
+        problem = pulp.LpProblem("mclp", pulp.LpMaximize)
+        y = self._y()
+        objective, constraints = [], []
+        for i, sites in enumerate(covering):
+            if len(sites) == 0 or self.weights[i] == 0:
+                continue
+            u = pulp.LpVariable(f"u_{i}", lowBound=0, upBound=1)
+            objective.append((u, float(self.weights[i])))
+            constraints.append(pulp.LpConstraint(
+                pulp.LpAffineExpression([(u, 1.0)] + [(y[j], -1.0) for j in sites]),
+                pulp.LpConstraintLE, f"cover_{i}", 0.0))
+        constraints.append(pulp.LpConstraint(pulp.LpAffineExpression([(v, 1.0) for v in y]),
+                                             pulp.LpConstraintEQ, "p_sites", float(self.p)))
+        problem.setObjective(pulp.LpAffineExpression(objective))
+        for c in constraints:
+            problem.addConstraint(c)
+        if greedy is not None:
+            is_greedy = np.zeros(self.cost.n_sites, dtype=bool)
+            is_greedy[greedy] = True
+            for j, var in enumerate(y):
+                var.setInitialValue(1 if is_greedy[j] else 0)
+        build_s = time.perf_counter() - start
+        outcome = solve_problem(problem, solver=solver, time_limit_s=time_limit_s, mip_gap=mip_gap,
+                                warm_start=greedy is not None and solver == "cbc")
+        if outcome.status == "infeasible":
+            msg = f"MCLP with p={self.p} has no solution; check p against the candidate and existing sites"
+            raise InfeasibleError(msg)
+        if outcome.objective is None:
+            if greedy is None:
+                msg = f"the solver found no solution within {time_limit_s} s; raise time_limit_s"
+                raise InfeasibleError(msg)
+            chosen, status, value, bound = greedy, "feasible", None, None
+        else:
+            chosen = np.flatnonzero(np.array([v.varValue or 0.0 for v in y]) > 0.5)
+            status, value, bound = outcome.status, outcome.objective, outcome.bound
+        result = self._result(chosen, status=status, objective=value, bound=bound, solver=solver,
+                              build_s=build_s, solve_s=outcome.solve_time_s,
+                              n_variables=problem.numVariables(), n_constraints=problem.numConstraints(),
+                              extra={"p": self.p})
+        if value is None or result.extra["covered_weight"] < value - 1e-6 * max(1.0, abs(value)):
+            # never report more coverage than the chosen sites give
+            value = result.extra["covered_weight"]
+        return _replace_objective(result, value)
+
+    def _covers_dense(self) -> np.ndarray:
+        covers = np.zeros((self.cost.n_demand, self.cost.n_sites), dtype=bool)
+        covers[self.cost.demand, self.cost.site] = True
+        return covers
+
+
+class LSCP(_CoverageModel):
+    """Set covering: the fewest sites that cover every demand point within ``radius``."""
+
+    name = "LSCP"
+
+    @classmethod
+    def from_cost_matrix(
+        cls,
+        cost: Any,
+        *,
+        radius: float,
+        existing: Any | None = None,
+        demand_ids: Any | None = None,
+        site_ids: Any | None = None,
+    ) -> LSCP:
+        """Build from a dense ``demand × site`` matrix or a long ``demand_id, site_id, cost`` table.
+
+        Parameters
+        ----------
+        cost : array-like, pandas.DataFrame or SparseCost
+            Costs; missing or non-finite means unreachable.
+        radius : float
+            A site covers the demand points with cost ``<= radius``.
+        existing : sequence, optional
+            Labels of already-open sites (kept and counted in the objective).
+        """
+        table = SparseCost.from_input(cost, demand_ids=demand_ids, site_ids=site_ids)
+        _check_radius(radius)
+        return cls(table, radius=radius, weights=np.ones(table.n_demand),
+                   existing=_site_positions(existing, table.site_ids))
+
+    @classmethod
+    def from_geodataframes(
+        cls,
+        demand: Any,
+        sites: Any,
+        *,
+        radius: float,
+        existing_col: str | None = None,
+        demand_id_col: str | None = None,
+        site_id_col: str | None = None,
+    ) -> LSCP:
+        """Build from point layers in one metric CRS; ``radius`` in metres (straight line).
+
+        Raises
+        ------
+        siting.DataError
+            If a layer has a geographic or missing CRS, or the CRSs differ.
+        """
+        table = cost_from_geodataframes(demand, sites, demand_id_col=demand_id_col, site_id_col=site_id_col,
+                                        max_distance_m=radius)
+        existing = _existing_labels(sites, existing_col, table)
+        return cls.from_cost_matrix(table, radius=radius, existing=existing)
+
+    def solve(self, solver: str = "highs", *, time_limit_s: float | None = None,
+              mip_gap: float | None = None) -> SolveResult:
+        """Solve; ``objective`` is the number of open sites (existing included).
+
+        Raises
+        ------
+        siting.InfeasibleError
+            Naming the demand points no site covers within the radius.
+        """
+        solver = check_solver(solver)
+        start = time.perf_counter()
+        covering = self._covering_sites()
+        uncovered = [i for i, sites in enumerate(covering) if len(sites) == 0]
+        if uncovered:
+            names = ", ".join(map(str, self.cost.demand_ids[uncovered][:20]))
+            more = f" and {len(uncovered) - 20} more" if len(uncovered) > 20 else ""
+            msg = (f"no candidate site lies within radius {self.radius:g} of {len(uncovered)} demand point(s): "
+                   f"{names}{more}; raise the radius or add candidate sites near them")
+            raise InfeasibleError(msg)
+        problem = pulp.LpProblem("lscp", pulp.LpMinimize)
+        y = self._y()
+        for i, sites in enumerate(covering):
+            problem.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression([(y[j], 1.0) for j in sites]),
+                                                    pulp.LpConstraintGE, f"cover_{i}", 1.0))
+        problem.setObjective(pulp.LpAffineExpression([(v, 1.0) for v in y]))
+        build_s = time.perf_counter() - start
+        outcome = solve_problem(problem, solver=solver, time_limit_s=time_limit_s, mip_gap=mip_gap)
+        if outcome.objective is None:
+            msg = f"the solver found no set cover ({outcome.status}) within {time_limit_s} s; raise time_limit_s"
+            raise InfeasibleError(msg)
+        chosen = np.flatnonzero(np.array([v.varValue or 0.0 for v in y]) > 0.5)
+        bound = outcome.bound
+        if bound is not None:
+            bound = float(np.ceil(bound - 1e-6))  # a whole number of sites
+        status = outcome.status
+        if bound is not None and bound >= round(outcome.objective):
+            status = "optimal"
+        return self._result(chosen, status=status, objective=float(round(outcome.objective)), bound=bound,
+                            solver=solver, build_s=build_s, solve_s=outcome.solve_time_s,
+                            n_variables=problem.numVariables(), n_constraints=problem.numConstraints(), extra={})
+
+
+def greedy_mclp(
+    cost: Any,
+    *,
+    weights: Any | None = None,
+    radius: float,
+    p: int,
+    existing: Any | None = None,
+) -> SolveResult:
+    """Greedy maximal covering, the classic baseline: add the site covering most uncovered weight, p times.
+
+    Same inputs as :meth:`MCLP.from_cost_matrix`; ``status`` is ``"feasible"``
+    (a heuristic proves nothing) and ``bound`` is None.
+    """
+    start = time.perf_counter()
+    model = MCLP.from_cost_matrix(cost, weights=weights, radius=radius, p=p, existing=existing)
+    chosen = greedy_coverage(model._covers_dense(), model.weights, model.p, model.existing)
+    elapsed = time.perf_counter() - start
+    result = model._result(chosen, status="feasible", objective=None, bound=None, solver="greedy",
+                           build_s=0.0, solve_s=elapsed, n_variables=0, n_constraints=0, extra={"p": model.p})
+    return _replace_objective(result, result.extra["covered_weight"])
+
+
+def _replace_objective(result: SolveResult, value: float) -> SolveResult:
+    from dataclasses import replace
+
+    return replace(result, objective=value, gap=relative_gap(value, result.bound))
+
+
+def _check_radius(radius: float) -> None:
+    if not np.isfinite(radius) or radius < 0:
+        msg = f"radius must be a finite non-negative number; got {radius!r}"
+        raise ValueError(msg)
+
+
+def _existing_labels(sites: Any, existing_col: str | None, table: SparseCost) -> Any:
+    if existing_col is None:
+        return None
+    return table.site_ids[sites[existing_col].fillna(False).to_numpy(dtype=bool)]

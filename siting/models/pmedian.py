@@ -1,0 +1,521 @@
+"""The p-median problem: open p sites, minimise the weighted cost to the nearest open site.
+
+The exact model is the radius (covering) formulation of Elloumi (2010) and
+García, Labbé & Marín (2011), not the textbook one with an assignment variable
+per demand–site pair. For demand point ``i`` let ``D_i^1 < D_i^2 < …`` be its
+distinct costs to the sites and ``z_i^k = 1`` mean "no open site within
+``D_i^k``". Then
+
+    min   Σ_i w_i (D_i^1 + Σ_k (D_i^{k+1} − D_i^k) z_i^k)
+    s.t.  z_i^1 + Σ_{j: c_ij = D_i^1} y_j ≥ 1
+          z_i^k − z_i^{k−1} + Σ_{j: c_ij = D_i^k} y_j ≥ 0      (k ≥ 2)
+          Σ_j y_j = p,   y binary,   z ≥ 0.
+
+Its linear relaxation is as strong as the textbook one with far fewer
+variables (one per distinct cost, not per site) and one non-zero per pair.
+
+It is solved in rounds. A greedy + fast-interchange heuristic gives a first
+solution and, for every demand point, its cost in that solution: the radius.
+The model keeps variables only up to each point's radius and charges at most
+the radius — a relaxation, so its bound is a valid lower bound. If its optimum
+serves every point within its radius, it is optimal for the full problem;
+otherwise the radii of the points served farther out grow to their cost in
+that solution and the model is solved again, warm-started from the best
+solution so far. Radii never exceed what ``p`` alone guarantees (a point with
+``n_sites − p + 1`` sites within ``r`` always has an open one within ``r``) or
+the cost to the nearest existing site.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pulp
+
+from siting._errors import InfeasibleError
+from siting.models._base import (
+    SolveResult,
+    SparseCost,
+    _status_from_gap,
+    check_solver,
+    relative_gap,
+    solve_problem,
+)
+from siting.models._geometry import cost_from_geodataframes
+from siting.models._heuristics import greedy_pmedian, interchange_pmedian, pmedian_cost
+from siting.models._lagrangian import lagrangian_reduction
+
+#: Largest dense demand × site matrix the p-median builds internally (cells).
+MAX_DENSE_CELLS = 60_000_000
+
+
+
+#: The warm start is near-optimal: HiGHS's sub-MIP heuristics (RINS, RENS) only cost time.
+HIGHS_OPTIONS = {
+    "mip_heuristic_run_rins": False,
+    "mip_heuristic_run_rens": False,
+    "mip_heuristic_run_root_reduced_cost": False,
+}
+
+
+#: Probe sites with the Lagrangian bound only for few medians, where the LP gap is wide.
+PROBE_MAX_P = 20
+
+
+class PMedian:
+    """The p-median model: choose ``p`` sites minimising the weighted cost to the nearest one.
+
+    Build it with :meth:`from_cost_matrix` or :meth:`from_geodataframes`, then
+    call :meth:`solve`.
+    """
+
+    name = "PMedian"
+
+    def __init__(self, cost: SparseCost, *, p: int, weights: np.ndarray, existing: np.ndarray) -> None:
+        self.cost = cost
+        self.p = int(p)
+        self.weights = weights
+        self.existing = existing
+
+    # ------------------------------------------------------------------ build
+    @classmethod
+    def from_cost_matrix(
+        cls,
+        cost: Any,
+        *,
+        p: int,
+        weights: Any | None = None,
+        existing: Any | None = None,
+        demand_ids: Any | None = None,
+        site_ids: Any | None = None,
+    ) -> PMedian:
+        """Build from a dense ``demand × site`` matrix or a long ``demand_id, site_id, cost`` table.
+
+        Parameters
+        ----------
+        cost : array-like, pandas.DataFrame or SparseCost
+            Dense matrix (rows demand points, columns sites; a DataFrame's
+            index and columns are the labels, else positions) or a long table.
+            Missing or non-finite costs mean the site cannot serve the point.
+        p : int
+            Number of open sites in all, existing sites included.
+        weights : array-like, optional
+            Demand weight per demand point, in the order of the demand labels
+            (default 1 each).
+        existing : sequence, optional
+            Labels of sites that are already open; they stay open and count
+            towards ``p``.
+        demand_ids, site_ids : sequence, optional
+            Full label lists for a long table (see :meth:`SparseCost.from_input`).
+
+        Raises
+        ------
+        ValueError
+            On a bad ``p``, weights of the wrong length or negative, or unknown
+            existing sites.
+        """
+        table = SparseCost.from_input(cost, demand_ids=demand_ids, site_ids=site_ids)
+        w = _weights(weights, table.n_demand)
+        fixed = _site_positions(existing, table.site_ids)
+        if p < 1 or p < len(fixed):
+            msg = f"p must be at least 1 and at least the number of existing sites ({len(fixed)}); got p={p}"
+            raise ValueError(msg)
+        if p > table.n_sites:
+            msg = f"p={p} exceeds the number of candidate sites ({table.n_sites}); lower p or add candidates"
+            raise InfeasibleError(msg)
+        return cls(table, p=p, weights=w, existing=fixed)
+
+    @classmethod
+    def from_geodataframes(
+        cls,
+        demand: Any,
+        sites: Any,
+        *,
+        p: int,
+        weight_col: str | None = None,
+        existing_col: str | None = None,
+        demand_id_col: str | None = None,
+        site_id_col: str | None = None,
+        max_distance_m: float | None = None,
+    ) -> PMedian:
+        """Build from point layers with straight-line distances in metres.
+
+        Parameters
+        ----------
+        demand, sites : geopandas.GeoDataFrame
+            Demand points and candidate sites in one projected (metric) CRS.
+            Non-point geometries are represented by their centroids.
+        p : int
+            Number of open sites in all, existing included.
+        weight_col : str, optional
+            Column of ``demand`` with demand weights (default 1 each).
+        existing_col : str, optional
+            Boolean column of ``sites`` marking already-open sites.
+        demand_id_col, site_id_col : str, optional
+            Columns with labels (default: the frames' indexes).
+        max_distance_m : float, optional
+            Pairs farther apart than this cannot be assigned.
+
+        Raises
+        ------
+        siting.DataError
+            If a layer has a geographic or missing CRS, or the CRSs differ.
+        """
+        table = cost_from_geodataframes(demand, sites, demand_id_col=demand_id_col,
+                                        site_id_col=site_id_col, max_distance_m=max_distance_m)
+        weights = None if weight_col is None else demand[weight_col].to_numpy()
+        existing = None
+        if existing_col is not None:
+            existing = table.site_ids[sites[existing_col].fillna(False).to_numpy(dtype=bool)]
+        return cls.from_cost_matrix(table, p=p, weights=weights, existing=existing)
+
+    # ------------------------------------------------------------------ solve
+    def solve(
+        self,
+        solver: str = "highs",
+        *,
+        time_limit_s: float | None = None,
+        mip_gap: float | None = None,
+    ) -> SolveResult:
+        """Solve to proven optimality (or until ``time_limit_s``).
+
+        Parameters
+        ----------
+        solver : {"highs", "cbc"}
+        time_limit_s : float, optional
+            Wall-clock limit for the whole solve, heuristic and rounds included.
+        mip_gap : float, optional
+            Relative gap at which to stop; by default the solvers' own (1e-4),
+            tightened for integral costs so that the optimum is exact.
+
+        Returns
+        -------
+        SolveResult
+            ``objective`` is the weighted cost of the returned solution,
+            ``bound`` a proven lower bound; ``status`` is ``"optimal"`` only
+            when the two meet within the optimality tolerance.
+
+        Raises
+        ------
+        InfeasibleError
+            If some demand point can reach no site, or no choice of ``p`` sites
+            reaches every demand point.
+        """
+        solver = check_solver(solver)
+        start = time.perf_counter()
+        dense, finite = self._dense()
+        n_demand, n_sites = dense.shape
+        unreachable = ~finite.any(axis=1)
+        if unreachable.any():
+            names = ", ".join(map(str, self.cost.demand_ids[unreachable][:10]))
+            msg = (f"{int(unreachable.sum())} demand point(s) can reach no site ({names}); "
+                   "raise the cost cut-off or add candidate sites near them")
+            raise InfeasibleError(msg)
+        big = 2.0 * float(dense[finite].max(initial=0.0)) * max(1, n_demand) + 1.0
+        work = np.where(finite, dense, big)
+        w = self.weights
+        integral = _integral(dense[finite]) and _integral(w)
+
+        sites = interchange_pmedian(work, w, greedy_pmedian(work, w, self.p, self.existing), self.existing)
+        upper = pmedian_cost(work, w, sites)
+        extra: dict[str, Any] = {"heuristic_objective": upper,
+                                 "heuristic_time_s": round(time.perf_counter() - start, 3)}
+        feasible_start = bool((work[:, sites].min(axis=1) < big).all())
+        fixed_open = np.zeros(n_sites, dtype=bool)
+        fixed_open[self.existing] = True
+        closed = np.zeros(n_sites, dtype=bool)
+        allowed = finite
+        lower = None
+        if len(self.existing) == self.p:
+            return self._finish(sites, work, "optimal", upper, upper, solver, 0.0, 0.0, 0, 0, extra, start)
+        if feasible_start:
+            # only solutions strictly better than the heuristic's are worth finding
+            threshold = upper - 1.0 + 1e-6 if integral else upper + 1e-9 * max(1.0, abs(upper))
+            probe = 150 if self.p - len(self.existing) <= PROBE_MAX_P else 0
+            reduction = lagrangian_reduction(work, w, self.p, self.existing, upper, w * work[:, sites].min(axis=1),
+                                             threshold=threshold, probe_iterations=0)
+            # the relaxation's choice is a good start for a second local search (Beasley 1993)
+            second = interchange_pmedian(work, w, reduction.chosen, self.existing)
+            second_value = pmedian_cost(work, w, second)
+            if second_value < upper - 1e-9 * max(1.0, abs(upper)):
+                sites, upper = second, second_value
+                threshold = upper - 1.0 + 1e-6 if integral else upper + 1e-9 * max(1.0, abs(upper))
+                extra["heuristic_objective"] = upper
+            if probe or upper == second_value:
+                reduction = lagrangian_reduction(work, w, self.p, self.existing, upper, reduction.multipliers,
+                                                 threshold=threshold, probe_iterations=probe, max_iterations=1000)
+            lower = reduction.lower_bound
+            extra.update(lagrangian_bound=lower, lagrangian_iterations=reduction.iterations,
+                         sites_closed=int(reduction.closed.sum()), sites_opened=int(reduction.opened.sum()),
+                         lagrangian_time_s=round(time.perf_counter() - start - extra["heuristic_time_s"], 3))
+            if lower > threshold:
+                return self._finish(sites, work, "optimal", upper, upper if integral else lower, solver,
+                                    0.0, 0.0, 0, 0, extra, start)
+            allowed = reduction.allowed & finite
+            fixed_open |= reduction.opened
+            closed = reduction.closed
+
+        radii = _RadiusModel(dense, allowed, w, self.p, fixed_open, closed)
+        extra["pairs_modelled"] = radii.n_pairs
+        if radii.unservable.any():
+            if not feasible_start:
+                names = ", ".join(map(str, self.cost.demand_ids[radii.unservable][:10]))
+                msg = f"demand point(s) {names} can be served by no site; raise the cost cut-off"
+                raise InfeasibleError(msg)
+            # no solution better than the heuristic's serves these points: it is optimal
+            return self._finish(sites, work, "optimal", upper, upper if integral else lower, solver,
+                                0.0, 0.0, 0, 0, extra, start)
+        radii.open_all()
+        best_sites, best_value = sites, upper
+        gap_arg = mip_gap
+        if gap_arg is None and integral:
+            # integral data: a gap below one unit of the objective proves the optimum
+            gap_arg = min(1e-4, 0.5 / max(upper, 1.0))
+        status, bound = "feasible", None
+        build_s = solve_s = 0.0
+        n_variables = n_constraints = 0
+        remaining = None if time_limit_s is None else time_limit_s - (time.perf_counter() - start)
+        if remaining is None or remaining > 0.05:
+            t0 = time.perf_counter()
+            # the heuristic's solution may lie outside the reduced model (integral threshold)
+            warm = best_sites if radii.admits(best_sites) else None
+            problem, y = radii.build(warm)
+            build_s = time.perf_counter() - t0
+            n_variables, n_constraints = problem.numVariables(), problem.numConstraints()
+            # HiGHS 1.16 can return a wrong optimum when given a start and presolve is on: CBC only
+            outcome = solve_problem(problem, solver=solver, time_limit_s=remaining, mip_gap=gap_arg,
+                                    warm_start=warm is not None and solver == "cbc",
+                                    highs_options=HIGHS_OPTIONS)
+            solve_s = outcome.solve_time_s
+            if outcome.status == "infeasible":
+                if not feasible_start:
+                    msg = (f"no choice of p={self.p} sites reaches every demand point within the cost table; "
+                           "raise p or the cost cut-off")
+                    raise InfeasibleError(msg)
+                # nothing better than the heuristic's solution exists
+                status, bound = "optimal", (upper if integral else lower)
+            elif outcome.objective is not None:
+                chosen = np.flatnonzero(np.array([v.varValue or 0.0 for v in y]) > 0.5)
+                value = pmedian_cost(work, w, chosen)
+                if value < best_value - 1e-9 * max(1.0, abs(best_value)):
+                    best_sites, best_value = chosen, value
+                # solutions outside the reduced model cost more than the heuristic's
+                if outcome.bound is not None:
+                    bound = min(outcome.bound, upper)
+                if outcome.status == "optimal":
+                    status = "optimal"
+                    bound = best_value if bound is None else min(max(bound, lower or bound), best_value)
+        if bound is None or (lower is not None and lower > bound):
+            bound = lower if bound is None else max(bound, lower)
+        if status != "optimal" and bound is not None:
+            status = _status_from_gap(best_value, bound)
+        if (work[:, np.asarray(best_sites)].min(axis=1) >= big).any():
+            msg = (f"no choice of p={self.p} sites reaches every demand point within the cost table; "
+                   "raise p or the cost cut-off")
+            raise InfeasibleError(msg)
+        return self._finish(best_sites, work, status, best_value, bound, solver, build_s, solve_s,
+                            n_variables, n_constraints, extra, start)
+
+    # ---------------------------------------------------------------- helpers
+    def _dense(self) -> tuple[np.ndarray, np.ndarray]:
+        n_demand, n_sites = self.cost.n_demand, self.cost.n_sites
+        if n_demand * n_sites > MAX_DENSE_CELLS:
+            msg = (f"p-median on {n_demand} demand points × {n_sites} sites is too large for one model; "
+                   "aggregate demand points or pre-select candidate sites")
+            raise ValueError(msg)
+        dense = np.full((n_demand, n_sites), np.inf)
+        # duplicates in a long table: keep the cheapest pair
+        np.minimum.at(dense, (self.cost.demand, self.cost.site), self.cost.cost)
+        return dense, np.isfinite(dense)
+
+    def _finish(self, sites, work, status, objective, bound, solver, build_s, solve_s,
+                n_variables, n_constraints, extra, start) -> SolveResult:
+        extra["total_time_s"] = round(time.perf_counter() - start, 3)
+        sites = np.asarray(sites, dtype=np.int64)
+        sub = work[:, sites]
+        nearest = sites[np.argmin(sub, axis=1)]
+        rows = np.arange(len(work))
+        assignment = pd.DataFrame({
+            "demand_id": self.cost.demand_ids,
+            "site_id": self.cost.site_ids[nearest],
+            "cost": work[rows, nearest],
+            "amount": self.weights,
+        })
+        load = np.bincount(nearest, weights=self.weights, minlength=self.cost.n_sites)
+        is_selected = np.zeros(self.cost.n_sites, dtype=bool)
+        is_selected[sites] = True
+        is_existing = np.zeros(self.cost.n_sites, dtype=bool)
+        is_existing[self.existing] = True
+        table = pd.DataFrame({
+            "site_id": self.cost.site_ids,
+            "selected": is_selected,
+            "existing": is_existing,
+            "units": is_selected.astype(int),
+            "load": load,
+        })
+        return SolveResult(
+            model=self.name, status=status, objective=objective, bound=bound,
+            gap=relative_gap(objective, bound), selected=list(self.cost.site_ids[sites]),
+            assignment=assignment, sites=table, solver=solver, build_time_s=build_s,
+            solve_time_s=solve_s, n_variables=n_variables, n_constraints=n_constraints, extra=extra,
+        )
+
+
+class _RadiusModel:
+    """The radius formulation over the pairs still allowed, with a per-demand-point cap on the distances modelled.
+
+    ``levels[i]`` are the distinct costs from point ``i`` to the sites allowed
+    to serve it, up to the farthest cost any solution worth finding can have
+    (``max_level``); ``cap[i] ≤ max_level[i]`` is the last level modelled now.
+    At ``max_level`` the point must be served (a hard constraint); below it,
+    the point is charged at most its cap (a relaxation).
+    """
+
+    def __init__(self, dense: np.ndarray, allowed: np.ndarray, weights: np.ndarray, p: int,
+                 fixed_open: np.ndarray, closed: np.ndarray) -> None:
+        self.weights = weights
+        self.p = p
+        self.fixed_open = fixed_open
+        self.closed = closed
+        n_demand, n_sites = dense.shape
+        self.n_sites = n_sites
+        n_available = n_sites - int(closed.sum())
+        masked = np.where(allowed, dense, np.inf)
+        order = np.argsort(masked, axis=1, kind="stable")
+        sorted_cost = np.take_along_axis(masked, order, axis=1)
+        # p sites open among the n_available: any n_available - p + 1 of them include an open one
+        available_cost = np.sort(np.where(closed[None, :], np.inf, dense), axis=1)
+        guaranteed = available_cost[:, n_available - p] if n_available - p >= 0 else np.full(n_demand, np.inf)
+        if fixed_open.any():
+            guaranteed = np.minimum(guaranteed, dense[:, fixed_open].min(axis=1))
+        self.order: list[np.ndarray] = []
+        self.levels: list[np.ndarray] = []  # distinct modelled costs per demand point
+        self.starts: list[np.ndarray] = []  # where each level starts in order[i]
+        self.max_level = np.zeros(n_demand, dtype=np.int64)
+        self.unservable = np.zeros(n_demand, dtype=bool)
+        for i in range(n_demand):
+            row = sorted_cost[i]
+            n_kept = int(np.searchsorted(row, guaranteed[i], side="right"))
+            row = row[:n_kept]
+            if n_kept == 0:
+                self.unservable[i] = True
+            new_level = np.empty(n_kept, dtype=bool)
+            new_level[:1] = True
+            new_level[1:] = row[1:] != row[:-1]
+            starts = np.flatnonzero(new_level)
+            self.order.append(order[i, :n_kept])
+            self.levels.append(row[starts])
+            self.starts.append(np.append(starts, n_kept))
+            self.max_level[i] = max(len(starts) - 1, 0)
+        self.cap = np.zeros(n_demand, dtype=np.int64)
+
+    @property
+    def n_pairs(self) -> int:
+        return int(sum(len(o) for o in self.order))
+
+    def grow(self, cost_to_nearest: np.ndarray) -> None:
+        """Raise each point's cap to at least the level of ``cost_to_nearest``."""
+        for i, c in enumerate(cost_to_nearest):
+            level = int(np.searchsorted(self.levels[i], c, side="left"))
+            self.cap[i] = min(max(self.cap[i], level), self.max_level[i])
+
+    def open_all(self) -> None:
+        """Model every level: no relaxation left."""
+        self.cap = self.max_level.copy()
+
+    def beyond(self, cost_to_nearest: np.ndarray) -> np.ndarray:
+        """Demand points served farther out than their cap (the model undercharged them)."""
+        caps = np.array([lv[c] if len(lv) else np.inf for lv, c in zip(self.levels, self.cap)])
+        return cost_to_nearest > caps + 1e-9 * np.maximum(1.0, np.abs(caps))
+
+    def admits(self, sites: np.ndarray) -> bool:
+        """Whether opening ``sites`` is a feasible solution of the model."""
+        is_open = np.zeros(self.n_sites, dtype=bool)
+        is_open[sites] = True
+        if (is_open & self.closed).any() or (self.fixed_open & ~is_open).any() or is_open.sum() != self.p:
+            return False
+        for i, (starts, order) in enumerate(zip(self.starts, self.order)):
+            if self.cap[i] == self.max_level[i] and not is_open[order[:starts[self.cap[i] + 1]]].any():
+                return False
+        return True
+
+    def build(self, warm_sites: np.ndarray | None) -> tuple[pulp.LpProblem, list[pulp.LpVariable]]:
+        """The PuLP problem for the current caps, with a warm start from ``warm_sites`` if given."""
+        problem = pulp.LpProblem("p_median_radius", pulp.LpMinimize)
+        # LpBinary would reset the bounds to 0..1: fixed sites need LpInteger with their own bounds
+        y = [pulp.LpVariable(f"y_{j}", lowBound=1 if self.fixed_open[j] else 0,
+                             upBound=0 if self.closed[j] else 1, cat=pulp.LpInteger)
+             for j in range(self.n_sites)]
+        is_warm = np.zeros(self.n_sites, dtype=bool)
+        if warm_sites is not None:
+            is_warm[warm_sites] = True
+            for j, var in enumerate(y):
+                var.setInitialValue(1 if is_warm[j] else 0)
+        objective_terms: list[tuple[pulp.LpVariable, float]] = []
+        constant = 0.0
+        constraints = []
+        for i, (levels, starts, order) in enumerate(zip(self.levels, self.starts, self.order)):
+            if len(levels) == 0:
+                continue
+            w = float(self.weights[i])
+            constant += w * float(levels[0])
+            cap = int(self.cap[i])
+            hard = cap == self.max_level[i]
+            previous = None
+            open_so_far = False
+            for k in range(cap + (1 if hard else 0)):
+                group = order[starts[k]:starts[k + 1]]
+                open_so_far = open_so_far or bool(is_warm[group].any())
+                terms = [(y[j], 1.0) for j in group]
+                z = None
+                if k < cap:
+                    z = pulp.LpVariable(f"z_{i}_{k}", lowBound=0)
+                    if warm_sites is not None:
+                        z.setInitialValue(0.0 if open_so_far else 1.0)
+                    terms.append((z, 1.0))
+                    if w:
+                        objective_terms.append((z, w * float(levels[k + 1] - levels[k])))
+                if previous is not None:
+                    terms.append((previous, -1.0))
+                rhs = 1.0 if previous is None else 0.0
+                constraints.append(pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintGE,
+                                                     f"cover_{i}_{k}", rhs))
+                previous = z
+        constraints.append(pulp.LpConstraint(pulp.LpAffineExpression([(v, 1.0) for v in y]),
+                                             pulp.LpConstraintEQ, "p_sites", float(self.p)))
+        problem.setObjective(pulp.LpAffineExpression(objective_terms, constant=constant))
+        for c in constraints:
+            problem.addConstraint(c)
+        return problem, y
+
+
+def _weights(weights: Any | None, n: int) -> np.ndarray:
+    if weights is None:
+        return np.ones(n)
+    w = np.asarray(weights, dtype=float).ravel()
+    if len(w) != n:
+        msg = f"weights has {len(w)} values but there are {n} demand points"
+        raise ValueError(msg)
+    if not np.isfinite(w).all() or (w < 0).any():
+        msg = "weights must be finite and non-negative"
+        raise ValueError(msg)
+    return w
+
+
+def _site_positions(existing: Any | None, site_ids: pd.Index) -> np.ndarray:
+    if existing is None:
+        return np.array([], dtype=np.int64)
+    labels = list(existing)
+    positions = site_ids.get_indexer(labels)
+    if (positions < 0).any():
+        missing = [lab for lab, pos in zip(labels, positions) if pos < 0][:10]
+        msg = f"existing sites {missing} are not among the candidate sites"
+        raise ValueError(msg)
+    return np.unique(positions).astype(np.int64)
+
+
+def _integral(values: np.ndarray) -> bool:
+    return bool(np.all(np.abs(values - np.round(values)) < 1e-9))

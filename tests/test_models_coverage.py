@@ -1,0 +1,101 @@
+"""MCLP and LSCP on hand-checkable fixtures, checked against brute force."""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import Point
+
+from siting._errors import InfeasibleError
+from siting.models import LSCP, MCLP, greedy_mclp
+
+# 5 demand points on a line at x = 0, 1, 2, 10, 11; 3 sites at x = 1, 6, 10; radius 1.5.
+DEMAND_X = np.array([0.0, 1.0, 2.0, 10.0, 11.0])
+SITE_X = np.array([1.0, 6.0, 10.0])
+WEIGHTS = np.array([1.0, 2.0, 1.0, 3.0, 1.0])
+COST = np.abs(DEMAND_X[:, None] - SITE_X[None, :])
+RADIUS = 1.5
+
+
+def best_cover(covers: np.ndarray, weights: np.ndarray, p: int) -> float:
+    return max(weights[covers[:, list(s)].any(axis=1)].sum() for s in combinations(range(covers.shape[1]), p))
+
+
+def test_mclp_hand_fixture():
+    # by hand: site 1 covers 0,1,2 (weight 4); site 10 covers 10,11 (weight 4); site 6 nothing
+    one = MCLP.from_cost_matrix(COST, weights=WEIGHTS, radius=RADIUS, p=1).solve()
+    assert one.objective == pytest.approx(4.0) and one.status == "optimal"
+    two = MCLP.from_cost_matrix(COST, weights=WEIGHTS, radius=RADIUS, p=2).solve()
+    assert two.objective == pytest.approx(8.0)
+    assert sorted(two.selected) == [0, 2]
+    assert two.extra["n_uncovered"] == 0 and two.extra["coverage_share"] == pytest.approx(1.0)
+
+
+def test_mclp_existing_site_kept():
+    result = MCLP.from_cost_matrix(COST, weights=WEIGHTS, radius=RADIUS, p=2, existing=[1]).solve()
+    assert 1 in result.selected
+    assert result.objective == pytest.approx(4.0)
+
+
+def test_mclp_random_instances_match_brute_force_and_beat_greedy():
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        cost = rng.uniform(0, 10, size=(40, 10))
+        weights = rng.integers(1, 9, size=40).astype(float)
+        covers = cost <= 3.0
+        for p in (2, 3):
+            exact = MCLP.from_cost_matrix(cost, weights=weights, radius=3.0, p=p).solve()
+            greedy = greedy_mclp(cost, weights=weights, radius=3.0, p=p)
+            assert exact.status == "optimal"
+            assert exact.objective == pytest.approx(best_cover(covers, weights, p))
+            assert greedy.objective <= exact.objective + 1e-9
+            assert greedy.status == "feasible"
+
+
+def test_mclp_long_table_cbc():
+    frame = pd.DataFrame(COST, columns=["a", "b", "c"])
+    long = frame.stack().rename("cost").rename_axis(["demand_id", "site_id"]).reset_index()
+    result = MCLP.from_cost_matrix(long, weights=WEIGHTS, radius=RADIUS, p=2).solve("cbc")
+    assert result.objective == pytest.approx(8.0)
+    assert sorted(result.selected) == ["a", "c"]
+
+
+def test_lscp_hand_fixture_and_brute_force():
+    result = LSCP.from_cost_matrix(COST, radius=RADIUS).solve()
+    assert result.objective == 2 and result.status == "optimal"
+    assert sorted(result.selected) == [0, 2]
+    rng = np.random.default_rng(5)
+    for _ in range(5):
+        cost = rng.uniform(0, 10, size=(30, 10))
+        covers = cost <= 4.0
+        if not covers.any(axis=1).all():
+            continue
+        size = next(k for k in range(1, 11)
+                    if any(covers[:, list(s)].any(axis=1).all() for s in combinations(range(10), k)))
+        assert LSCP.from_cost_matrix(cost, radius=4.0).solve().objective == size
+
+
+def test_lscp_infeasible_names_uncovered_points():
+    frame = pd.DataFrame(COST, index=["p0", "p1", "p2", "p10", "p11"])
+    with pytest.raises(InfeasibleError, match="p0.*p2|p2.*p0") as info:
+        LSCP.from_cost_matrix(frame, radius=0.5).solve()
+    assert "p1" not in str(info.value).replace("p10", "").replace("p11", "")
+
+
+def test_lscp_existing_site_counted():
+    result = LSCP.from_cost_matrix(COST, radius=RADIUS, existing=[1]).solve()
+    assert result.objective == 3 and 1 in result.selected
+
+
+def test_coverage_from_geodataframes():
+    crs = "EPSG:32651"
+    demand = gpd.GeoDataFrame({"w": WEIGHTS}, geometry=[Point(x * 1000, 0) for x in DEMAND_X], crs=crs)
+    sites = gpd.GeoDataFrame(geometry=[Point(x * 1000, 0) for x in SITE_X], crs=crs)
+    mclp = MCLP.from_geodataframes(demand, sites, radius=1500, p=1, weight_col="w").solve()
+    assert mclp.objective == pytest.approx(4.0)
+    lscp = LSCP.from_geodataframes(demand, sites, radius=1500).solve()
+    assert lscp.objective == 2

@@ -1,0 +1,160 @@
+"""PMedian: hand-checkable fixtures, inputs, existing sites, solvers, honest status, OR-Library."""
+
+from __future__ import annotations
+
+from itertools import combinations
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import Point
+
+from siting._errors import DataError, InfeasibleError
+from siting.models import PMedian, read_orlib_pmedian
+
+ORLIB = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "orlib-pmed"
+
+# 5 demand points on a line at x = 0, 1, 2, 10, 11; 3 sites at x = 1, 6, 10.
+DEMAND_X = np.array([0.0, 1.0, 2.0, 10.0, 11.0])
+SITE_X = np.array([1.0, 6.0, 10.0])
+WEIGHTS = np.array([1.0, 2.0, 1.0, 3.0, 1.0])
+COST = np.abs(DEMAND_X[:, None] - SITE_X[None, :])
+
+
+def brute_force(cost: np.ndarray, weights: np.ndarray, p: int, fixed: tuple = ()) -> float:
+    return min(weights @ cost[:, list(s)].min(axis=1)
+               for s in combinations(range(cost.shape[1]), p) if set(fixed) <= set(s))
+
+
+def test_hand_fixture_p2():
+    # by hand: sites at 1 and 10 serve 1·1 + 0 + 1·1 + 0 + 1·1 = 3
+    result = PMedian.from_cost_matrix(COST, p=2, weights=WEIGHTS).solve()
+    assert result.status == "optimal"
+    assert result.objective == pytest.approx(3.0)
+    assert sorted(result.selected) == [0, 2]
+    assert result.bound == pytest.approx(3.0)
+    assert result.assignment["site_id"].tolist() == [0, 0, 0, 2, 2]
+    assert result.sites.set_index("site_id").loc[2, "load"] == pytest.approx(4.0)
+
+
+def test_hand_fixture_p1_and_brute_force():
+    # p = 1: site at 6 costs 6+10+4+12+5 = 37; site at 1: 1+0+1+27+10 = 39; site at 10: 10+18+8+0+1 = 37 → 37
+    result = PMedian.from_cost_matrix(COST, p=1, weights=WEIGHTS).solve()
+    assert result.objective == pytest.approx(37.0) == brute_force(COST, WEIGHTS, 1)
+    assert result.status == "optimal"
+
+
+def test_existing_site_is_kept_and_counts_towards_p():
+    result = PMedian.from_cost_matrix(COST, p=2, weights=WEIGHTS, existing=[1]).solve()
+    assert 1 in result.selected and len(result.selected) == 2
+    assert result.objective == pytest.approx(brute_force(COST, WEIGHTS, 2, fixed=(1,)))
+    assert result.sites.set_index("site_id").loc[1, "existing"]
+
+
+def test_random_instances_match_brute_force():
+    rng = np.random.default_rng(7)
+    for _ in range(5):
+        cost = rng.integers(1, 50, size=(30, 9)).astype(float)
+        weights = rng.integers(1, 5, size=30).astype(float)
+        for p in (2, 3):
+            result = PMedian.from_cost_matrix(cost, p=p, weights=weights).solve()
+            assert result.status == "optimal"
+            assert result.objective == pytest.approx(brute_force(cost, weights, p))
+
+
+def test_long_table_agrees_with_dense():
+    frame = pd.DataFrame(COST, index=[f"d{i}" for i in range(5)], columns=["a", "b", "c"])
+    long = frame.stack().rename("cost").rename_axis(["demand_id", "site_id"]).reset_index()
+    dense = PMedian.from_cost_matrix(frame, p=2, weights=WEIGHTS).solve()
+    sparse = PMedian.from_cost_matrix(long, p=2, weights=WEIGHTS).solve()
+    assert dense.objective == pytest.approx(sparse.objective)
+    assert sorted(dense.selected) == sorted(sparse.selected) == ["a", "c"]
+
+
+def test_sparse_table_respects_missing_pairs():
+    # point 1 reaches only "a", point 3 only "c", point 4 only "b": all three must open
+    long = pd.DataFrame({"demand_id": [0, 0, 1, 2, 2, 3, 4], "site_id": ["a", "b", "a", "a", "c", "c", "b"],
+                         "cost": [1.0, 5.0, 1.0, 2.0, 1.0, 1.0, 9.0]})
+    result = PMedian.from_cost_matrix(long, p=3).solve()
+    assert sorted(result.selected) == ["a", "b", "c"]
+    assert result.objective == pytest.approx(1 + 1 + 1 + 1 + 9)
+    with pytest.raises(InfeasibleError, match="p=2"):
+        PMedian.from_cost_matrix(long, p=2).solve()
+
+
+def test_unreachable_demand_point_is_named():
+    long = pd.DataFrame({"demand_id": ["x", "y"], "site_id": ["a", "b"], "cost": [1.0, np.inf]})
+    with pytest.raises(InfeasibleError, match="y"):
+        PMedian.from_cost_matrix(long, p=1, demand_ids=["x", "y"], site_ids=["a", "b"]).solve()
+
+
+def test_cbc_solves_too():
+    result = PMedian.from_cost_matrix(COST, p=2, weights=WEIGHTS).solve("cbc")
+    assert result.status == "optimal"
+    assert result.objective == pytest.approx(3.0)
+    assert result.solver == "cbc"
+
+
+def test_p_too_large_or_too_small():
+    with pytest.raises(InfeasibleError, match="exceeds"):
+        PMedian.from_cost_matrix(COST, p=4)
+    with pytest.raises(ValueError, match="at least 1"):
+        PMedian.from_cost_matrix(COST, p=0)
+
+
+def test_geodataframes_in_metres():
+    crs = "EPSG:32651"
+    demand = gpd.GeoDataFrame({"w": WEIGHTS}, geometry=[Point(x * 1000, 0) for x in DEMAND_X], crs=crs)
+    sites = gpd.GeoDataFrame({"name": ["s1", "s6", "s10"], "old": [False, False, False]},
+                             geometry=[Point(x * 1000, 0) for x in SITE_X], crs=crs)
+    result = PMedian.from_geodataframes(demand, sites, p=2, weight_col="w", site_id_col="name",
+                                        existing_col="old").solve()
+    assert result.objective == pytest.approx(3000.0)
+    assert sorted(result.selected) == ["s1", "s10"]
+
+
+def test_geographic_crs_is_refused():
+    demand = gpd.GeoDataFrame(geometry=[Point(120.3, 36.1)], crs="EPSG:4326")
+    sites = gpd.GeoDataFrame(geometry=[Point(120.4, 36.0)], crs="EPSG:4326")
+    with pytest.raises(DataError, match="geographic CRS"):
+        PMedian.from_geodataframes(demand, sites, p=1)
+    assert issubclass(DataError, ValueError)
+
+
+def test_status_never_claims_optimal_without_proof():
+    # a tiny time limit: whatever comes back is either proven or labelled feasible with its bound
+    instance_path = ORLIB / "pmed16.txt"
+    if not instance_path.exists():
+        pytest.skip(f"OR-Library instances not found at {ORLIB}")
+    instance = read_orlib_pmedian(instance_path)
+    result = PMedian.from_cost_matrix(instance.distance, p=instance.p).solve(time_limit_s=0.01)
+    assert result.status in ("optimal", "feasible")
+    if result.status == "feasible":
+        assert result.bound is None or result.bound < result.objective
+    else:
+        assert result.gap is not None and result.gap <= 1e-4
+    assert result.objective >= 8162  # never below the proven optimum
+
+
+@pytest.mark.parametrize("name", ["pmed1", "pmed2", "pmed3", "pmed4", "pmed5"])
+def test_orlib_small_instances_reach_proven_optimum(name):
+    if not (ORLIB / f"{name}.txt").exists():
+        pytest.skip(f"OR-Library instances not found at {ORLIB} (../shared/benchmarks/orlib-pmed beside the repo)")
+    optima = pd.read_csv(ORLIB / "optima.csv").set_index("instance")["optimal_cost"]
+    instance = read_orlib_pmedian(ORLIB / f"{name}.txt")
+    result = PMedian.from_cost_matrix(instance.distance, p=instance.p).solve()
+    assert result.status == "optimal"
+    assert result.objective == optima[name]
+    assert len(result.selected) == instance.p
+
+
+def test_orlib_reader_last_repeated_edge_counts(tmp_path):
+    path = tmp_path / "tiny.txt"
+    # edge 1-2 appears twice: the last line (cost 7) counts, not the first (3) nor the sum
+    path.write_text("3 3 1\n1 2 3\n2 3 4\n2 1 7\n")
+    instance = read_orlib_pmedian(path)
+    assert instance.p == 1
+    assert instance.distance[0, 1] == 7
+    assert instance.distance[0, 2] == 11
