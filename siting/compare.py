@@ -130,7 +130,7 @@ def _district_changes(a: PlanFolder, b: PlanFolder) -> pd.DataFrame:
     values = ["sites", "units", "demand", "demand_served"]
     left = a.districts[keys + values].groupby(keys, sort=False).sum()
     right = b.districts[keys + values].groupby(keys, sort=False).sum()
-    table = left.join(right, how="outer", lsuffix="_a", rsuffix="_b").fillna(0.0).reset_index()
+    table = _outer(left, right).fillna(0.0).reset_index()
     names = pd.concat([a.districts, b.districts])
     names = names.drop_duplicates("district_code").set_index("district_code")
     table["district_name"] = table["district_code"].map(names.get("district_name", pd.Series(dtype=str)))
@@ -145,10 +145,15 @@ def _tier_changes(a: PlanFolder, b: PlanFolder) -> pd.DataFrame:
     values = ["sites", "units", "demand", "demand_served"]
     left = a.districts.groupby("tier", sort=False)[values].sum()
     right = b.districts.groupby("tier", sort=False)[values].sum()
-    table = left.join(right, how="outer", lsuffix="_a", rsuffix="_b").fillna(0.0).reset_index()
+    table = _outer(left, right).fillna(0.0).reset_index()
     table = _with_changes(table)
     order = {t: i for i, t in enumerate(TIER_LABELS)}
     return table.sort_values("tier", key=lambda c: c.map(order)).reset_index(drop=True)
+
+
+def _outer(left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
+    """Both tables side by side on their index; shared columns get ``_a``/``_b`` suffixes."""
+    return left.merge(right, how="outer", left_index=True, right_index=True, suffixes=("_a", "_b"))
 
 
 def _with_changes(table: pd.DataFrame) -> pd.DataFrame:
@@ -176,7 +181,7 @@ def _site_changes(a: PlanFolder, b: PlanFolder) -> pd.DataFrame:
         return table.drop_duplicates("site_id").set_index("site_id")
 
     left, right = units(a.sites), units(b.sites)
-    both = left.join(right[["chargers"]], how="outer", lsuffix="_a", rsuffix="_b")
+    both = _outer(left, right[["chargers"]])
     only_b = right.index.difference(left.index)
     for column in ("tier", "district_code", "district_name", "lon", "lat"):
         if column in right.columns:
@@ -323,7 +328,8 @@ def _compare_panel(comparison: Comparison) -> str:
         for r in comparison.districts.itertuples()
         if r.sites_change or r.units_change or abs(r.demand_served_change) > 1e-6)
     counts = comparison.sites["change"].value_counts()
-    legend = " ".join(f"<span style='color:{c}'>●</span> {k} ({counts.get(k, 0):,})" for k, c in CHANGE_COLOURS.items())
+    legend = " ".join(f"<span style='color:{c}'>●</span> {k} ({counts.get(k, 0):,})"
+                      for k, c in CHANGE_COLOURS.items())
     return (
         "<style>.cmp{position:fixed;z-index:1000;background:rgba(255,255,255,.95);padding:6px 10px;border-radius:4px;"
         "box-shadow:0 1px 4px rgba(0,0,0,.4);font:12px sans-serif}.cmp td.n{text-align:right;padding-left:8px}"

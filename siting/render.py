@@ -333,7 +333,7 @@ def _charger_layer(tier: str, sites: pd.DataFrame) -> folium.GeoJson:
         show=tier in SHOWN_TIERS,
         marker=folium.CircleMarker(radius=4, fill=True, color="#333", weight=0.5, fill_color=TIER_COLOURS[tier],
                                    fill_opacity=0.75),
-        popup=folium.GeoJsonPopup(fields=fields, aliases=aliases),
+        popup=folium.GeoJsonPopup(fields=fields, aliases=aliases) if features else None,  # folium refuses fields of no feature
     )
 
 
@@ -351,7 +351,8 @@ def _hydrogen_layers(plan: Plan, sites: pd.DataFrame, fmap: folium.Map) -> foliu
         popup = _popup_table({
             "Station": row.site_id, "Name": row.name, "Status": row.status, "Tier": "hydrogen",
             "District": f"{row.district_name} {row.district_name_en}".strip(),
-            "Capacity (kg/day)": f"{row.capacity_kg_per_day:,.0f}", "Demand served (kg/day)": f"{row.demand_served:,.0f}",
+            "Capacity (kg/day)": f"{row.capacity_kg_per_day:,.0f}",
+            "Demand served (kg/day)": f"{row.demand_served:,.0f}",
             "Rank in tier": row.rank, "Lon, lat": f"{row.lon:.5f}, {row.lat:.5f}",
         })
         folium.Circle([row.lat, row.lon], radius=radius_m, color=colour, weight=1, fill=True, fill_opacity=0.04,
@@ -409,7 +410,8 @@ class _SiteSearch(JSCSSMixin, folium.MacroElement):
         (function() {
             var map = {{ this._parent.get_name() }};
             var tiers = { {%- for tier, name in this.layers.items() %}{{ tier|tojson }}: {{ name }},{% endfor %} };
-            // leaflet-search adds its layer to the map: give it a view of the tiers, not a group that would show them all
+            // leaflet-search adds its layer to the map: hand it a view of the tiers,
+            // not a group, which would switch every tier on
             var all = {
                 addTo: function() { return this; },
                 eachLayer: function(fn, context) {
