@@ -14,16 +14,23 @@ distinct costs to the sites and ``z_i^k = 1`` mean "no open site within
 Its linear relaxation is as strong as the textbook one with far fewer
 variables (one per distinct cost, not per site) and one non-zero per pair.
 
-It is solved in rounds. A greedy + fast-interchange heuristic gives a first
-solution and, for every demand point, its cost in that solution: the radius.
-The model keeps variables only up to each point's radius and charges at most
-the radius — a relaxation, so its bound is a valid lower bound. If its optimum
-serves every point within its radius, it is optimal for the full problem;
-otherwise the radii of the points served farther out grow to their cost in
-that solution and the model is solved again, warm-started from the best
-solution so far. Radii never exceed what ``p`` alone guarantees (a point with
-``n_sites − p + 1`` sites within ``r`` always has an open one within ``r``) or
-the cost to the nearest existing site.
+The solve has three steps:
+
+1. a greedy + fast-interchange heuristic (numpy, all swaps evaluated at once)
+   gives an upper bound ``UB``;
+2. Beasley's (1993) Lagrangian relaxation, optimised by subgradient steps,
+   gives a lower bound and rules out every site and every demand–site pair
+   that cannot appear in a solution better than ``UB`` (for few medians each
+   undecided site is also probed: forced open, the bound re-optimised); the
+   relaxation's own choice seeds a second local search;
+3. the radius formulation over the pairs left is solved by HiGHS or CBC
+   through PuLP. Each point's distances stop at the farthest any improving
+   solution can have: the cost to its nearest fixed-open site, or to its
+   ``(n − p + 1)``-th nearest site (some open site always lies that close).
+
+If the reduced model has no solution, nothing beats the heuristic and its
+solution is optimal. The result is ``"optimal"`` only when the solver proved
+the reduced model optimal (or the bounds met).
 """
 
 from __future__ import annotations
@@ -186,7 +193,8 @@ class PMedian:
         ----------
         solver : {"highs", "cbc"}
         time_limit_s : float, optional
-            Wall-clock limit for the whole solve, heuristic and rounds included.
+            Wall-clock limit for the whole solve; the heuristic and the Lagrangian bound (seconds at most
+            on 900 × 900) run to completion and the solver gets the time that is left.
         mip_gap : float, optional
             Relative gap at which to stop; by default the solvers' own (1e-4),
             tightened for integral costs so that the optimum is exact.
@@ -416,20 +424,9 @@ class _RadiusModel:
     def n_pairs(self) -> int:
         return int(sum(len(o) for o in self.order))
 
-    def grow(self, cost_to_nearest: np.ndarray) -> None:
-        """Raise each point's cap to at least the level of ``cost_to_nearest``."""
-        for i, c in enumerate(cost_to_nearest):
-            level = int(np.searchsorted(self.levels[i], c, side="left"))
-            self.cap[i] = min(max(self.cap[i], level), self.max_level[i])
-
     def open_all(self) -> None:
         """Model every level: no relaxation left."""
         self.cap = self.max_level.copy()
-
-    def beyond(self, cost_to_nearest: np.ndarray) -> np.ndarray:
-        """Demand points served farther out than their cap (the model undercharged them)."""
-        caps = np.array([lv[c] if len(lv) else np.inf for lv, c in zip(self.levels, self.cap)])
-        return cost_to_nearest > caps + 1e-9 * np.maximum(1.0, np.abs(caps))
 
     def admits(self, sites: np.ndarray) -> bool:
         """Whether opening ``sites`` is a feasible solution of the model."""
