@@ -141,3 +141,26 @@ def test_unreachable_required_point_is_named():
                                          capacity_per_unit=5.0, required=[3])
     with pytest.raises(InfeasibleError, match="no candidate site within 5: 3"):
         m.solve()
+
+
+def test_from_geodataframes_in_metres_matches_the_cost_matrix():
+    import geopandas as gpd
+
+    from siting import DataError
+
+    demand_xy = np.array([[0.0, 0.0], [300.0, 0.0], [1000.0, 0.0], [1500.0, 400.0]])
+    site_xy = np.array([[100.0, 0.0], [1200.0, 100.0]])
+    demand = gpd.GeoDataFrame({"w": [4.0, 3.0, 5.0, 2.0]}, geometry=gpd.points_from_xy(*demand_xy.T), crs="EPSG:32651")
+    sites = gpd.GeoDataFrame({"existing": [0, 1]}, geometry=gpd.points_from_xy(*site_xy.T), crs="EPSG:32651")
+    model = CapacitatedMCLP.from_geodataframes(demand, sites, weight_col="w", radius=500.0, total_units=1,
+                                               capacity_per_unit=5.0, existing_units_col="existing", max_units=2,
+                                               distance_weight=0.0)
+    result = model.solve()
+    cost = np.hypot(*(demand_xy[:, None, :] - site_xy[None, :, :]).transpose(2, 0, 1))
+    dense = CapacitatedMCLP.from_cost_matrix(cost, weights=[4.0, 3.0, 5.0, 2.0], radius=500.0, total_units=1,
+                                             capacity_per_unit=5.0, existing={1: 1}, max_units=2,
+                                             distance_weight=0.0).solve()
+    assert result.objective == pytest.approx(dense.objective) == pytest.approx(10.0)
+    with pytest.raises(DataError, match="geographic CRS"):
+        CapacitatedMCLP.from_geodataframes(demand.to_crs("EPSG:4326"), sites.to_crs("EPSG:4326"), weight_col="w",
+                                           radius=500.0, total_units=1, capacity_per_unit=5.0)

@@ -32,6 +32,7 @@ import pulp
 
 from siting._errors import InfeasibleError
 from siting.models._base import SolveResult, SparseCost, solve_problem
+from siting.models._geometry import cost_from_geodataframes
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,52 @@ class CapacitatedMCLP:
             distance_weight=float(distance_weight),
             unit_name=unit_name,
         )
+
+    @classmethod
+    def from_geodataframes(
+        cls,
+        demand: Any,
+        sites: Any,
+        *,
+        weight_col: str,
+        radius: float,
+        total_units: int,
+        capacity_per_unit: float | Any,
+        existing_units_col: str | None = None,
+        demand_id_col: str | None = None,
+        site_id_col: str | None = None,
+        **options: Any,
+    ) -> CapacitatedMCLP:
+        """Build from point layers with straight-line distances in metres.
+
+        Parameters
+        ----------
+        demand, sites : geopandas.GeoDataFrame
+            Demand points and candidate sites in one projected (metric) CRS.
+        weight_col : str
+            Column of ``demand`` with the demand weights.
+        radius : float
+            Service radius, metres (straight line).
+        existing_units_col : str, optional
+            Column of ``sites`` with the units of existing sites (0 or empty: a candidate).
+        **options
+            ``min_units``, ``max_units``, ``required``, ``distance_weight``,
+            ``unit_name``, as for :meth:`from_cost_matrix`.
+
+        Raises
+        ------
+        siting.DataError
+            If a layer has a geographic or missing CRS, or the CRSs differ.
+        """
+        table = cost_from_geodataframes(demand, sites, demand_id_col=demand_id_col, site_id_col=site_id_col,
+                                        max_distance_m=radius)
+        existing = None
+        if existing_units_col is not None:
+            units = pd.Series(sites[existing_units_col].fillna(0).to_numpy(dtype=np.int64), index=table.site_ids)
+            existing = units[units > 0]
+        return cls.from_cost_matrix(table, weights=demand[weight_col].to_numpy(dtype=float), radius=radius,
+                                    total_units=total_units, capacity_per_unit=capacity_per_unit,
+                                    existing=existing, **options)
 
     # ------------------------------------------------------------------ checks
     def check_feasible(self) -> None:
