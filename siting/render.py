@@ -104,7 +104,7 @@ def build_map(plan: Plan) -> folium.Map:
     plugins.MeasureControl(position="topleft", primary_length_unit="kilometers",
                            primary_area_unit="sqkilometers").add_to(fmap)
     _SiteSearch(tier_layers).add_to(fmap)
-    _OutlineMiniMap(district_layers[DEFAULT_METRIC]).add_to(fmap)
+    _OutlineMiniMap(district_layers[DEFAULT_METRIC], bounds=(west, south, east, north)).add_to(fmap)
     _LayerOrder(district_layers, demand_layer).add_to(fmap)
     fmap.get_root().html.add_child(folium.Element(_title_html(plan)))
     fmap.get_root().html.add_child(folium.Element(_legend_html(plan, scales, demand_classes)))
@@ -454,8 +454,9 @@ class _OutlineMiniMap(JSCSSMixin, folium.MacroElement):
         (function() {
             var outline = L.geoJson({{ this.source }}.toGeoJSON(), {
                 style: {color: "#444", weight: 1, fillColor: "#9ecae1", fillOpacity: 0.4}, interactive: false});
-            new L.Control.MiniMap(outline, {position: "bottomright", toggleDisplay: false, zoomLevelOffset: -3,
-                                            width: 160, height: 160}).addTo({{ this._parent.get_name() }});
+            new L.Control.MiniMap(outline, {position: "bottomright", toggleDisplay: false,
+                                            zoomLevelFixed: {{ this.zoom }}, width: 170, height: 170}
+                                 ).addTo({{ this._parent.get_name() }});
         })();
         {% endmacro %}
     """)
@@ -464,10 +465,14 @@ class _OutlineMiniMap(JSCSSMixin, folium.MacroElement):
     default_css = [("Control_MiniMap_css",
                     "https://cdnjs.cloudflare.com/ajax/libs/leaflet-minimap/3.6.1/Control.MiniMap.css")]
 
-    def __init__(self, source: folium.GeoJson):
+    def __init__(self, source: folium.GeoJson, *, bounds: tuple[float, float, float, float], size_px: int = 170):
         super().__init__()
         self._name = "OutlineMiniMap"
         self.source = source.get_name()
+        west, south, east, north = bounds
+        # a fixed zoom at which the whole region spans about 60 % of the overview
+        span_deg = max(east - west, (north - south) * 1.3, 1e-3)
+        self.zoom = int(np.clip(np.floor(np.log2(0.6 * size_px * 360 / (256 * span_deg))), 0, 18))
 
 
 class _LayerOrder(folium.MacroElement):
