@@ -149,7 +149,8 @@ def _district_scales(table: pd.DataFrame) -> dict[str, branca.colormap.ColorMap]
     scales = {}
     per_1000 = table["chargers_per_1000_evs"].dropna()
     high = float(per_1000.max()) if len(per_1000) else 1.0
-    scales["chargers_per_1000_evs"] = branca.colormap.linear.YlGnBu_09.scale(0.0, max(high, 1.0))
+    low = float(np.floor(per_1000.min() / 10) * 10) if len(per_1000) else 0.0  # the data's range: contrast
+    scales["chargers_per_1000_evs"] = branca.colormap.linear.YlGnBu_09.scale(min(low, high - 1.0), max(high, 1.0))
     for tier in CHARGER_TIERS:
         values = table[f"covered_{tier}"].dropna()
         low = float(np.floor(10 * values.min()) / 10) if len(values) else 0.0
