@@ -19,6 +19,7 @@ from pathlib import Path
 from siting._errors import SitingError
 
 EXIT_USER_ERROR = 2
+EXIT_RUNS_FAILED = 1  # siting sweep: some runs failed (recorded in sweep.csv), the others completed
 EXIT_INTERNAL_ERROR = 3
 EXIT_INTERRUPTED = 130
 
@@ -67,19 +68,38 @@ def _parser() -> argparse.ArgumentParser:
     plan = sub.add_parser("plan", help="run a scenario and write its map and site lists")
     plan.add_argument("scenario", nargs="?", type=Path, help="scenario TOML file (default: built-in Qingdao 2025)")
     plan.add_argument("--out", type=Path, help="output folder (default: maps/<scenario name>/)")
+    plan.add_argument("--decompose", action="store_true",
+                      help="split each charger tier by district and solve the districts as Dask tasks (docs/sweeps.md)")
+    _dask_arguments(plan)
+    sweep = sub.add_parser("sweep", help="run a scenario for every combination of parameter values, on Dask")
+    sweep.add_argument("scenario", nargs="?", type=Path, help="scenario TOML file (default: built-in Qingdao 2025)")
+    sweep.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=V1,V2,...",
+                       help="a scenario key and the values to sweep, e.g. public.radius_m=600,900,1200 (repeatable)")
+    sweep.add_argument("--variants", type=Path, metavar="CSV",
+                       help="listed variants: one column per scenario key, one row per run")
+    sweep.add_argument("--out", type=Path, help="output folder (default: maps/<scenario name>_sweep/)")
+    _dask_arguments(sweep)
+    sweep.set_defaults(func=_sweep)
     compare = sub.add_parser("compare", help="compare two plan folders: changes per district and tier, map")
     compare.add_argument("dir_a", type=Path, help="the first plan folder (A)")
     compare.add_argument("dir_b", type=Path, help="the second plan folder (B), compared with A")
     compare.add_argument("--out", type=Path, help="where to write compare.html (default: DIR_B/compare.html)")
     compare.add_argument("--changed-only", action="store_true", help="list only districts and tiers that changed")
     compare.set_defaults(func=_compare)
-    for command in (plan, compare):
+    for command in (plan, compare, sweep):
         # SUPPRESS: a subcommand's own default must not undo `siting --quiet plan`
         command.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress display")
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                              help="show tracebacks and debug logging")
     plan.set_defaults(func=_plan)
     return parser
+
+
+def _dask_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--scheduler", metavar="ADDRESS",
+                         help="a running Dask scheduler, e.g. tcp://host:8786 (default: a local cluster)")
+    command.add_argument("--workers", type=int, metavar="N",
+                         help="worker processes of the local cluster (default: one per core)")
 
 
 def _plan(args: argparse.Namespace, status: _StatusLine) -> int:
@@ -91,7 +111,19 @@ def _plan(args: argparse.Namespace, status: _StatusLine) -> int:
     start = time.perf_counter()
     scenario = load_scenario(args.scenario)
     out_dir = args.out if args.out is not None else Path("maps") / scenario.name
-    plan = run_plan(scenario, report=lambda stage: status.show(f"{scenario.name}: {stage} …"))
+    report = lambda stage: status.show(f"{scenario.name}: {stage} …")  # noqa: E731
+    if args.decompose:
+        from siting._dask import dask_client
+        from siting.decompose import decompose_plan
+
+        status.show(f"{scenario.name}: starting Dask …")
+        with dask_client(args.scheduler, workers=args.workers) as client:
+            plan = decompose_plan(scenario, client=client, report=report)
+    elif args.scheduler or args.workers is not None:
+        msg = "--scheduler and --workers apply to decomposed plans; add --decompose (or use `siting sweep`)"
+        raise SitingError(msg)
+    else:
+        plan = run_plan(scenario, report=report)
     extra = {}
     status.show(f"{scenario.name}: map …")
     t = time.perf_counter()
@@ -102,6 +134,51 @@ def _plan(args: argparse.Namespace, status: _StatusLine) -> int:
     status.clear()
     _print_summary(plan, out_dir, time.perf_counter() - start)
     return 0
+
+
+def _sweep(args: argparse.Namespace, status: _StatusLine) -> int:
+    from siting._dask import dask_client
+    from siting._errors import ScenarioError
+    from siting.scenario import load_scenario
+    from siting.sweep import (SWEEP_CSV, SWEEP_PNG, Variant, expand, load_variant, parse_set, read_variants,
+                              run_sweep)
+
+    scenario = load_scenario(args.scenario)
+    if not args.sets and not args.variants:
+        msg = "siting sweep needs at least one --set KEY=V1,V2,... or --variants FILE.csv"
+        raise ScenarioError(msg)
+    listed = read_variants(args.variants) if args.variants else [Variant(())]
+    combos = expand([parse_set(text) for text in args.sets])
+    variants = [Variant(a.overrides + b.overrides) for a in listed for b in combos]
+    for variant in variants:  # every override checked before a cluster starts
+        load_variant(scenario.path, variant.overrides)
+    out_dir = args.out if args.out is not None else Path("maps") / f"{scenario.name}_sweep"
+    start = time.perf_counter()
+    status.show(f"{scenario.name}: starting Dask for {len(variants)} runs …")
+    with dask_client(args.scheduler, workers=args.workers) as client:
+        table = run_sweep(scenario.path, variants, out_dir, client=client,
+                          progress=lambda text: status.show(f"{scenario.name}: {text} …"))
+    status.clear()
+    failed = int((table["outcome"] == "failed").sum())
+    print(f"{scenario.name}: {len(table)} runs in {time.perf_counter() - start:.1f} s → {out_dir}/{SWEEP_CSV}, "
+          f"{SWEEP_PNG}")
+    tiers = [t for t in ("public", "residential", "rural", "hydrogen") if table[f"{t}_coverage"].notna().any()]
+    width = max(len("run"), *(len(r) for r in table["run"])) + 2
+    print(f"  {'run':<{width}}{'outcome':<9}" + "".join(f"{t:>13}" for t in tiers))
+    for _, row in table.iterrows():
+        cells = "".join(f"{_percent(row[tier + '_coverage']):>13}" for tier in tiers)
+        print(f"  {row['run']:<{width}}{row['outcome']:<9}{cells}")
+        if row["error"]:
+            print(f"    error: {row['error']}")
+    if failed:
+        print(f"  {failed} of {len(table)} runs failed (see {out_dir / SWEEP_CSV}); the others are complete",
+              file=sys.stderr)
+        return EXIT_RUNS_FAILED
+    return 0
+
+
+def _percent(share: float | None) -> str:
+    return "" if share is None or share != share else f"{100 * share:.1f}%"  # NaN != NaN: a failed run
 
 
 def _compare(args: argparse.Namespace, status: _StatusLine) -> int:

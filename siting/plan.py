@@ -144,6 +144,16 @@ def run_plan(scenario: Scenario, *, report: Callable[[str], None] | None = None)
     ------
     DataError, InfeasibleError, SolverError
     """
+    return plan_with(scenario, allocate_tier, report=report)
+
+
+def plan_with(scenario: Scenario, allocate: Callable[..., TierPlan], *,
+              report: Callable[[str], None] | None = None) -> Plan:
+    """:func:`run_plan` with each tier's model solved by ``allocate`` instead of :func:`allocate_tier`.
+
+    ``allocate`` takes :func:`~siting.allocate.allocate_tier`'s arguments;
+    :mod:`siting.decompose` passes one that splits a tier by district.
+    """
     timer = _Timer(report)
     s = scenario
     with timer.stage("inputs"):
@@ -179,13 +189,15 @@ def run_plan(scenario: Scenario, *, report: Callable[[str], None] | None = None)
             public_sites = cand.merge_candidates(public_sites, cand.osm_candidates(
                 osm_sites, tier="public", boundaries=boundaries, metric_crs=s.region.metric_crs))
         tiers["public"] = _charger_tier("public", cells, "public_sessions_per_day", public_sites, s,
-                                        target=s.targets.public_chargers, unit="sessions/day", network=network)
+                                        target=s.targets.public_chargers, unit="sessions/day", network=network,
+                                        allocate=allocate)
     with timer.stage("residential"):
         residential_sites = cand.cell_candidates(cells, tier="residential", density_column="density_urban_per_km2",
                                                  min_density_per_km2=s.residential.candidate_min_density_per_km2,
                                                  kind="residential_cell")
         tiers["residential"] = _charger_tier("residential", cells, "residential_evs", residential_sites, s,
-                                             target=s.targets.residential_chargers, unit="EVs", network=network)
+                                             target=s.targets.residential_chargers, unit="EVs", network=network,
+                                             allocate=allocate)
     with timer.stage("rural"):
         towns = _towns_beyond_public(places, public_sites, s, network)
         rural_sites = cand.rural_candidates(cells, towns, cell_size_m=s.demand.cell_size_m,
@@ -195,27 +207,27 @@ def run_plan(scenario: Scenario, *, report: Callable[[str], None] | None = None)
         tiers["rural"] = _charger_tier("rural", cells, "rural_sessions_per_day", rural_sites, s,
                                        target=s.targets.rural_chargers, unit="sessions/day",
                                        extra_demand=town_demand, required=list(town_demand["demand_id"]),
-                                       network=network)
+                                       network=network, allocate=allocate)
     if hubs is not None:
         with timer.stage("hydrogen"):
             tiers["hydrogen"] = _hydrogen_tier(hubs, stations, extra_sites, s, network=network,
-                                               osm_sites=osm_sites, boundaries=boundaries)
+                                               osm_sites=osm_sites, boundaries=boundaries, allocate=allocate)
     return Plan(scenario=s, boundaries=boundaries, stats=stats, cells=cells, hubs=hubs, tiers=tiers,
                 timings_s=timer.timings, input_hashes=_input_hashes(s),
                 network=network.summary() if network is not None else {})
 
 
 def _charger_tier(tier, cells, column, sites, s, *, target, unit, extra_demand=None, required=None,
-                  network=None) -> TierPlan:
+                  network=None, allocate=allocate_tier) -> TierPlan:
     config = getattr(s, tier)
     demand = _demand_points(cells, column, block=max(1, round(config.demand_block_m / s.demand.cell_size_m)))
     if extra_demand is not None and len(extra_demand):
         demand = pd.concat([demand, extra_demand], ignore_index=True)
-    return allocate_tier(tier, demand, sites, target=target, radius_m=config.radius_m,
-                         circuity=s.network.circuity, min_units=config.min_chargers_per_site,
-                         max_units=config.max_chargers_per_site, capacity_per_unit=config.capacity_per_charger,
-                         demand_unit=unit, solver=s.solver, required=required, network=network,
-                         cost=config.cost, radius_s=config.radius_s)
+    return allocate(tier, demand, sites, target=target, radius_m=config.radius_m,
+                    circuity=s.network.circuity, min_units=config.min_chargers_per_site,
+                    max_units=config.max_chargers_per_site, capacity_per_unit=config.capacity_per_charger,
+                    demand_unit=unit, solver=s.solver, required=required, network=network,
+                    cost=config.cost, radius_s=config.radius_s)
 
 
 def _demand_points(cells: gpd.GeoDataFrame, column: str, *, block: int) -> pd.DataFrame:
@@ -258,7 +270,8 @@ def _towns_beyond_public(places, public_sites, s, network=None) -> pd.DataFrame:
     return towns[~towns["place_id"].isin(near["demand_id"])].reset_index(drop=True)
 
 
-def _hydrogen_tier(hubs, stations, extra_sites, s, *, network=None, osm_sites=None, boundaries=None) -> TierPlan:
+def _hydrogen_tier(hubs, stations, extra_sites, s, *, network=None, osm_sites=None, boundaries=None,
+                   allocate=allocate_tier) -> TierPlan:
     crs = s.region.metric_crs
     frames = [cand.point_candidates(hubs, id_column="hub_id", tier="hydrogen",
                                     kind="hub:" + hubs["kind"].astype(str) if "kind" in hubs else "hub",
@@ -285,10 +298,10 @@ def _hydrogen_tier(hubs, stations, extra_sites, s, *, network=None, osm_sites=No
                            "name": hubs["name"].astype(str) if "name" in hubs else "",
                            "weight": hubs["demand_kg_per_day"].astype(float).to_numpy(),
                            "x_m": projected.geometry.x.to_numpy(), "y_m": projected.geometry.y.to_numpy()})
-    return allocate_tier("hydrogen", demand, sites, target=s.targets.hydrogen_new_stations,
-                         radius_m=s.hydrogen.radius_m, circuity=s.network.circuity, min_units=1, max_units=1,
-                         capacity_per_unit=per_site_capacity, demand_unit="kg/day", solver=s.solver,
-                         existing=existing, network=network, cost=s.hydrogen.cost, radius_s=s.hydrogen.radius_s)
+    return allocate("hydrogen", demand, sites, target=s.targets.hydrogen_new_stations,
+                    radius_m=s.hydrogen.radius_m, circuity=s.network.circuity, min_units=1, max_units=1,
+                    capacity_per_unit=per_site_capacity, demand_unit="kg/day", solver=s.solver,
+                    existing=existing, network=network, cost=s.hydrogen.cost, radius_s=s.hydrogen.radius_s)
 
 
 def _read_population_layer(s: Scenario) -> gpd.GeoDataFrame | None:
