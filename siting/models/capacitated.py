@@ -256,8 +256,10 @@ class CapacitatedMCLP:
         if greedy is not None:
             _set_start(open_vars, units, assign, *greedy)
         build_time_s = time.perf_counter() - start
+        # HiGHS 1.16 with a start and presolve was seen to return a wrong "optimal" (models/_base.py):
+        # the greedy start goes to CBC only
         outcome = solve_problem(problem, solver=solver, time_limit_s=time_limit_s, mip_gap=mip_gap,
-                                warm_start=greedy is not None)
+                                warm_start=greedy is not None and solver == "cbc")
         if outcome.status == "infeasible":
             msg = (f"the target of {self.total_units:,} {self.unit_name} cannot give every required demand point "
                    f"({int(self.required.sum())}) a site within {self.radius:g} with {int(self.min_units.min())}–"
