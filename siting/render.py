@@ -189,7 +189,7 @@ def _district_layer(plan: Plan, table: pd.DataFrame, metric: str, caption: str, 
             "type": "Feature",
             "geometry": _rounded_geometry(geometry, SITE_DIGITS),
             "properties": {
-                "district": _esc(f"{row.district_name} {row.district_name_en}".strip()),
+                "district": _esc(district_label(row.district_name, row.district_name_en)),
                 "code": _esc(row.district_code),
                 "evs": f"{row.evs:,.0f}",
                 "chargers": (f"{row.chargers:,} (public {row.chargers_public:,}, residential "
@@ -220,7 +220,8 @@ def _district_labels(plan: Plan) -> folium.FeatureGroup:
     labels = folium.FeatureGroup(name="District names", show=True)
     points = plan.boundaries.to_crs(plan.scenario.region.metric_crs).representative_point().to_crs("EPSG:4326")
     for row, point in zip(plan.boundaries.itertuples(), points, strict=True):
-        zh, en = _esc(row.district_name or ""), _esc(getattr(row, "district_name_en", "") or "")
+        zh, en = row.district_name, getattr(row, "district_name_en", "")
+        zh, en = (_esc(zh), _esc(en)) if _text(zh) != _text(en) else (_esc(zh or en), "")
         folium.Marker([point.y, point.x], icon=folium.DivIcon(
             html=f"<div class='siting-label'>{zh}<br><span>{en}</span></div>", icon_size=(120, 30),
             icon_anchor=(60, 15), class_name="siting-label-icon"), interactive=False).add_to(labels)
@@ -319,7 +320,7 @@ def _charger_layer(tier: str, sites: pd.DataFrame) -> folium.GeoJson:
             "geometry": {"type": "Point", "coordinates": [float(lon[i]), float(lat[i])]},
             "properties": {
                 "siteId": _esc(row.site_id), "tier": tier,
-                "district": _esc(f"{row.district_name} {row.district_name_en}".strip()),
+                "district": _esc(district_label(row.district_name, row.district_name_en)),
                 "chargers": int(row.chargers), "served": f"{row.demand_served:,.1f} {row.demand_unit}",
                 "rank": int(row.rank), "lonlat": f"{lon[i]:.5f}, {lat[i]:.5f}",
                 "style": {"radius": float(radius[i])},
@@ -351,7 +352,7 @@ def _hydrogen_layers(plan: Plan, sites: pd.DataFrame, fmap: folium.Map) -> foliu
         colour = TIER_COLOURS["hydrogen"] if new else "#555555"
         popup = _popup_table({
             "Station": row.site_id, "Name": row.name, "Status": row.status, "Tier": "hydrogen",
-            "District": f"{row.district_name} {row.district_name_en}".strip(),
+            "District": district_label(row.district_name, row.district_name_en),
             "Capacity (kg/day)": f"{row.capacity_kg_per_day:,.0f}",
             "Demand served (kg/day)": f"{row.demand_served:,.0f}",
             "Rank in tier": row.rank, "Lon, lat": f"{row.lon:.5f}, {row.lat:.5f}",
@@ -514,6 +515,16 @@ class _LayerOrder(folium.MacroElement):
         self._name = "LayerOrder"
         self.districts = {key: layer.get_name() for key, layer in districts.items()}
         self.demand = demand.get_name()
+
+
+def _text(value) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def district_label(name, name_en) -> str:
+    """``"市南区 Shinan"``; one name when the other is missing or the same (plain text, not escaped)."""
+    name, name_en = _text(name), _text(name_en)
+    return name if not name_en or name_en == name else f"{name} {name_en}".strip()
 
 
 def _popup_table(values: dict) -> str:

@@ -103,7 +103,8 @@ def _tier_table(plan: Plan) -> str:
 def _district_table(table: pd.DataFrame) -> str:
     rows = []
     for row in table.itertuples():
-        cells = [f"<td>{_esc(row.district_name)}</td><td>{_esc(row.district_name_en)}</td>",
+        same = str(row.district_name_en).strip() == str(row.district_name).strip()
+        cells = [f"<td>{_esc(row.district_name)}</td><td>{'' if same else _esc(row.district_name_en)}</td>",
                  f"<td class='n'>{row.evs:,.0f}</td>"]
         cells += [f"<td class='n'>{getattr(row, f'chargers_{t}'):,}</td>" for t in CHARGER_TIERS]
         per_1000 = "–" if not np.isfinite(row.chargers_per_1000_evs) else f"{row.chargers_per_1000_evs:.1f}"
