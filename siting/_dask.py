@@ -66,5 +66,5 @@ def _client(Client, LocalCluster, scheduler, workers):  # noqa: N803
         raise SitingError(msg)
     # one thread per worker: a worker runs one plan (or district) at a time, and the solver uses the core
     with LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                      dashboard_address=None, silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+                      dashboard_address=":0", silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
         yield client

@@ -45,6 +45,7 @@ from siting._errors import InfeasibleError
 from siting.allocate import TierPlan, _warn_unreachable_districts, allocate_tier
 from siting.costs import travel_costs
 from siting.models import SolveResult
+from siting.models._base import solve_problem
 from siting.plan import Plan, plan_with
 from siting.scenario import Scenario
 
@@ -134,8 +135,7 @@ def apportion(target: int, *, reach: pd.Series, sites: pd.Series, min_units: int
         problem += units[d] <= max_units * opened[d], f"site_max_{d}"
         problem += units[d] - float(share[d]) == above[d] - below[d], f"share_{d}"
     feasible = (min_sites <= sites).all() and int(sites.sum()) * max_units >= target
-    status = problem.solve(pulp.HiGHS(msg=False, gapRel=0.0)) if feasible else pulp.LpStatusInfeasible
-    if status != pulp.LpStatusOptimal:
+    if not feasible or solve_problem(problem, solver="highs", mip_gap=0.0).status != "optimal":
         msg = f"{name} tier: no split of {target:,} units over the districts fits their candidates and towns"
         raise InfeasibleError(msg)
     return pd.Series({d: int(round(units[d].value())) for d in districts}, dtype=int)
@@ -191,10 +191,10 @@ class _DistrictSolver:
         self.client = client
         self._network_futures: dict[int, Any] = {}
 
-    def _submit(self, function, *args, **kwargs):
+    def _submit(self, function, *args, priority: int = 0, **kwargs):
         if self.client is None:
             return _Done(function(*args, **kwargs))
-        return self.client.submit(function, *args, pure=False, **kwargs)
+        return self.client.submit(function, *args, pure=False, priority=priority, **kwargs)
 
     def _network(self, network):
         # one copy of the road network per worker, not one per task
@@ -243,9 +243,11 @@ class _DistrictSolver:
                 continue
             mine = (home == code).to_numpy()
             district_required = [r for r in demand.loc[mine, "demand_id"] if r in set(required)]
+            # larger models first (priority), so that the longest tasks do not start last
             pending.parts[code] = self._submit(_solve, tier, code, demand[mine].reset_index(drop=True),
                                                candidates[site_district == code], target=int(units),
-                                               required=district_required, **options)
+                                               required=district_required,
+                                               priority=int(mine.sum() + (site_district == code).sum()), **options)
         return pending
 
     def resolve(self, pending: _Pending) -> TierPlan:

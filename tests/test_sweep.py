@@ -29,7 +29,7 @@ def cluster():
     """Two single-threaded worker processes, closed at the end of the module."""
     from distributed import Client, LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as local, \
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as local, \
             Client(local) as client:
         yield client
     # closed: no worker or scheduler left behind for the next test module
