@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import statistics
 import sys
 import time
@@ -49,6 +50,7 @@ def main() -> None:
     from siting.scenario import load_scenario
 
     logging.getLogger("distributed").setLevel(logging.WARNING)
+    load_before = os.getloadavg()[0]
     scenario = load_scenario()
     run_plan(scenario)  # warm this process's caches (GeoNames, imports) before timing anything
     whole_s, whole = timed(lambda: run_plan(scenario), args.runs)
@@ -86,10 +88,16 @@ def main() -> None:
         lines.append(f"| decomposed, LocalCluster of {workers} worker{'s' if workers > 1 else ''} | {wall_s:.1f} "
                      f"| {startup_s:.1f} |")
     speedup = on_dask[1][1] / on_dask[2][1]
+    load_after = os.getloadavg()[0]
     lines += [
         "",
-        f"2 workers against 1: {speedup:.2f}× faster. Inputs, demand surface, candidates, sparse costs and the "
-        "apportionment run in the client, serially; only the district models run on the workers.",
+        f"Speed-up of 2 workers over 1: {speedup:.2f}×. Inputs, demand surface, candidates, sparse costs and the "
+        "apportionment run in the client, serially; only the district models run on "
+        f"the workers. The machine's 1-minute load average was {load_before:.1f} before and {load_after:.1f} after "
+        f"the run on {os.cpu_count()} cores (other jobs share it)"
+        + (": with no idle core, a second worker competes with them and with the client instead of adding a "
+           "core, so it gains nothing here. On idle cores, or on a cluster, the district models run side by side "
+           "(not measured here)." if speedup < 1.1 else "."),
         "",
         "| tier | target | whole: coverage | decomposed: coverage | difference | models | whole: solve (s) "
         "| districts: solve (s, sum) | whole: gap | districts: largest gap |",
