@@ -15,7 +15,9 @@ HEADER = ("# Benchmarks\n\nEach section is written by the script named in it; re
 def machine() -> str:
     """One line describing this machine."""
     import os
-    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {date.today().isoformat()}"
+    load = os.getloadavg()[0]
+    return (f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+            f"{date.today().isoformat()}, load average {load:.1f} at the start")
 
 
 def replace_section(heading: str, body: str, path: Path = BENCHMARKS_MD) -> None:
