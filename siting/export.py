@@ -131,6 +131,8 @@ def plan_record(plan: Plan, timings_s: dict[str, float]) -> dict:
             "solve_time_s": round(r.solve_time_s, 3),
             "variables": r.n_variables,
             "constraints": r.n_constraints,
+            # "greedy" when the solver stopped early with a plan worse than the greedy start
+            "solution_from": r.extra.get("solution_from", "solver"),
         }
     return {
         "scenario": s.name,

@@ -164,3 +164,22 @@ def test_from_geodataframes_in_metres_matches_the_cost_matrix():
     with pytest.raises(DataError, match="geographic CRS"):
         CapacitatedMCLP.from_geodataframes(demand.to_crs("EPSG:4326"), sites.to_crs("EPSG:4326"), weight_col="w",
                                            radius=500.0, total_units=1, capacity_per_unit=5.0)
+
+
+def test_a_solver_stopped_early_never_returns_less_than_the_greedy_plan(monkeypatch):
+    import siting.models.capacitated as capacitated
+    from siting.models._base import SolverOutcome
+
+    # a solver that stops with no solution but a valid bound
+    def stopped(problem, **kwargs):
+        return SolverOutcome(status="not_solved", objective=None, bound=100.0, gap=None, solve_time_s=0.0)
+
+    monkeypatch.setattr(capacitated, "solve_problem", stopped)
+    m = model()
+    result = m.solve()
+    units, amount = m.greedy()
+    assert result.extra["solution_from"] == "greedy"
+    assert result.status == "feasible"
+    assert result.objective == pytest.approx(m.objective_of(amount))
+    assert result.bound == 100.0 and result.gap == pytest.approx((100.0 - result.objective) / result.objective)
+    assert result.sites["units"].sum() == 3

@@ -21,6 +21,7 @@ so the distance term only chooses between plans of (near-)equal coverage.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ import pandas as pd
 import pulp
 
 from siting._errors import InfeasibleError
-from siting.models._base import SolveResult, SparseCost, solve_problem
+from siting.models._base import OPTIMALITY_TOLERANCE, SolveResult, SparseCost, relative_gap, solve_problem
 from siting.models._geometry import cost_from_geodataframes
 
 
@@ -265,7 +266,25 @@ class CapacitatedMCLP:
                    f"({int(self.required.sum())}) a site within {self.radius:g} with {int(self.min_units.min())}–"
                    f"{int(self.max_units.max())} per site; raise the target or lower the minimum per site")
             raise InfeasibleError(msg)
-        return self._result(problem, outcome, units, assign, build_time_s, solver)
+        n_units = np.array([_value(u) for u in units], dtype=float).round().astype(np.int64)
+        amount = np.array([_value(x) for x in assign], dtype=float) if outcome.objective is not None \
+            else np.zeros(self.cost.n_pairs)
+        source = "solver"
+        if greedy is not None:
+            # a solver stopped early can hold a plan worse than the greedy one: keep the better,
+            # with the solver's bound (the bound is valid for any plan)
+            greedy_objective = self.objective_of(greedy[1])
+            if outcome.objective is None or greedy_objective > outcome.objective + 1e-9 * max(1.0, abs(greedy_objective)):
+                n_units, amount = greedy
+                gap = relative_gap(greedy_objective, outcome.bound)
+                status = "optimal" if gap is not None and gap <= OPTIMALITY_TOLERANCE else "feasible"
+                outcome = dataclasses.replace(outcome, status=status, objective=greedy_objective, gap=gap)
+                source = "greedy"
+        return self._result(problem, outcome, n_units, amount, build_time_s, solver, source)
+
+    def objective_of(self, amount: np.ndarray) -> float:
+        """The model's objective for an assignment (amount per pair)."""
+        return float(np.sum(amount * (1.0 - self.distance_weight * self.cost.cost / max(self.radius, 1e-9))))
 
     def greedy(self) -> tuple[np.ndarray, np.ndarray] | None:
         """A feasible plan by a greedy heuristic: units per site and amount per pair.
@@ -390,11 +409,9 @@ class CapacitatedMCLP:
         problem += pulp.lpSum(new_units) == self.total_units, "total_units"
         return problem, open_vars, units, assign
 
-    def _result(self, problem, outcome, units, assign, build_time_s, solver) -> SolveResult:
+    def _result(self, problem, outcome, n_units, amount, build_time_s, solver, source) -> SolveResult:
         table = self.cost
-        n_units = np.array([_value(u) for u in units], dtype=float).round().astype(np.int64)
-        amount = np.array([_value(x) for x in assign], dtype=float) if outcome.objective is not None \
-            else np.zeros(table.n_pairs)
+        amount = amount.copy()
         amount[np.abs(amount) < 1e-9] = 0.0
         assignment = table.to_frame().assign(amount=amount)
         assignment = assignment[assignment["amount"] > 0].reset_index(drop=True)
@@ -422,7 +439,7 @@ class CapacitatedMCLP:
             solve_time_s=outcome.solve_time_s,
             n_variables=problem.numVariables(),
             n_constraints=problem.numConstraints(),
-            extra={"demand_served": served, "demand_total": float(self.weights.sum())},
+            extra={"demand_served": served, "demand_total": float(self.weights.sum()), "solution_from": source},
         )
 
 
