@@ -143,7 +143,7 @@ def allocate_tier(
         msg = (f"{tier} tier: the solver found no solution within {solver.time_limit_s:g} s "
                f"(status {result.status}); raise solver.time_limit_s or coarsen demand.cell_size_m")
         raise InfeasibleError(msg)
-    _warn_unreachable_districts(tier, demand, costs, f"{radius:,.0f} {'s' if cost == 'time' else 'm'}", demand_unit)
+    warn_unreachable_districts(tier, demand, costs, f"{radius:,.0f} {'s' if cost == 'time' else 'm'}", demand_unit)
     if result.status == "feasible" and (result.gap is None or result.gap > solver.mip_gap + 1e-9):
         gap = "unknown" if result.gap is None else f"{100 * result.gap:.2f} %"
         warnings.warn(f"{tier} tier: time limit of {solver.time_limit_s:g} s reached; the plan is feasible "
@@ -155,8 +155,12 @@ def allocate_tier(
     return plan
 
 
-def _warn_unreachable_districts(tier, demand, costs, radius, demand_unit) -> None:
-    """Warn about districts whose demand no candidate can reach: they get nothing."""
+def warn_unreachable_districts(tier: str, demand: pd.DataFrame, costs: pd.DataFrame, radius: str,
+                               demand_unit: str) -> None:
+    """Warn about districts whose demand no candidate can reach: they get nothing.
+
+    ``radius`` is already formatted with its unit ("1,200 m", "600 s").
+    """
     reachable = demand["demand_id"].isin(costs["demand_id"])
     total = demand.groupby("district_code")["weight"].sum()
     reached = demand[reachable].groupby("district_code")["weight"].sum().reindex(total.index, fill_value=0.0)

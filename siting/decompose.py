@@ -42,7 +42,7 @@ import pandas as pd
 import pulp
 
 from siting._errors import InfeasibleError
-from siting.allocate import TierPlan, _warn_unreachable_districts, allocate_tier
+from siting.allocate import TierPlan, warn_unreachable_districts, allocate_tier
 from siting.costs import travel_costs
 from siting.models import SolveResult
 from siting.models._base import solve_problem
@@ -221,7 +221,7 @@ class _DistrictSolver:
                              network=network, cost=options.get("cost", "distance"), radius_s=options.get("radius_s"))
         radius = options["radius_s"] if options.get("cost") == "time" else options["radius_m"]
         unit = "s" if options.get("cost") == "time" else "m"
-        _warn_unreachable_districts(tier, demand, costs, f"{radius:,.0f} {unit}", options["demand_unit"])
+        warn_unreachable_districts(tier, demand, costs, f"{radius:,.0f} {unit}", options["demand_unit"])
         home = _home_districts(demand, candidates, costs)
         shares = _district_table(demand, home, candidates, costs, required, options)
         try:

@@ -213,7 +213,7 @@ def plan_with(scenario: Scenario, allocate: Callable[..., TierPlan], *,
             tiers["hydrogen"] = _hydrogen_tier(hubs, stations, extra_sites, s, network=network,
                                                osm_sites=osm_sites, boundaries=boundaries, allocate=allocate)
     return Plan(scenario=s, boundaries=boundaries, stats=stats, cells=cells, hubs=hubs, tiers=tiers,
-                timings_s=timer.timings, input_hashes=_input_hashes(s),
+                timings_s=timer.timings, input_hashes=input_hashes(s),
                 network=network.summary() if network is not None else {})
 
 
@@ -324,7 +324,8 @@ def _read_population_layer(s: Scenario) -> gpd.GeoDataFrame | None:
     return layer.rename(columns={column: "population"})[["population", "geometry"]]
 
 
-def _input_hashes(s: Scenario) -> dict[str, str]:
+def input_hashes(s: Scenario) -> dict[str, str]:
+    """SHA-256 of every input file the scenario names (the scenario file included)."""
     paths: dict[str, Path | None] = {
         "scenario": s.path, "boundaries": s.region.boundaries, "district_stats": s.region.district_stats,
         "urban_centres": s.region.urban_centres, "demand_hubs": s.hydrogen.demand_hubs,

@@ -221,10 +221,11 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         msg = f"{path}: not a valid TOML file ({exc}); fix the syntax"
         raise ScenarioError(msg) from None
-    return _build(path, data, hashlib.sha256(raw).hexdigest())
+    return scenario_from_dict(path, data, hashlib.sha256(raw).hexdigest())
 
 
-def _build(path: Path, data: dict, content_hash: str) -> Scenario:
+def scenario_from_dict(path: Path, data: dict, content_hash: str) -> Scenario:
+    """Validate parsed TOML ``data`` as if read from ``path`` (used for variants of a file)."""
     _check_keys(path, "", data, [*TOP_LEVEL_KEYS, *SECTIONS])
     for key in ("name", "region", "targets"):
         if key not in data:

@@ -38,7 +38,7 @@ import pandas as pd
 
 from siting._errors import ScenarioError, SitingError
 from siting.allocate import TIERS
-from siting.scenario import Scenario, _build, load_scenario
+from siting.scenario import Scenario, load_scenario, scenario_from_dict
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -168,13 +168,13 @@ def load_variant(path: str | Path, overrides: Sequence[tuple[str, Any]]) -> Scen
     # each override alone first, so that an error names the key that caused it
     for key, value in overrides:
         try:
-            _build(base.path, _apply(data, [(key, value)]), base.content_hash)
+            scenario_from_dict(base.path, _apply(data, [(key, value)]), base.content_hash)
         except ScenarioError as exc:
             reason = str(exc).removeprefix(f"{base.path}: ")
             msg = f"--set {key}={format_value(value)}: {reason}"
             raise ScenarioError(msg) from None
     try:
-        return _build(base.path, _apply(data, overrides), variant_hash(base.content_hash, overrides))
+        return scenario_from_dict(base.path, _apply(data, overrides), variant_hash(base.content_hash, overrides))
     except ScenarioError as exc:
         given = " ".join(f"{k}={format_value(v)}" for k, v in overrides)
         msg = f"--set {given}: {str(exc).removeprefix(f'{base.path}: ')}"
@@ -316,7 +316,7 @@ def run_variant(scenario_path: str, overrides: Sequence[tuple[str, Any]], run_di
 
 def completed_record(run_dir: Path, scenario: Scenario) -> dict | None:
     """The ``plan.json`` of ``run_dir`` if it is this variant's complete plan (same scenario and input hashes)."""
-    from siting.plan import _input_hashes
+    from siting.plan import input_hashes
 
     try:
         record = json.loads((run_dir / "plan.json").read_text(encoding="utf-8"))
@@ -325,7 +325,7 @@ def completed_record(run_dir: Path, scenario: Scenario) -> dict | None:
     if record.get("scenario_sha256") != scenario.content_hash:
         return None
     try:
-        inputs = _input_hashes(scenario)
+        inputs = input_hashes(scenario)
     except OSError:
         return None
     return record if record.get("input_sha256") == inputs else None
