@@ -204,6 +204,69 @@ def read_points(path: Path, *, id_column: str, required: list[str],
     return joined.drop(columns=["_district", "index_right"]).reset_index(drop=True)
 
 
+RASTER_SUFFIXES = (".tif", ".tiff", ".vrt", ".img")
+
+
+def read_population_layer(path: Path, *, column: str = "population") -> gpd.GeoDataFrame:
+    """Read a population layer: points or polygons with a population column, or a raster.
+
+    Parameters
+    ----------
+    path : Path
+        A vector file (GeoPackage, GeoJSON, Shapefile …) with a ``column`` of
+        people per feature, or a single-band raster of people per pixel (e.g.
+        WorldPop GeoTIFF; needs the optional ``rasterio`` package), read as one
+        point per populated pixel centre.
+    column : str
+        The population column of a vector layer.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``population`` and geometry, in the layer's own CRS.
+    """
+    if path.suffix.lower() in RASTER_SUFFIXES:
+        return _raster_population(path)
+    try:
+        layer = gpd.read_file(path)
+    except Exception as exc:  # pyogrio raises several types
+        msg = f"{path}: cannot read the population layer ({exc}); give a GeoPackage, GeoJSON, Shapefile or GeoTIFF"
+        raise DataError(msg) from None
+    if column not in layer.columns:
+        msg = f"{path}: no column {column!r}; set demand.population_column to the population column's name"
+        raise DataError(msg)
+    if layer.crs is None:
+        msg = f"{path}: the population layer has no CRS; set one"
+        raise DataError(msg)
+    layer = layer.rename(columns={column: "population"})[["population", "geometry"]]
+    layer["population"] = _numeric(path, layer, "population")
+    return layer
+
+
+def _raster_population(path: Path) -> gpd.GeoDataFrame:
+    try:
+        import rasterio
+    except ImportError:
+        msg = f"{path}: reading a population raster needs rasterio; pip install rasterio (or give points/polygons)"
+        raise DataError(msg) from None
+    try:
+        with rasterio.open(path) as raster:
+            band = raster.read(1, masked=True)
+            transform, crs = raster.transform, raster.crs
+    except rasterio.errors.RasterioError as exc:
+        msg = f"{path}: cannot read the population raster ({exc}); give a single-band GeoTIFF"
+        raise DataError(msg) from None
+    if crs is None:
+        msg = f"{path}: the population raster has no CRS; set one (e.g. gdal_edit.py -a_srs EPSG:4326)"
+        raise DataError(msg)
+    values = np.ma.filled(band.astype(float), 0.0)
+    rows, cols = np.nonzero(np.isfinite(values) & (values > 0))
+    col_centre, row_centre = cols + 0.5, rows + 0.5  # pixel centres, through the affine transform
+    xs = transform.c + col_centre * transform.a + row_centre * transform.b
+    ys = transform.f + col_centre * transform.d + row_centre * transform.e
+    return gpd.GeoDataFrame({"population": values[rows, cols]}, geometry=gpd.points_from_xy(xs, ys), crs=crs.to_wkt())
+
+
 def read_csv(path: Path, **kwargs) -> pd.DataFrame:
     """Read a CSV (UTF-8, BOM tolerated) or raise a DataError naming the file."""
     try:

@@ -23,7 +23,7 @@ from siting import candidates as cand
 from siting.allocate import TIERS, TierPlan, allocate_tier
 from siting.costs import travel_costs
 from siting.demand import build_demand_surface, geonames_places
-from siting.inputs import read_boundaries, read_district_stats, read_points
+from siting.inputs import read_boundaries, read_district_stats, read_points, read_population_layer
 from siting.scenario import Scenario, network_file
 
 log = logging.getLogger(__name__)
@@ -169,7 +169,8 @@ def plan_with(scenario: Scenario, allocate: Callable[..., TierPlan], *,
                     if s.hydrogen.existing_stations else None)
         extra_sites = (read_points(s.hydrogen.candidate_sites, id_column="site_id", required=[],
                                    boundaries=boundaries) if s.hydrogen.candidate_sites else None)
-        population_layer = _read_population_layer(s)
+        population_layer = (read_population_layer(s.demand.population_layer, column=s.demand.population_column)
+                            if s.demand.population_layer else None)
     network = osm_sites = None
     if s.network.source != "none":
         with timer.stage("network"):
@@ -302,26 +303,6 @@ def _hydrogen_tier(hubs, stations, extra_sites, s, *, network=None, osm_sites=No
                     radius_m=s.hydrogen.radius_m, circuity=s.network.circuity, min_units=1, max_units=1,
                     capacity_per_unit=per_site_capacity, demand_unit="kg/day", solver=s.solver,
                     existing=existing, network=network, cost=s.hydrogen.cost, radius_s=s.hydrogen.radius_s)
-
-
-def _read_population_layer(s: Scenario) -> gpd.GeoDataFrame | None:
-    path = s.demand.population_layer
-    if path is None:
-        return None
-    from siting._errors import DataError
-    try:
-        layer = gpd.read_file(path)
-    except Exception as exc:  # pyogrio raises several types
-        msg = f"{path}: cannot read the population layer ({exc}); give a GeoPackage, GeoJSON or Shapefile"
-        raise DataError(msg) from None
-    column = s.demand.population_column
-    if column not in layer.columns:
-        msg = f"{path}: no column {column!r}; set demand.population_column to the population column's name"
-        raise DataError(msg)
-    if layer.crs is None:
-        msg = f"{path}: the population layer has no CRS; set one"
-        raise DataError(msg)
-    return layer.rename(columns={column: "population"})[["population", "geometry"]]
 
 
 def input_hashes(s: Scenario) -> dict[str, str]:
