@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 import threading
 import time
@@ -31,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USER_ERROR
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)  # `kill` cleans up like Ctrl-C
     status = _status_line(quiet=args.quiet)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="%(levelname)s: %(message)s")
     with warnings.catch_warnings(record=True) as caught:
@@ -58,6 +61,10 @@ def main(argv: list[str] | None = None) -> int:
         if issubclass(w.category, UserWarning) and "siting" in (w.filename or "") or w.category is UserWarning:
             print(f"warning: {w.message}", file=sys.stderr)
     return code
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -9,6 +9,7 @@ rounded so that the same inputs give byte-identical CSV files.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import shutil
 import tempfile
@@ -44,7 +45,8 @@ def write_plan(plan: Plan, out_dir: Path, *, map_html: str, timings_s: dict[str,
     """
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
+    recover_interrupted(out_dir)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-{os.getpid()}-", dir=out_dir.parent))
     staging.chmod(0o755)
     try:
         _write_all(plan, staging, map_html, timings_s or {})
@@ -90,10 +92,45 @@ def write_csv(table: pd.DataFrame, path: Path) -> None:
     table.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\n")
 
 
+def recover_interrupted(out_dir: Path) -> None:
+    """Clean up after a run that was killed (SIGKILL, power loss) while writing ``out_dir``.
+
+    Staging folders of processes that no longer run are removed; a previous
+    plan set aside by a swap that never finished is put back.
+    """
+    for staging in out_dir.parent.glob(f".{out_dir.name}.partial-*"):
+        if not _alive(staging.name):
+            shutil.rmtree(staging, ignore_errors=True)
+    for old in sorted(out_dir.parent.glob(f".{out_dir.name}.old-*")):
+        if _alive(old.name):
+            continue
+        if out_dir.exists():
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            old.rename(out_dir)
+
+
+def _alive(folder_name: str) -> bool:
+    """Whether the process whose id is in a staging folder's name still runs."""
+    try:
+        pid = int(folder_name.rsplit(".", 1)[-1].split("-")[1])
+    except (IndexError, ValueError):
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _swap_into_place(staging: Path, out_dir: Path) -> None:
     old = None
     if out_dir.exists():
-        old = out_dir.with_name(f".{out_dir.name}.old-{staging.name.rsplit('-', 1)[-1]}")
+        old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}-{staging.name.rsplit('-', 1)[-1]}")
         out_dir.rename(old)
     try:
         staging.rename(out_dir)
