@@ -158,3 +158,40 @@ def test_orlib_reader_last_repeated_edge_counts(tmp_path):
     assert instance.p == 1
     assert instance.distance[0, 1] == 7
     assert instance.distance[0, 2] == 11
+
+
+def test_tree_search_matches_brute_force_on_fractional_and_integral_costs():
+    # the Lagrangian tree search (few medians) prunes with "one unit better" for integral data and with half the
+    # optimality tolerance otherwise: both must land on the brute-force optimum, existing sites kept
+    rng = np.random.default_rng(11)
+    for trial in range(12):
+        cost = rng.uniform(0.0, 40.0, size=(25, 10))
+        if trial % 2:
+            cost = np.round(cost)
+        weights = rng.integers(1, 6, size=25).astype(float)
+        p = 2 + trial % 3
+        fixed = (int(rng.integers(10)),) if trial % 4 == 3 else ()
+        result = PMedian.from_cost_matrix(cost, p=p, weights=weights, existing=list(fixed)).solve()
+        assert result.status == "optimal"
+        assert result.objective == pytest.approx(brute_force(cost, weights, p, fixed), rel=1e-4)
+        assert result.bound <= result.objective + 1e-9
+        assert set(fixed) <= set(result.selected) and len(result.selected) == p
+
+
+def test_tree_search_out_of_time_reports_a_valid_bound():
+    from siting.models._lagrangian import lagrangian_reduction, tree_search
+
+    rng = np.random.default_rng(3)
+    cost = rng.integers(1, 100, size=(40, 12)).astype(float)
+    weights = np.ones(40)
+    optimum = brute_force(cost, weights, 3)
+    start = np.array([0, 1, 2])
+    upper = float(weights @ cost[:, start].min(axis=1))
+    none = np.array([], dtype=np.int64)
+    reduction = lagrangian_reduction(cost, weights, 3, none, upper, cost[:, start].min(axis=1), threshold=upper - 1)
+    stopped = tree_search(cost, weights, 3, none, reduction.closed, start, reduction.multipliers,
+                          threshold=lambda objective: objective - 1 + 1e-6, deadline=0.0)
+    assert not stopped.complete and stopped.lower_bound <= optimum <= stopped.objective
+    finished = tree_search(cost, weights, 3, none, reduction.closed, start, reduction.multipliers,
+                           threshold=lambda objective: objective - 1 + 1e-6)
+    assert finished.complete and finished.objective == optimum

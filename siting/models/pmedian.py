@@ -14,23 +14,29 @@ distinct costs to the sites and ``z_i^k = 1`` mean "no open site within
 Its linear relaxation is as strong as the textbook one with far fewer
 variables (one per distinct cost, not per site) and one non-zero per pair.
 
-The solve has three steps:
+The solve takes these steps:
 
 1. a greedy + fast-interchange heuristic (numpy, all swaps evaluated at once)
    gives an upper bound ``UB``;
 2. Beasley's (1993) Lagrangian relaxation, optimised by subgradient steps,
    gives a lower bound and rules out every site and every demand–site pair
-   that cannot appear in a solution better than ``UB`` (for few medians each
-   undecided site is also probed: forced open, the bound re-optimised); the
-   relaxation's own choice seeds a second local search;
-3. the radius formulation over the pairs left is solved by HiGHS or CBC
-   through PuLP. Each point's distances stop at the farthest any improving
+   that cannot appear in a solution better than ``UB``; the relaxation's own
+   choice seeds a second local search;
+3. for few medians (at most :data:`TREE_MAX_P` to choose), where the LP gap
+   is wide and every LP of the exact model takes seconds, a depth-first
+   branch-and-bound on the sites left, with the same Lagrangian bound at each
+   node (see :func:`siting.models._lagrangian.tree_search`), proves the
+   optimum or finds it; the MIP solver is not called;
+4. otherwise the radius formulation over the pairs left is solved by HiGHS or
+   CBC through PuLP. Each point's distances stop at the farthest any improving
    solution can have: the cost to its nearest fixed-open site, or to its
    ``(n − p + 1)``-th nearest site (some open site always lies that close).
 
 If the reduced model has no solution, nothing beats the heuristic and its
 solution is optimal. The result is ``"optimal"`` only when the solver proved
-the reduced model optimal (or the bounds met).
+the reduced model optimal, the tree search was exhausted, or the bounds met
+(within half the optimality tolerance for fractional costs, within one unit
+for integral ones).
 """
 
 from __future__ import annotations
@@ -53,7 +59,8 @@ from siting.models._base import (
 )
 from siting.models._geometry import cost_from_geodataframes
 from siting.models._heuristics import greedy_pmedian, interchange_pmedian, pmedian_cost
-from siting.models._lagrangian import lagrangian_reduction
+from siting.models._base import OPTIMALITY_TOLERANCE
+from siting.models._lagrangian import lagrangian_reduction, tree_search
 
 #: Largest dense demand × site matrix the p-median builds internally (cells).
 MAX_DENSE_CELLS = 60_000_000
@@ -68,8 +75,9 @@ HIGHS_OPTIONS = {
 }
 
 
-#: Probe sites with the Lagrangian bound only for few medians, where the LP gap is wide.
-PROBE_MAX_P = 20
+#: Up to this many medians to choose, a Lagrangian tree search replaces the MIP solver: the LP gap is
+#: wide there (about 1 % on pmed36-pmed39) and each LP of the radius formulation takes seconds.
+TREE_MAX_P = 20
 
 
 class PMedian:
@@ -192,9 +200,10 @@ class PMedian:
         Parameters
         ----------
         solver : {"highs", "cbc"}
+            MIP solver for the exact model (not called when the tree search settles the problem).
         time_limit_s : float, optional
-            Wall-clock limit for the whole solve; the heuristic and the Lagrangian bound (seconds at most
-            on 900 × 900) run to completion and the solver gets the time that is left.
+            Wall-clock limit for the whole solve; the heuristic and the root Lagrangian bound (seconds at
+            most on 900 × 900) run to completion, the tree search or the solver gets the time that is left.
         mip_gap : float, optional
             Relative gap at which to stop; by default the solvers' own (1e-4),
             tightened for integral costs so that the optimum is exact.
@@ -241,27 +250,29 @@ class PMedian:
             return self._finish(sites, work, "optimal", upper, upper, solver, 0.0, 0.0, 0, 0, extra, start)
         if feasible_start:
             # only solutions strictly better than the heuristic's are worth finding
-            threshold = upper - 1.0 + 1e-6 if integral else upper + 1e-9 * max(1.0, abs(upper))
-            probe = 150 if self.p - len(self.existing) <= PROBE_MAX_P else 0
+            few_medians = self.p - len(self.existing) <= TREE_MAX_P
+            # the tree search needs room to prune: within half the optimality tolerance is close enough
+            threshold = _threshold_function(integral, 0.5 * OPTIMALITY_TOLERANCE if few_medians else -1e-9)
             reduction = lagrangian_reduction(work, w, self.p, self.existing, upper, w * work[:, sites].min(axis=1),
-                                             threshold=threshold, probe_iterations=0)
+                                             threshold=threshold(upper))
             # the relaxation's choice is a good start for a second local search (Beasley 1993)
             second = interchange_pmedian(work, w, reduction.chosen, self.existing)
             second_value = pmedian_cost(work, w, second)
             if second_value < upper - 1e-9 * max(1.0, abs(upper)):
                 sites, upper = second, second_value
-                threshold = upper - 1.0 + 1e-6 if integral else upper + 1e-9 * max(1.0, abs(upper))
                 extra["heuristic_objective"] = upper
-            if probe or upper == second_value:
                 reduction = lagrangian_reduction(work, w, self.p, self.existing, upper, reduction.multipliers,
-                                                 threshold=threshold, probe_iterations=probe, max_iterations=1000)
+                                                 threshold=threshold(upper), max_iterations=1000)
             lower = reduction.lower_bound
             extra.update(lagrangian_bound=lower, lagrangian_iterations=reduction.iterations,
                          sites_closed=int(reduction.closed.sum()), sites_opened=int(reduction.opened.sum()),
                          lagrangian_time_s=round(time.perf_counter() - start - extra["heuristic_time_s"], 3))
-            if lower > threshold:
+            if lower > threshold(upper):
                 return self._finish(sites, work, "optimal", upper, upper if integral else lower, solver,
                                     0.0, 0.0, 0, 0, extra, start)
+            if few_medians:
+                return self._tree_search(work, sites, reduction, threshold, integral, solver, time_limit_s,
+                                         extra, start)
             allowed = reduction.allowed & finite
             fixed_open |= reduction.opened
             closed = reduction.closed
@@ -328,6 +339,23 @@ class PMedian:
                             n_variables, n_constraints, extra, start)
 
     # ---------------------------------------------------------------- helpers
+    def _tree_search(self, work, sites, reduction, threshold, integral, solver, time_limit_s, extra, start):
+        """Few medians: Lagrangian branch-and-bound over the sites the root reduction left."""
+        deadline = None if time_limit_s is None else start + time_limit_s
+        fixed = np.union1d(self.existing, np.flatnonzero(reduction.opened)).astype(np.int64)
+        t0 = time.perf_counter()
+        tree = tree_search(work, self.weights, self.p, fixed, reduction.closed, sites, reduction.multipliers,
+                           threshold=threshold, deadline=deadline)
+        extra.update(method="lagrangian tree search", tree_nodes=tree.nodes,
+                     tree_time_s=round(time.perf_counter() - t0, 3))
+        bound = max(tree.lower_bound, reduction.lower_bound)
+        if tree.complete:
+            # every solution costs more than threshold(objective): for integral data, at least the objective
+            bound = tree.objective if integral else min(bound, tree.objective)
+        bound = min(bound, tree.objective)
+        status = _status_from_gap(tree.objective, bound) if tree.complete else "feasible"
+        return self._finish(tree.sites, work, status, tree.objective, bound, solver, 0.0, 0.0, 0, 0, extra, start)
+
     def _dense(self) -> tuple[np.ndarray, np.ndarray]:
         n_demand, n_sites = self.cost.n_demand, self.cost.n_sites
         if n_demand * n_sites > MAX_DENSE_CELLS:
@@ -512,6 +540,17 @@ def _site_positions(existing: Any | None, site_ids: pd.Index) -> np.ndarray:
         msg = f"existing sites {missing} are not among the candidate sites"
         raise ValueError(msg)
     return np.unique(positions).astype(np.int64)
+
+
+def _threshold_function(integral: bool, tolerance: float):
+    """``threshold(objective)``: a bound above it rules out every solution worth finding.
+
+    For integral data a better solution is at least one unit better; otherwise
+    it is better by more than ``tolerance`` (relative; negative: not worse).
+    """
+    if integral:
+        return lambda objective: objective - 1.0 + 1e-6
+    return lambda objective: objective - tolerance * max(1.0, abs(objective))
 
 
 def _integral(values: np.ndarray) -> bool:
