@@ -99,3 +99,12 @@ def test_coverage_from_geodataframes():
     assert mclp.objective == pytest.approx(4.0)
     lscp = LSCP.from_geodataframes(demand, sites, radius=1500).solve()
     assert lscp.objective == 2
+
+
+def test_greedy_mclp_on_a_long_table_with_unreachable_demand():
+    # point "z" reaches no site: with the full label lists its weight still counts in the total, never as covered
+    long = pd.DataFrame({"demand_id": ["a", "b", "b"], "site_id": ["s", "s", "t"], "cost": [1.0, 1.0, 1.0]})
+    result = greedy_mclp(long, weights=[2.0, 1.0, 5.0], radius=1.5, p=1, demand_ids=["a", "b", "z"],
+                         site_ids=["s", "t"])
+    assert result.selected == ["s"]
+    assert result.objective == pytest.approx(3.0)

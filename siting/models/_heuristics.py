@@ -9,6 +9,7 @@ finite cost so that arithmetic never meets ``inf - inf``.
 from __future__ import annotations
 
 import numpy as np
+from scipy.sparse import csc_array, sparray
 
 
 def pmedian_cost(cost: np.ndarray, weights: np.ndarray, open_sites: np.ndarray) -> float:
@@ -96,14 +97,15 @@ def interchange_pmedian(
 
 
 def greedy_coverage(
-    covers: np.ndarray, weights: np.ndarray, p: int, fixed: np.ndarray | None = None
+    covers: np.ndarray | sparray, weights: np.ndarray, p: int, fixed: np.ndarray | None = None
 ) -> np.ndarray:
     """Greedy maximal covering: add the site that covers the most uncovered weight, ``p`` times in all.
 
     Parameters
     ----------
-    covers : numpy.ndarray of bool
-        ``demand × site``: True where the site covers the demand point.
+    covers : numpy.ndarray of bool or scipy.sparse array
+        ``demand × site``: True (non-zero) where the site covers the demand point.
+        Sparse input keeps each step proportional to the number of covering pairs.
     weights : numpy.ndarray
         Demand weights.
     p : int
@@ -111,17 +113,29 @@ def greedy_coverage(
     fixed : numpy.ndarray of int, optional
         Sites open from the start.
     """
-    is_open = np.zeros(covers.shape[1], dtype=bool)
+    by_site = csc_array(covers, dtype=bool)
+    by_demand = by_site.T.tocsc()  # site × demand, column i: the sites covering demand point i
+    n_sites = by_site.shape[1]
+    is_open = np.zeros(n_sites, dtype=bool)
     if fixed is not None:
         is_open[fixed] = True
-    covered = covers[:, is_open].any(axis=1)
     w = np.asarray(weights, dtype=float)
+    covered = np.zeros(by_site.shape[0], dtype=bool)
+    for j in np.flatnonzero(is_open):
+        covered[by_site.indices[by_site.indptr[j]:by_site.indptr[j + 1]]] = True
+    # gain of each site: uncovered weight it covers, kept up to date as points become covered
+    gain = by_site.T.astype(float) @ np.where(covered, 0.0, w)
     for _ in range(p - int(is_open.sum())):
-        gain = (w * ~covered) @ covers
+        if is_open.all():
+            break
         gain[is_open] = -1.0
         best = int(np.argmax(gain))
-        if gain[best] < 0:
-            break
         is_open[best] = True
-        covered |= covers[:, best]
+        newly = by_site.indices[by_site.indptr[best]:by_site.indptr[best + 1]]
+        newly = newly[~covered[newly]]
+        covered[newly] = True
+        for i in newly:  # each demand point is covered once: O(pairs) over the whole run
+            sites = by_demand.indices[by_demand.indptr[i]:by_demand.indptr[i + 1]]
+            # no rounding residue: a site whose points are all covered gains exactly 0
+            gain[sites] = np.maximum(gain[sites] - w[i], 0.0)
     return np.flatnonzero(is_open)

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pulp
+from scipy.sparse import csc_array
 
 from siting._errors import InfeasibleError
 from siting.models._base import SolveResult, SparseCost, check_solver, relative_gap, solve_problem
@@ -181,8 +182,7 @@ class MCLP(_CoverageModel):
         solver = check_solver(solver)
         start = time.perf_counter()
         covering = self._covering_sites()
-        greedy = greedy_coverage(self._covers_dense(), self.weights, self.p, self.existing) \
-            if self.cost.n_demand * self.cost.n_sites <= 50_000_000 else None
+        greedy = greedy_coverage(self._covers(), self.weights, self.p, self.existing)
         problem = pulp.LpProblem("mclp", pulp.LpMaximize)
         y = self._y()
         objective, constraints = [], []
@@ -227,10 +227,10 @@ class MCLP(_CoverageModel):
             value = result.extra["covered_weight"]
         return _replace_objective(result, value)
 
-    def _covers_dense(self) -> np.ndarray:
-        covers = np.zeros((self.cost.n_demand, self.cost.n_sites), dtype=bool)
-        covers[self.cost.demand, self.cost.site] = True
-        return covers
+    def _covers(self) -> csc_array:
+        """Sparse ``demand × site`` coverage (True where the site covers the point)."""
+        return csc_array((np.ones(len(self.cost.demand), dtype=bool), (self.cost.demand, self.cost.site)),
+                         shape=(self.cost.n_demand, self.cost.n_sites))
 
 
 class LSCP(_CoverageModel):
@@ -336,6 +336,8 @@ def greedy_mclp(
     radius: float,
     p: int,
     existing: Any | None = None,
+    demand_ids: Any | None = None,
+    site_ids: Any | None = None,
 ) -> SolveResult:
     """Greedy maximal covering, the classic baseline: add the site covering most uncovered weight, p times.
 
@@ -343,8 +345,9 @@ def greedy_mclp(
     (a heuristic proves nothing) and ``bound`` is None.
     """
     start = time.perf_counter()
-    model = MCLP.from_cost_matrix(cost, weights=weights, radius=radius, p=p, existing=existing)
-    chosen = greedy_coverage(model._covers_dense(), model.weights, model.p, model.existing)
+    model = MCLP.from_cost_matrix(cost, weights=weights, radius=radius, p=p, existing=existing,
+                                  demand_ids=demand_ids, site_ids=site_ids)
+    chosen = greedy_coverage(model._covers(), model.weights, model.p, model.existing)
     elapsed = time.perf_counter() - start
     result = model._result(chosen, status="feasible", objective=None, bound=None, solver="greedy",
                            build_s=0.0, solve_s=elapsed, n_variables=0, n_constraints=0, extra={"p": model.p})
