@@ -195,3 +195,11 @@ def test_tree_search_out_of_time_reports_a_valid_bound():
     finished = tree_search(cost, weights, 3, none, reduction.closed, start, reduction.multipliers,
                            threshold=lambda objective: objective - 1 + 1e-6)
     assert finished.complete and finished.objective == optimum
+
+
+def test_the_result_names_the_method_that_proved_it():
+    result = PMedian.from_cost_matrix(COST, p=2, weights=WEIGHTS).solve("highs")
+    if result.extra.get("method") == "lagrangian tree search":
+        assert result.solver == "lagrangian tree search"  # no MIP solver ran
+    else:
+        assert result.solver == "highs"

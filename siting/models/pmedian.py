@@ -346,15 +346,17 @@ class PMedian:
         t0 = time.perf_counter()
         tree = tree_search(work, self.weights, self.p, fixed, reduction.closed, sites, reduction.multipliers,
                            threshold=threshold, deadline=deadline)
-        extra.update(method="lagrangian tree search", tree_nodes=tree.nodes,
-                     tree_time_s=round(time.perf_counter() - t0, 3))
+        tree_time_s = time.perf_counter() - t0
+        extra.update(method="lagrangian tree search", tree_nodes=tree.nodes, tree_time_s=round(tree_time_s, 3))
         bound = max(tree.lower_bound, reduction.lower_bound)
         if tree.complete:
             # every solution costs more than threshold(objective): for integral data, at least the objective
             bound = tree.objective if integral else min(bound, tree.objective)
         bound = min(bound, tree.objective)
         status = _status_from_gap(tree.objective, bound) if tree.complete else "feasible"
-        return self._finish(tree.sites, work, status, tree.objective, bound, solver, 0.0, 0.0, 0, 0, extra, start)
+        # no MIP solver ran: say so rather than name the one asked for
+        return self._finish(tree.sites, work, status, tree.objective, bound, "lagrangian tree search", 0.0, 0.0,
+                            0, 0, extra, start)
 
     def _dense(self) -> tuple[np.ndarray, np.ndarray]:
         n_demand, n_sites = self.cost.n_demand, self.cost.n_sites
