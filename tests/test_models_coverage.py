@@ -108,3 +108,24 @@ def test_greedy_mclp_on_a_long_table_with_unreachable_demand():
                          site_ids=["s", "t"])
     assert result.selected == ["s"]
     assert result.objective == pytest.approx(3.0)
+
+
+def test_mclp_never_returns_less_than_its_greedy_start(monkeypatch):
+    import siting.models.coverage as coverage
+    from siting.models import MCLP
+    from siting.models._base import SolverOutcome
+
+    cost = np.array([[0.0, 9.0, 9.0], [1.0, 9.0, 0.0], [9.0, 0.0, 9.0], [9.0, 1.0, 9.0]])
+    weights = np.array([5.0, 4.0, 3.0, 3.0])
+
+    def stopped_early(problem, **kwargs):
+        # a solver stopped by its time limit with a poor incumbent (site 2 only) and a valid bound
+        for v in problem.variables():
+            v.varValue = 1.0 if v.name in ("y_2", "u_1") else 0.0
+        return SolverOutcome(status="feasible", objective=4.0, bound=15.0, gap=None, solve_time_s=0.0)
+
+    monkeypatch.setattr(coverage, "solve_problem", stopped_early)
+    result = MCLP.from_cost_matrix(cost, weights=weights, radius=2.0, p=1).solve()
+    assert result.extra["covered_weight"] == pytest.approx(9.0)  # greedy: site 0 covers 5 + 4
+    assert result.objective == pytest.approx(9.0) and result.status == "feasible"
+    assert result.bound == 15.0

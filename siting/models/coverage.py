@@ -11,6 +11,7 @@ so their size grows with the pairs that matter, not with demand × sites.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
@@ -20,7 +21,7 @@ import pulp
 from scipy.sparse import csc_array
 
 from siting._errors import InfeasibleError
-from siting.models._base import SolveResult, SparseCost, check_solver, relative_gap, solve_problem
+from siting.models._base import OPTIMALITY_TOLERANCE, SolveResult, SparseCost, check_solver, relative_gap, solve_problem
 from siting.models._geometry import cost_from_geodataframes
 from siting.models._heuristics import greedy_coverage
 from siting.models.pmedian import _site_positions, _weights
@@ -225,6 +226,18 @@ class MCLP(_CoverageModel):
         if value is None or result.extra["covered_weight"] < value - 1e-6 * max(1.0, abs(value)):
             # never report more coverage than the chosen sites give
             value = result.extra["covered_weight"]
+        if greedy is not None and outcome.objective is not None:
+            # a solver stopped by its time limit can hold less than the greedy start (HiGHS gets no
+            # start, see _base): keep the better plan, with the solver's bound, which holds for any plan
+            fallback = self._result(greedy, status="feasible", objective=None, bound=bound, solver=solver,
+                                    build_s=build_s, solve_s=outcome.solve_time_s,
+                                    n_variables=problem.numVariables(), n_constraints=problem.numConstraints(),
+                                    extra={"p": self.p, "solution_from": "greedy"})
+            greedy_value = fallback.extra["covered_weight"]
+            if greedy_value > value + 1e-9 * max(1.0, abs(greedy_value)):
+                gap = relative_gap(greedy_value, bound)
+                status = "optimal" if gap is not None and gap <= OPTIMALITY_TOLERANCE else "feasible"
+                result, value = dataclasses.replace(fallback, status=status), greedy_value
         return _replace_objective(result, value)
 
     def _covers(self) -> csc_array:
