@@ -31,3 +31,15 @@ def replace_section(heading: str, body: str, path: Path = BENCHMARKS_MD) -> None
     else:
         text = text.rstrip("\n") + "\n\n" + section
     path.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+
+
+def solver_versions() -> str:
+    """``HiGHS x, PuLP y[, spopt z]`` from the installed packages' metadata (nothing is started)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    parts = [f"HiGHS {version('highspy')}", f"PuLP {version('pulp')}"]
+    try:
+        parts.append(f"spopt {version('spopt')}")
+    except PackageNotFoundError:
+        pass
+    return ", ".join(parts)

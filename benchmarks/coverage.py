@@ -40,7 +40,7 @@ import pulp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._report import machine, replace_section  # noqa: E402
+from benchmarks._report import machine, replace_section, solver_versions  # noqa: E402
 from siting.allocate import allocate_tier  # noqa: E402
 from siting.costs import travel_costs  # noqa: E402
 from siting.models import MCLP, greedy_mclp  # noqa: E402
@@ -232,8 +232,7 @@ def render(comparisons: list[dict], instance: dict, args: argparse.Namespace, ar
     unit = "m" if instance["cost_kind"] == "distance" else "s"
     full = comparisons[0]
     lines = [
-        f"Command: `{command.strip()}` — {machine()}; HiGHS {_highs_version()}, PuLP {pulp.__version__}"
-        f"{_spopt_version()}.",
+        f"Command: `{command.strip()}` — {machine()}; {solver_versions()}.",
         "",
         f"Instance: the public tier of the default scenario (`{instance['scenario'].name}`) as `siting plan` builds "
         f"it — {full['shape'][0]:,} demand points (weight `public_sessions_per_day`, {full['total_weight']:,.0f} "
@@ -282,21 +281,6 @@ def render(comparisons: list[dict], instance: dict, args: argparse.Namespace, ar
 
 def _num(value) -> str:
     return "–" if value is None else f"{value:,.1f}"
-
-
-def _highs_version() -> str:
-    import highspy
-
-    h = highspy.Highs()
-    return f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
-
-
-def _spopt_version() -> str:
-    try:
-        import spopt
-    except ImportError:
-        return ""
-    return f", spopt {spopt.__version__}"
 
 
 if __name__ == "__main__":

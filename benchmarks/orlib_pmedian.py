@@ -26,7 +26,7 @@ import pulp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._report import machine, replace_section  # noqa: E402
+from benchmarks._report import machine, replace_section, solver_versions  # noqa: E402
 from siting.models import PMedian, read_orlib_pmedian  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "orlib-pmed"
@@ -115,8 +115,7 @@ def _fmt(value, digits: int = 2) -> str:
 def render(table: pd.DataFrame, args: argparse.Namespace, argv: list[str] | None) -> str:
     command = "python benchmarks/orlib_pmedian.py " + " ".join(sys.argv[1:] if argv is None else argv)
     lines = [
-        f"Command: `{command.strip()}` — {machine()}; HiGHS {_highs_version()}, PuLP {pulp.__version__}"
-        f"{_spopt_version()}.",
+        f"Command: `{command.strip()}` — {machine()}; {solver_versions()}.",
         "",
         "Ours: `PMedian.from_cost_matrix(distance, p=p).solve(\"highs\", time_limit_s=...)` — greedy + fast "
         "interchange, Lagrangian bound with site/pair reductions, then for p ≤ 20 a Lagrangian branch-and-bound "
@@ -163,21 +162,6 @@ def render(table: pd.DataFrame, args: argparse.Namespace, argv: list[str] | None
             lines.append(f"- spopt did not prove optimality within {args.spopt_time_limit:g} s on: "
                          f"{', '.join(unfinished['instance'])}.")
     return "\n".join(lines)
-
-
-def _highs_version() -> str:
-    import highspy
-
-    h = highspy.Highs()
-    return f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
-
-
-def _spopt_version() -> str:
-    try:
-        import spopt
-    except ImportError:
-        return ""
-    return f", spopt {spopt.__version__}"
 
 
 if __name__ == "__main__":

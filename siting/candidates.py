@@ -18,7 +18,6 @@ y_m, lon, lat`` and a point geometry in EPSG:4326.
 from __future__ import annotations
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 
 WGS84 = "EPSG:4326"
@@ -92,11 +91,6 @@ def _frame(table: pd.DataFrame) -> gpd.GeoDataFrame:
 def empty_candidates() -> gpd.GeoDataFrame:
     return _frame(pd.DataFrame({c: pd.Series(dtype=float if c in ("x_m", "y_m", "lon", "lat") else object)
                                 for c in COLUMNS}))
-
-
-def metric_xy(points: gpd.GeoDataFrame, metric_crs: str) -> np.ndarray:
-    projected = points.to_crs(metric_crs)
-    return np.column_stack([projected.geometry.x, projected.geometry.y])
 
 
 #: Kinds of OpenStreetMap feature (:data:`siting.network.FEATURE_TAGS`) offered to each tier: a public

@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USER_ERROR
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _interrupt)  # `kill` cleans up like Ctrl-C
-    status = _status_line(quiet=args.quiet)
+    status = _StatusLine(quiet=args.quiet)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="%(levelname)s: %(message)s")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -266,10 +266,6 @@ class _StatusLine:
         self.stream.write("\r" + line.ljust(self.width))
         self.stream.flush()
         self.width = len(line)
-
-
-def _status_line(*, quiet: bool) -> _StatusLine:
-    return _StatusLine(quiet=quiet)
 
 
 if __name__ == "__main__":  # pragma: no cover
