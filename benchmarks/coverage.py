@@ -9,7 +9,7 @@ The instance is the public tier of the default scenario exactly as ``siting
 plan`` builds it: :func:`siting.plan.plan_with` runs the plan once with an
 ``allocate`` that records the public tier's demand points, candidates and
 cost settings (and solves it as usual), and the costs are
-:func:`siting.costs.travel_costs` of those, as :func:`siting.allocate.allocate_tier`
+:func:`siting.costs.travel_costs` of those, as :func:`siting.allocate.allocate`
 computes them. ``p`` is the number of public sites the capacitated plan
 opened. All three methods get the same demand weights
 (``public_sessions_per_day``), candidates, radius and ``p``; coverage is
@@ -41,8 +41,7 @@ import pulp
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._report import machine, replace_section, solver_versions  # noqa: E402
-from siting.allocate import allocate_tier  # noqa: E402
-from siting.costs import travel_costs  # noqa: E402
+from siting.allocate import allocate  # noqa: E402
 from siting.models import MCLP, greedy_mclp  # noqa: E402
 from siting.plan import plan_with  # noqa: E402
 from siting.scenario import load_scenario  # noqa: E402
@@ -55,25 +54,27 @@ def public_tier_instance() -> dict:
     scenario = load_scenario()
     captured: dict = {}
 
-    def recording_allocate(tier, demand, candidates, **kwargs):
-        plan = allocate_tier(tier, demand, candidates, **kwargs)
-        if tier == "public":
-            captured.update(demand=demand, candidates=candidates, settings=kwargs, plan=plan)
+    def recording_allocate(problem, solver):
+        plan = allocate(problem, solver)
+        if problem.name == "public":
+            captured.update(problem=problem, plan=plan)
         return plan
 
     start = time.perf_counter()
     plan_with(scenario, recording_allocate)
     plan_s = time.perf_counter() - start
-    demand, candidates, settings, plan = (captured[k] for k in ("demand", "candidates", "settings", "plan"))
-    costs = travel_costs(demand, candidates, radius_m=settings["radius_m"], circuity=settings["circuity"],
-                         network=settings["network"], cost=settings["cost"], radius_s=settings["radius_s"])
-    radius = settings["radius_m"] if settings["cost"] == "distance" else settings["radius_s"]
+    problem, plan = captured["problem"], captured["plan"]
+    demand = problem.demand[(problem.demand["weight"] > 0)
+                            | problem.demand["demand_id"].isin(problem.required)].reset_index(drop=True)
+    candidates = problem.sites
+    costs = problem.costs(demand)
+    radius = problem.radius
     opened = plan.sites[plan.sites["selected"]]
     if (opened["status"] == "existing").any():
         msg = "the public tier has existing sites; this benchmark compares new sites only"
         raise SystemExit(msg)
     return {"scenario": scenario, "demand": demand, "candidates": candidates, "costs": costs, "radius": radius,
-            "cost_kind": settings["cost"], "circuity": settings["circuity"], "p": int(len(opened)),
+            "cost_kind": problem.spec.cost, "circuity": problem.circuity, "p": int(len(opened)),
             "plan_s": plan_s, "plan_status": plan.result.status}
 
 

@@ -1,34 +1,27 @@
 """One location-allocation model per tier, built on :mod:`siting.models`.
 
-:func:`allocate_tier` takes a tier's demand points and candidate sites,
+:func:`allocate` takes a tier's :class:`~siting.problem.TierProblem`,
 computes the sparse costs within the tier's radius, solves a
-:class:`~siting.models.capacitated.CapacitatedMCLP` and returns a
-:class:`TierPlan`: the sites with their units, demand served and rank, and the
-demand points with what they received.
+:class:`~siting.models.capacitated.CapacitatedMCLP` (with the problem's
+constraint blocks) and returns a :class:`TierPlan`: the sites with their units,
+demand served and rank, and the demand points with what they received.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import warnings
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from siting._errors import InfeasibleError
-from siting.costs import travel_costs
 from siting.models import SolveResult
 from siting.models.capacitated import CapacitatedMCLP
+from siting.problem import SITE_COLUMNS, TierProblem
 from siting.scenario import Solver
-
-if TYPE_CHECKING:
-    from siting.network import RoadNetwork
-
-TIERS = ("public", "residential", "rural", "hydrogen")
-
+from siting.tiers import TierSpec
 
 @dataclass(frozen=True)
 class TierPlan:
@@ -36,11 +29,10 @@ class TierPlan:
 
     Attributes
     ----------
-    tier : str
+    spec : TierSpec
+        The tier: name, kind, label, units, radius, cost kind.
     target : int
-        New units (chargers, or hydrogen stations) the plan had to place.
-    demand_unit : str
-        Unit of demand (``sessions/day``, ``EVs``, ``kg/day``).
+        New units (chargers, or stations) the plan had to place.
     sites : geopandas.GeoDataFrame
         Every candidate and existing site: candidate columns plus
         ``status`` (new/existing/candidate), ``selected``, ``units``,
@@ -49,24 +41,39 @@ class TierPlan:
         Demand points: ``demand_id, district_code, demand, served``.
     assignment : pandas.DataFrame
         ``demand_id, site_id, distance_m, amount, straight_m`` (``time_s``
-        instead of ``distance_m`` when ``cost`` is ``"time"``).
+        instead of ``distance_m`` when the tier's cost is ``"time"``).
     result : SolveResult
-    radius_m : float
-    cost : str
-        ``"distance"`` (metres, within ``radius_m``) or ``"time"`` (seconds, within ``radius_s``).
-    radius_s : float or None
+    hubs : geopandas.GeoDataFrame or None
+        The demand hubs of a tier whose demand is a hub file (EPSG:4326).
     """
 
-    tier: str
+    spec: TierSpec
     target: int
-    demand_unit: str
     sites: gpd.GeoDataFrame
     demand: pd.DataFrame
     assignment: pd.DataFrame
     result: SolveResult
-    radius_m: float
-    cost: str = "distance"
-    radius_s: float | None = None
+    hubs: gpd.GeoDataFrame | None = None
+
+    @property
+    def tier(self) -> str:
+        return self.spec.name
+
+    @property
+    def demand_unit(self) -> str:
+        return self.spec.demand_unit
+
+    @property
+    def radius_m(self) -> float:
+        return self.spec.radius_m
+
+    @property
+    def cost(self) -> str:
+        return self.spec.cost
+
+    @property
+    def radius_s(self) -> float | None:
+        return self.spec.radius_s
 
     @property
     def units_placed(self) -> int:
@@ -78,61 +85,34 @@ class TierPlan:
         return float(self.demand["served"].sum()) / total if total > 0 else 1.0
 
 
-def allocate_tier(
-    tier: str,
-    demand: pd.DataFrame,
-    candidates: gpd.GeoDataFrame,
-    *,
-    target: int,
-    radius_m: float,
-    circuity: float,
-    min_units: int,
-    max_units: int,
-    capacity_per_unit: float | np.ndarray,
-    demand_unit: str,
-    solver: Solver,
-    existing: pd.Series | None = None,
-    required: list | None = None,
-    network: RoadNetwork | None = None,
-    cost: str = "distance",
-    radius_s: float | None = None,
-) -> TierPlan:
-    """Place ``target`` units of one tier among its candidates.
+def allocate(problem: TierProblem, solver: Solver) -> TierPlan:
+    """Place a tier's target among its candidates: build the model, solve it, tabulate the plan.
 
-    Parameters
-    ----------
-    demand : pandas.DataFrame
-        ``demand_id, district_code, name, weight, x_m, y_m`` (metric CRS).
-        Points of weight 0 are kept only if ``required``.
-    candidates : geopandas.GeoDataFrame
-        Sites from :mod:`siting.candidates` (existing ones included).
-    existing : pandas.Series, optional
-        ``site_id -> units`` of existing sites (fixed, counted, not in target).
-    required : list, optional
-        Demand ids that must have a site within the radius.
-    network : RoadNetwork, optional
-        Road network for the costs (:mod:`siting.network`); None: straight line × ``circuity``.
-    cost : {"distance", "time"}
-        ``"time"``: costs in seconds within ``radius_s`` (needs ``network``).
+    Demand points of weight 0 are kept only if required. Costs are the sparse
+    travel costs within the tier's radius (:meth:`TierProblem.costs`).
 
     Raises
     ------
     InfeasibleError
         With the tier, the district and the shortfall in the message.
     """
-    required = list(required or [])
+    spec = problem.spec
+    tier = spec.name
+    required = list(problem.required)
+    demand = problem.demand
     demand = demand[(demand["weight"] > 0) | demand["demand_id"].isin(required)].reset_index(drop=True)
-    costs = travel_costs(demand, candidates, radius_m=radius_m, circuity=circuity, network=network, cost=cost,
-                         radius_s=radius_s)
-    radius = radius_s if cost == "time" else radius_m
-    _check_reachable(tier, demand, costs, required, radius_m if cost == "distance" else None, radius_s)
+    candidates = problem.sites
+    costs = problem.costs(demand)
+    _check_reachable(problem, demand, costs, required)
+    existing = candidates.loc[candidates["existing_units"] > 0].set_index("site_id")["existing_units"]
     model = CapacitatedMCLP.from_cost_matrix(
         costs[["demand_id", "site_id", "cost"]],
         demand_ids=demand["demand_id"], site_ids=candidates["site_id"],
-        weights=demand["weight"].to_numpy(), radius=radius, total_units=target,
-        capacity_per_unit=capacity_per_unit, min_units=min_units, max_units=max_units,
-        existing=existing, required=required,
-        unit_name="new stations" if tier == "hydrogen" else "chargers",
+        weights=demand["weight"].to_numpy(), radius=problem.radius, total_units=problem.target,
+        capacity_per_unit=candidates["capacity_per_unit"].to_numpy(dtype=float),
+        min_units=candidates["min_units"].to_numpy(), max_units=candidates["max_units"].to_numpy(),
+        existing=existing if len(existing) else None, required=required,
+        unit_name="new stations" if spec.is_station else "chargers", blocks=problem.blocks,
     )
     try:
         result = model.solve(solver.name, time_limit_s=solver.time_limit_s, mip_gap=solver.mip_gap)
@@ -143,16 +123,12 @@ def allocate_tier(
         msg = (f"{tier} tier: the solver found no solution within {solver.time_limit_s:g} s "
                f"(status {result.status}); raise solver.time_limit_s or coarsen demand.cell_size_m")
         raise InfeasibleError(msg)
-    warn_unreachable_districts(tier, demand, costs, f"{radius:,.0f} {'s' if cost == 'time' else 'm'}", demand_unit)
+    warn_unreachable_districts(tier, demand, costs, problem.radius_text, spec.demand_unit)
     if result.status == "feasible" and (result.gap is None or result.gap > solver.mip_gap + 1e-9):
         gap = "unknown" if result.gap is None else f"{100 * result.gap:.2f} %"
         warnings.warn(f"{tier} tier: time limit of {solver.time_limit_s:g} s reached; the plan is feasible "
                       f"with a gap of {gap}, not proven optimal (raise solver.time_limit_s)", stacklevel=2)
-    plan = _tier_plan(tier, target, demand_unit, demand, candidates, costs, result, radius_m)
-    if cost == "time":
-        assignment = plan.assignment.rename(columns={"distance_m": "time_s"})
-        plan = dataclasses.replace(plan, assignment=assignment, cost=cost, radius_s=radius_s)
-    return plan
+    return tier_plan(problem, demand, costs, result)
 
 
 def warn_unreachable_districts(tier: str, demand: pd.DataFrame, costs: pd.DataFrame, radius: str,
@@ -170,21 +146,26 @@ def warn_unreachable_districts(tier: str, demand: pd.DataFrame, costs: pd.DataFr
                       f"{tier}.candidate_min_density_per_km2 or raise the radius", stacklevel=3)
 
 
-def _check_reachable(tier, demand, costs, required, radius_m, radius_s=None):
+def _check_reachable(problem: TierProblem, demand: pd.DataFrame, costs: pd.DataFrame, required: list) -> None:
     reachable = set(costs["demand_id"])
     lost = demand[demand["demand_id"].isin(required) & ~demand["demand_id"].isin(reachable)]
     if len(lost):
         first = lost.iloc[0]
         name = f" ({first['name']})" if "name" in lost and first["name"] else ""
-        reach, key = (f"{radius_m:,.0f} m", "radius_m") if radius_m is not None else (f"{radius_s:,.0f} s", "radius_s")
-        msg = (f"{tier} tier: {len(lost)} place(s) that must be reachable have no candidate within "
-               f"{reach}, e.g. {first['demand_id']}{name} in district {first['district_code']}; "
-               f"raise {tier}.{key} or add candidates there")
+        spec = problem.spec
+        key = "radius_s" if spec.cost == "time" else "radius_m"
+        section = spec.name if spec.builtin else f"tiers.{spec.name}"
+        msg = (f"{spec.name} tier: {len(lost)} place(s) that must be reachable have no candidate within "
+               f"{problem.radius_text}, e.g. {first['demand_id']}{name} in district {first['district_code']}; "
+               f"raise {section}.{key} or add candidates there")
         raise InfeasibleError(msg)
 
 
-def _tier_plan(tier, target, demand_unit, demand, candidates, costs, result, radius_m) -> TierPlan:
-    assignment = result.assignment.rename(columns={"cost": "distance_m"}).merge(
+def tier_plan(problem: TierProblem, demand: pd.DataFrame, costs: pd.DataFrame, result: SolveResult) -> TierPlan:
+    """The solved tier as tables: sites with units, demand served and rank; demand points with what they got."""
+    candidates = problem.sites
+    column = "time_s" if problem.spec.cost == "time" else "distance_m"
+    assignment = result.assignment.rename(columns={"cost": column}).merge(
         costs[["demand_id", "site_id", "straight_m"]], on=["demand_id", "site_id"], how="left")
     served = assignment.groupby("demand_id")["amount"].sum()
     demand_out = pd.DataFrame({
@@ -196,7 +177,7 @@ def _tier_plan(tier, target, demand_unit, demand, candidates, costs, result, rad
     weights = costs["demand_id"].map(demand.set_index("demand_id")["weight"])
     in_reach = weights.groupby(costs["site_id"]).sum()
     solved = result.sites.set_index("site_id")
-    sites = candidates.copy()
+    sites = candidates.drop(columns=list(SITE_COLUMNS))
     sites["selected"] = sites["site_id"].map(solved["selected"]).fillna(False).astype(bool).to_numpy()
     existing = sites["site_id"].map(solved["existing"]).fillna(False).astype(bool).to_numpy()
     sites["status"] = np.where(existing, "existing", np.where(sites["selected"], "new", "candidate"))
@@ -209,5 +190,5 @@ def _tier_plan(tier, target, demand_unit, demand, candidates, costs, result, rad
                               ascending=[False, False, False, True]).index
     sites.loc[order, "rank"] = np.arange(1, len(sites) + 1)
     sites["rank"] = sites["rank"].astype(np.int64)
-    return TierPlan(tier=tier, target=target, demand_unit=demand_unit, sites=sites, demand=demand_out,
-                    assignment=assignment, result=result, radius_m=radius_m)
+    return TierPlan(spec=problem.spec, target=problem.target, sites=sites, demand=demand_out, assignment=assignment,
+                    result=result, hubs=problem.hubs)

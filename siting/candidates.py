@@ -93,16 +93,13 @@ def empty_candidates() -> gpd.GeoDataFrame:
                                 for c in COLUMNS}))
 
 
-#: Kinds of OpenStreetMap feature (:data:`siting.network.FEATURE_TAGS`) offered to each tier: a public
-#: station fits a fuel station's forecourt, a car park, a mall or a transport hub; a hydrogen station a
-#: fuel station, industrial land or a transport hub (bus and logistics fleets).
-OSM_KINDS = {"public": ("fuel", "parking", "mall", "transport_hub"),
-             "hydrogen": ("fuel", "industrial", "transport_hub")}
-
-
-def osm_candidates(features: gpd.GeoDataFrame, *, tier: str, boundaries: gpd.GeoDataFrame,
+def osm_candidates(features: gpd.GeoDataFrame, *, tier: str, kinds: tuple[str, ...], boundaries: gpd.GeoDataFrame,
                    metric_crs: str) -> gpd.GeoDataFrame:
-    """OSM features of the kinds :data:`OSM_KINDS` gives ``tier``, inside a district, as sites.
+    """OSM features of the given kinds inside a district, as sites of ``tier``.
+
+    The tiers' kinds are in :mod:`siting.tiers` (``osm_kinds``): a public
+    station fits a fuel station's forecourt, a car park, a mall or a transport
+    hub; a hydrogen station a fuel station, industrial land or a transport hub.
 
     Parameters
     ----------
@@ -116,7 +113,7 @@ def osm_candidates(features: gpd.GeoDataFrame, *, tier: str, boundaries: gpd.Geo
     geopandas.GeoDataFrame
         Candidate sites with ``site_id`` ``<tier>-osm-<element>-<id>`` and ``kind`` ``osm:<kind>``.
     """
-    chosen = features[features["kind"].isin(OSM_KINDS.get(tier, ()))]
+    chosen = features[features["kind"].isin(kinds)]
     if not len(chosen):
         return empty_candidates()
     joined = gpd.sjoin(chosen.to_crs(boundaries.crs), boundaries[["district_code", "geometry"]],

@@ -169,7 +169,8 @@ def _sweep(args: argparse.Namespace, status: _StatusLine) -> int:
     failed = int((table["outcome"] == "failed").sum())
     print(f"{scenario.name}: {len(table)} runs in {time.perf_counter() - start:.1f} s → {out_dir}/{SWEEP_CSV}, "
           f"{SWEEP_PNG}")
-    tiers = [t for t in ("public", "residential", "rural", "hydrogen") if table[f"{t}_coverage"].notna().any()]
+    tiers = [spec.name for spec in scenario.tiers
+             if f"{spec.name}_coverage" in table and table[f"{spec.name}_coverage"].notna().any()]
     width = max(len("run"), *(len(r) for r in table["run"])) + 2
     print(f"  {'run':<{width}}{'outcome':<9}" + "".join(f"{t:>13}" for t in tiers))
     for _, row in table.iterrows():
@@ -203,14 +204,17 @@ def _compare(args: argparse.Namespace, status: _StatusLine) -> int:
 
 
 def _print_summary(plan, out_dir: Path, seconds: float) -> None:
-    print(f"{plan.scenario.name}: plan written to {out_dir}/ in {seconds:.1f} s")
-    print(f"  {'tier':<12}{'target':>9}{'placed':>9}{'sites':>7}{'covered':>9}  status")
+    from siting.labels import words
+
+    w = words(plan.scenario.language)
+    print(w("cli.written", name=plan.scenario.name, out=out_dir, seconds=seconds))
+    print(w("cli.header", tier="tier", target="target", placed="placed", sites="sites", covered="covered"))
     for tier, tp in plan.tiers.items():
         gap = "" if tp.result.gap is None else f" (gap {100 * tp.result.gap:.2f} %)"
         sites = int((tp.sites["status"] != "candidate").sum())
         print(f"  {tier:<12}{tp.target:>9,}{tp.units_placed:>9,}{sites:>7,}{100 * tp.coverage:>8.1f}%  "
-              f"{tp.result.status}{gap}")
-    print(f"  open {out_dir / 'map.html'} in a browser")
+              f"{w.status(tp.result.status)}{gap}")
+    print(w("cli.open", path=out_dir / "map.html"))
 
 
 class _StatusLine:

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from siting._errors import DataError
-from siting.render import TIER_COLOURS, TIER_LABELS, inline_assets
+from siting.render import inline_assets
 
 REQUIRED_FILES = ("sites.csv", "districts.csv", "plan.json")
 CHANGE_COLOURS = {"added": "#1a9850", "removed": "#d73027", "resized": "#fdae61", "unchanged": "#999999"}
@@ -43,6 +43,22 @@ class PlanFolder:
     @property
     def name(self) -> str:
         return str(self.record.get("scenario", self.path.name))
+
+    def tier_info(self) -> dict[str, dict]:
+        """Per tier in the plan's order: ``label``, ``colour``, ``station`` (from plan.json)."""
+        info = {}
+        for tier, record in (self.record.get("tiers") or {}).items():
+            station = record.get("kind") == "station" or record.get("unit") == "stations"
+            info[tier] = {"label": record.get("label") or tier, "colour": record.get("colour") or "#333333",
+                          "station": station}
+        return info
+
+
+def _tier_info(a: PlanFolder, b: PlanFolder) -> dict[str, dict]:
+    """Tiers of both plans (A's order, then B's new ones) with label, colour and whether they count stations."""
+    info = a.tier_info()
+    info.update({t: v for t, v in b.tier_info().items() if t not in info})
+    return info
 
 
 @dataclass(frozen=True)
@@ -136,7 +152,7 @@ def _district_changes(a: PlanFolder, b: PlanFolder) -> pd.DataFrame:
     table["district_name"] = table["district_code"].map(names.get("district_name", pd.Series(dtype=str)))
     table["district_name_en"] = table["district_code"].map(names.get("district_name_en", pd.Series(dtype=str)))
     table = _with_changes(table)
-    order = {t: i for i, t in enumerate(TIER_LABELS)}
+    order = {t: i for i, t in enumerate(_tier_info(a, b))}
     table = table.sort_values(["district_code", "tier"], key=lambda c: c.map(order) if c.name == "tier" else c)
     return table.reset_index(drop=True)
 
@@ -147,7 +163,7 @@ def _tier_changes(a: PlanFolder, b: PlanFolder) -> pd.DataFrame:
     right = b.districts.groupby("tier", sort=False)[values].sum()
     table = _outer(left, right).fillna(0.0).reset_index()
     table = _with_changes(table)
-    order = {t: i for i, t in enumerate(TIER_LABELS)}
+    order = {t: i for i, t in enumerate(_tier_info(a, b))}
     return table.sort_values("tier", key=lambda c: c.map(order)).reset_index(drop=True)
 
 
@@ -174,10 +190,11 @@ def _with_changes(table: pd.DataFrame) -> pd.DataFrame:
 
 def _site_changes(a: PlanFolder, b: PlanFolder) -> pd.DataFrame:
     columns = ["site_id", "tier", "district_code", "district_name", "lon", "lat", "chargers"]
+    stations = [t for t, info in _tier_info(a, b).items() if info["station"]]
 
     def units(sites: pd.DataFrame) -> pd.DataFrame:
         table = sites[[c for c in columns if c in sites.columns]].copy()
-        table["chargers"] = np.where(table["tier"] == "hydrogen", 1, table["chargers"]).astype(int)
+        table["chargers"] = np.where(table["tier"].isin(stations), 1, table["chargers"]).astype(int)
         return table.drop_duplicates("site_id").set_index("site_id")
 
     left, right = units(a.sites), units(b.sites)
@@ -267,7 +284,7 @@ def render_comparison(comparison: Comparison) -> str:
     for change in ("unchanged", "resized", "removed", "added"):
         chosen = sites[sites["change"] == change]
         if len(chosen):
-            _change_layer(change, chosen).add_to(fmap)
+            _change_layer(change, chosen, _tier_info(comparison.a, comparison.b)).add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
     fmap.get_root().html.add_child(folium.Element(_compare_panel(comparison)))
     fmap.fit_bounds([[south, west], [north, east]])
@@ -287,12 +304,13 @@ def _boundary_features(boundaries) -> dict:
     return {"type": "FeatureCollection", "features": features}
 
 
-def _change_layer(change: str, sites: pd.DataFrame) -> folium.GeoJson:
+def _change_layer(change: str, sites: pd.DataFrame, tiers: dict[str, dict]) -> folium.GeoJson:
     features = []
     for row in sites.itertuples():
-        unit = "station" if row.tier == "hydrogen" else "chargers"
+        info = tiers.get(str(row.tier), {"station": False, "colour": "#333"})
+        unit = "station" if info["station"] else "chargers"
         size = max(row.chargers_a, row.chargers_b)
-        radius = 6.0 if row.tier == "hydrogen" else float(np.clip(2.0 + np.sqrt(size), 2.5, 12.0))
+        radius = 6.0 if info["station"] else float(np.clip(2.0 + np.sqrt(size), 2.5, 12.0))
         features.append({
             "type": "Feature",
             "geometry": {"type": "Point", "coordinates": [round(float(row.lon), 5), round(float(row.lat), 5)]},
@@ -301,7 +319,7 @@ def _change_layer(change: str, sites: pd.DataFrame) -> folium.GeoJson:
                 "district": html.escape(str(row.district_name) if isinstance(row.district_name, str) else ""),
                 "change": change, "chargers": f"{row.chargers_a:,} → {row.chargers_b:,} {unit}",
                 "style": {"radius": radius, "fillColor": CHANGE_COLOURS[change],
-                          "color": TIER_COLOURS.get(str(row.tier), "#333")},
+                          "color": info["colour"]},
             },
         })
     return folium.GeoJson(
@@ -315,8 +333,9 @@ def _change_layer(change: str, sites: pd.DataFrame) -> folium.GeoJson:
 
 def _compare_panel(comparison: Comparison) -> str:
     esc = html.escape
+    tiers = _tier_info(comparison.a, comparison.b)
     tier_rows = "".join(
-        f"<tr><td>{esc(TIER_LABELS.get(r.tier, r.tier))}</td><td class='n'>{r.sites_a:,} → {r.sites_b:,}</td>"
+        f"<tr><td>{esc(tiers.get(r.tier, {}).get('label', r.tier))}</td><td class='n'>{r.sites_a:,} → {r.sites_b:,}</td>"
         f"<td class='n'>{r.units_a:,} → {r.units_b:,} ({r.units_change:+,})</td>"
         f"<td class='n'>{_pct(r.share_covered_a)} → {_pct(r.share_covered_b)}</td></tr>"
         for r in comparison.tiers.itertuples())

@@ -12,16 +12,18 @@ steps:
    need, as close as possible (least total absolute deviation) to shares
    proportional to the demand each district's candidates can reach — capped
    at what that demand can use, the rest spread by spare capacity.
-2. **Solve** each district as its own task: :func:`~siting.allocate.allocate_tier`
-   on the district's demand and candidates with the district's share of the
-   target. A demand point that no candidate of its own district reaches
+2. **Solve** each district as its own task: :func:`~siting.allocate.allocate`
+   on the district's part of the tier's problem with the district's share of
+   the target. A demand point that no candidate of its own district reaches
    joins the district of its nearest candidate (so a rural town served from
    across a border is still required to be reached).
 3. **Merge** the districts' results into one :class:`~siting.allocate.TierPlan`
    per tier, so the plan exports and maps like any other.
 
-The hydrogen tier places a handful of stations over a radius that spans
-districts: it is solved whole, as one task. The merged tier's status is
+A station tier places a handful of stations over a radius that spans
+districts: it is solved whole, as one task; so is a tier with existing sites,
+per-site limits that differ, or a constraint block that cannot be split by
+district (a budget), rather than split wrongly. The merged tier's status is
 ``feasible`` with no gap: the districts' bounds do not bound the whole
 problem (service across district borders and the apportionment are fixed).
 Per-district targets, statuses and gaps are in ``result.extra["districts"]``.
@@ -42,21 +44,19 @@ import pandas as pd
 import pulp
 
 from siting._errors import InfeasibleError
-from siting.allocate import TierPlan, warn_unreachable_districts, allocate_tier
-from siting.costs import travel_costs
+from siting.allocate import TierPlan, allocate, warn_unreachable_districts
 from siting.models import SolveResult
 from siting.models._base import solve_problem
 from siting.plan import Plan, plan_with
-from siting.scenario import Scenario
+from siting.problem import SITE_COLUMNS, TierProblem
+from siting.scenario import Scenario, Solver
 
 if TYPE_CHECKING:
     from distributed import Client
 
 log = logging.getLogger(__name__)
 
-#: Tiers always solved whole: few units over a radius that spans districts.
-WHOLE_TIERS = ("hydrogen",)
-_UNREACHABLE = "but no candidate within"  # allocate_tier's per-district warning, given once for the whole tier
+_UNREACHABLE = "but no candidate within"  # allocate's per-district warning, given once for the whole tier
 
 
 def decompose_plan(scenario: Scenario, *, client: Client | None = None,
@@ -170,18 +170,21 @@ def _shares(target: int, reach: pd.Series, *, useful: pd.Series, hold: pd.Series
 class _Pending:
     """A tier whose district models are queued: what :meth:`_DistrictSolver.resolve` needs to merge them."""
 
-    tier: str
-    target: int
-    demand_unit: str
+    problem: TierProblem
     whole: Any = None
     demand: pd.DataFrame | None = None
-    candidates: pd.DataFrame | None = None
     costs: pd.DataFrame | None = None
-    radius_m: float = 0.0
-    cost: str = "distance"
-    radius_s: float | None = None
     shares: pd.DataFrame | None = None
     parts: dict = field(default_factory=dict)
+
+
+def _solve_whole(problem: TierProblem) -> bool:
+    """Whether a tier is solved as one model: stations, existing sites, uneven site limits, unsplittable blocks."""
+    sites = problem.sites
+    uniform = all(sites[c].nunique() <= 1 for c in ("min_units", "max_units", "capacity_per_unit"))
+    return (problem.spec.is_station or bool((sites["existing_units"] > 0).any()) or not uniform
+            or problem.target == 0 or sites["district_code"].nunique() < 2
+            or any(not block.splittable for block in problem.blocks))
 
 
 class _DistrictSolver:
@@ -204,50 +207,46 @@ class _DistrictSolver:
             self._network_futures[id(network)] = self.client.scatter(network, broadcast=True)
         return self._network_futures[id(network)]
 
-    def allocate(self, tier: str, demand: pd.DataFrame, candidates: pd.DataFrame, *, target: int, **options) -> _Pending:
-        """Take :func:`~siting.allocate.allocate_tier`'s arguments; queue the tier's models."""
-        pending = _Pending(tier=tier, target=target, demand_unit=options["demand_unit"])
-        network = options.get("network")
-        options["network"] = self._network(network)
-        capacity = options["capacity_per_unit"]
-        districts = candidates["district_code"].nunique()
-        if tier in WHOLE_TIERS or options.get("existing") is not None or np.ndim(capacity) or target == 0 \
-                or districts < 2:
-            pending.whole = self._submit(_solve, tier, None, demand, candidates, target=target, **options)
+    def allocate(self, problem: TierProblem, solver: Solver) -> _Pending:
+        """Take :func:`~siting.allocate.allocate`'s arguments; queue the tier's models."""
+        pending = _Pending(problem=problem)
+        spec, tier, target = problem.spec, problem.name, problem.target
+        network = self._network(problem.network)
+        local = dataclasses.replace(problem, network=None)  # the network goes to a task as its own argument
+        if _solve_whole(problem):
+            pending.whole = self._submit(_solve, local, network, None, solver)
             return pending
-        required = list(options.pop("required", None) or [])
+        required = list(problem.required)
+        demand = problem.demand
         demand = demand[(demand["weight"] > 0) | demand["demand_id"].isin(required)].reset_index(drop=True)
-        costs = travel_costs(demand, candidates, radius_m=options["radius_m"], circuity=options["circuity"],
-                             network=network, cost=options.get("cost", "distance"), radius_s=options.get("radius_s"))
-        radius = options["radius_s"] if options.get("cost") == "time" else options["radius_m"]
-        unit = "s" if options.get("cost") == "time" else "m"
-        warn_unreachable_districts(tier, demand, costs, f"{radius:,.0f} {unit}", options["demand_unit"])
+        candidates = problem.sites
+        costs = problem.costs(demand)
+        warn_unreachable_districts(tier, demand, costs, problem.radius_text, spec.demand_unit)
         home = _home_districts(demand, candidates, costs)
-        shares = _district_table(demand, home, candidates, costs, required, options)
+        shares = _district_table(demand, home, candidates, costs, required)
         try:
             shares["units"] = apportion(target, reach=shares["reach"], sites=shares["sites"],
-                                        min_units=options["min_units"], max_units=options["max_units"],
-                                        capacity_per_unit=float(capacity), min_sites=shares["min_sites"], name=tier)
+                                        min_units=int(candidates["min_units"].iloc[0]),
+                                        max_units=int(candidates["max_units"].iloc[0]),
+                                        capacity_per_unit=float(candidates["capacity_per_unit"].iloc[0]),
+                                        min_sites=shares["min_sites"], name=tier)
         except InfeasibleError:
             # no split fits: the whole model explains why (or solves it, if only the split was too tight)
             log.warning("%s tier: no district split fits; solving the tier whole", tier)
-            pending.whole = self._submit(_solve, tier, None, demand, candidates, target=target, required=required,
-                                         **options)
+            pending.whole = self._submit(_solve, local, network, None, solver)
             return pending
-        pending.demand, pending.candidates, pending.costs, pending.shares = demand, candidates, costs, shares
-        pending.radius_m, pending.cost, pending.radius_s = (options["radius_m"], options.get("cost", "distance"),
-                                                            options.get("radius_s"))
+        pending.demand, pending.costs, pending.shares = demand, costs, shares
         site_district = candidates["district_code"].to_numpy()
+        local = dataclasses.replace(local, demand=demand)
         for code, units in shares["units"].items():
             if units == 0:
                 continue
             mine = (home == code).to_numpy()
             district_required = [r for r in demand.loc[mine, "demand_id"] if r in set(required)]
+            part = local.subset(mine, site_district == code, target=int(units), required=district_required)
             # larger models first (priority), so that the longest tasks do not start last
-            pending.parts[code] = self._submit(_solve, tier, code, demand[mine].reset_index(drop=True),
-                                               candidates[site_district == code], target=int(units),
-                                               required=district_required,
-                                               priority=int(mine.sum() + (site_district == code).sum()), **options)
+            pending.parts[code] = self._submit(_solve, part, network, code, solver,
+                                               priority=int(mine.sum() + (site_district == code).sum()))
         return pending
 
     def resolve(self, pending: _Pending) -> TierPlan:
@@ -273,17 +272,17 @@ class _Done:
         return self.value
 
 
-def _solve(tier: str, district: str | None, demand: pd.DataFrame, candidates: pd.DataFrame, *, target: int,
-           **options) -> tuple[TierPlan, list[str]]:
+def _solve(problem: TierProblem, network: Any, district: str | None,
+           solver: Solver) -> tuple[TierPlan, list[str]]:
     """One model (a district's, or a whole tier's): the Dask task. Returns the plan and the warnings it gave."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            plan = allocate_tier(tier, demand, candidates, target=target, **options)
+            plan = allocate(dataclasses.replace(problem, network=network), solver)
         except InfeasibleError as exc:
             if district is None:
                 raise
-            msg = f"district {district} ({target:,} of the tier's units): {exc}"
+            msg = f"district {district} ({problem.target:,} of the tier's units): {exc}"
             raise InfeasibleError(msg) from None
     messages = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
     if district is not None:
@@ -314,7 +313,7 @@ def _home_districts(demand: pd.DataFrame, candidates: pd.DataFrame, costs: pd.Da
     return home.rename("home")
 
 
-def _district_table(demand, home, candidates, costs, required, options) -> pd.DataFrame:
+def _district_table(demand, home, candidates, costs, required) -> pd.DataFrame:
     """Per district: candidate sites, demand its candidates reach, and sites its rural towns need."""
     site_district = candidates.set_index("site_id")["district_code"]
     home_of = pd.Series(home.to_numpy(), index=demand["demand_id"].to_numpy())
@@ -348,9 +347,10 @@ def _cover_size(pairs: pd.DataFrame) -> int:
 
 def _merge(pending: _Pending, parts: dict[str, TierPlan]) -> TierPlan:
     """One tier plan from the districts' plans, in the whole tier's tables and order."""
-    demand, candidates, costs = pending.demand, pending.candidates, pending.costs
+    problem = pending.problem
+    demand, costs = pending.demand, pending.costs
     solved = pd.concat([p.sites for p in parts.values()], ignore_index=True).set_index("site_id")
-    sites = candidates.copy()
+    sites = problem.sites.drop(columns=list(SITE_COLUMNS))
     sites["selected"] = sites["site_id"].map(solved["selected"]).fillna(False).astype(bool).to_numpy()
     sites["status"] = np.where(sites["selected"], "new", "candidate")
     sites["units"] = sites["site_id"].map(solved["units"]).fillna(0).astype(np.int64).to_numpy()
@@ -384,8 +384,5 @@ def _merge(pending: _Pending, parts: dict[str, TierPlan]) -> TierPlan:
         n_variables=sum(r.n_variables for r in results), n_constraints=sum(r.n_constraints for r in results),
         extra={"districts": shares.reset_index()},
     )
-    plan = TierPlan(tier=pending.tier, target=pending.target, demand_unit=pending.demand_unit, sites=sites,
-                    demand=demand_out, assignment=assignment, result=result, radius_m=pending.radius_m)
-    if pending.cost == "time":
-        plan = dataclasses.replace(plan, cost=pending.cost, radius_s=pending.radius_s)
-    return plan
+    return TierPlan(spec=problem.spec, target=problem.target, sites=sites, demand=demand_out, assignment=assignment,
+                    result=result, hubs=problem.hubs)

@@ -20,8 +20,8 @@ import geopandas as gpd
 import pandas as pd
 
 from siting.plan import Plan
-from siting.render import district_metrics
 from siting.report import render_report
+from siting.tables import district_metrics
 
 OUTPUT_FILES = ("map.html", "report.html", "sites.csv", "sites.geojson", "sites.gpkg", "candidates.csv",
                 "districts.csv", "plan.json")
@@ -151,7 +151,10 @@ def plan_record(plan: Plan, timings_s: dict[str, float]) -> dict:
         tiers[tier] = {
             "target": tp.target,
             "placed": tp.units_placed,
-            "unit": "stations" if tier == "hydrogen" else "chargers",
+            "unit": tp.spec.unit,
+            "kind": tp.spec.kind,
+            "label": tp.spec.label,
+            "colour": tp.spec.colour,
             "sites": int((tp.sites["status"] != "candidate").sum()),
             "candidates": int((tp.sites["status"] != "existing").sum()),
             "demand_unit": tp.demand_unit,

@@ -37,31 +37,20 @@ import pyproj
 from folium import plugins
 from folium.elements import JSCSSMixin
 
+from siting.labels import Words, words
+from siting.tables import charger_tiers, district_metrics
+
 if TYPE_CHECKING:
+    from siting.allocate import TierPlan
     from siting.plan import Plan
 
-TIER_COLOURS = {"public": "#1f77b4", "residential": "#2ca02c", "rural": "#ff7f0e", "hydrogen": "#d62728"}
-TIER_LABELS = {"public": "Public chargers", "residential": "Residential chargers", "rural": "Rural chargers",
-               "hydrogen": "Hydrogen stations"}
-CHARGER_TIERS = ("public", "residential", "rural")
 #: CDN assets folium links to that the map does not use: dropped rather than inlined.
 UNUSED_ASSETS = ("bootstrap", "awesome-markers", "awesome_markers", "fontawesome", "glyphicons", "awesome.rotate")
-#: Tiers shown when the map opens (the others are a click away in the layer control).
-SHOWN_TIERS = ("public", "hydrogen")
 #: Side of a demand-grid block (cells are aggregated to about this size to keep the file small).
 DEMAND_BLOCK_M = 1500.0
 #: Decimal places of longitude/latitude in the map (1e-5° ≈ 1 m; 1e-4° ≈ 10 m for grid blocks).
 SITE_DIGITS = 5
 GRID_DIGITS = 4
-#: Key, layer name and legend caption of each district colouring.
-DISTRICT_METRICS = {
-    "chargers_per_1000_evs": "Chargers per 1,000 EVs",
-    "covered_public": "Share of public-charging demand covered",
-    "covered_residential": "Share of residential demand covered",
-    "covered_rural": "Share of rural-charging demand covered",
-    "vs_fair_share": "Chargers vs. fair share of the target",
-    "outline": "Outlines only",
-}
 #: The district colouring shown when the map opens.
 DEFAULT_METRIC = "chargers_per_1000_evs"
 NO_DATA_COLOUR = "#d9d9d9"
@@ -75,83 +64,64 @@ def render_map(plan: Plan) -> str:
 
 def build_map(plan: Plan) -> folium.Map:
     """A folium map of the plan (assets still linked; see :func:`render_map`)."""
+    w = words(plan.scenario.language)
     west, south, east, north = plan.boundaries.total_bounds
     fmap = folium.Map(location=[(south + north) / 2, (west + east) / 2], tiles=None, prefer_canvas=True,
                       control_scale=True, zoom_start=9)
-    folium.TileLayer("OpenStreetMap", name="OpenStreetMap basemap (online)", show=False, overlay=True,
+    folium.TileLayer("OpenStreetMap", name=w["map.basemap.osm"], show=False, overlay=True,
                      control=True).add_to(fmap)
     table = district_metrics(plan)
-    scales = _district_scales(table)
+    scales = _district_scales(plan, table)
     district_layers = {}
-    for metric, caption in DISTRICT_METRICS.items():
-        layer = _district_layer(plan, table, metric, caption, scales.get(metric))
+    for metric, caption in district_captions(plan, w).items():
+        layer = _district_layer(plan, table, metric, caption, scales.get(metric), w)
         layer.add_to(fmap)
         district_layers[metric] = layer
-    _district_labels(plan).add_to(fmap)
-    demand_layer, demand_classes = _demand_layer(plan)
+    _district_labels(plan, w).add_to(fmap)
+    demand_layer, demand_classes = _demand_layer(plan, w)
     demand_layer.add_to(fmap)
     sites = plan.sites()
     tier_layers = {}
-    for tier in plan.tiers:
+    for tier, tp in plan.tiers.items():
         tier_sites = sites[sites["tier"] == tier]
-        if tier == "hydrogen":
-            tier_layers[tier] = _hydrogen_layers(plan, tier_sites, fmap)
+        if tp.spec.is_station:
+            tier_layers[tier] = _station_layers(plan, tp, tier_sites, fmap, w)
         else:
-            tier_layers[tier] = _charger_layer(tier, tier_sites)
+            tier_layers[tier] = _charger_layer(tp, tier_sites, w)
             tier_layers[tier].add_to(fmap)
     folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
     plugins.Fullscreen(position="topleft").add_to(fmap)
     plugins.MeasureControl(position="topleft", primary_length_unit="kilometers",
                            primary_area_unit="sqkilometers").add_to(fmap)
-    _SiteSearch(tier_layers).add_to(fmap)
+    _SiteSearch(tier_layers, w).add_to(fmap)
     _OutlineMiniMap(district_layers[DEFAULT_METRIC], bounds=(west, south, east, north)).add_to(fmap)
     _LayerOrder(district_layers, demand_layer).add_to(fmap)
-    fmap.get_root().html.add_child(folium.Element(_title_html(plan)))
-    fmap.get_root().html.add_child(folium.Element(_legend_html(plan, scales, demand_classes)))
+    fmap.get_root().html.add_child(folium.Element(_title_html(plan, w)))
+    fmap.get_root().html.add_child(folium.Element(_legend_html(plan, scales, demand_classes, w, sites)))
     fmap.fit_bounds([[south, west], [north, east]])
     return fmap
 
 
+def district_captions(plan: Plan, w: Words) -> dict[str, str]:
+    """Key → caption of each district colouring: per 1,000 EVs, covered per charger tier, vs. fair share, outlines."""
+    captions = {"chargers_per_1000_evs": w["metric.chargers_per_1000_evs"]}
+    for tier in charger_tiers(plan):
+        captions[f"covered_{tier}"] = w("metric.covered", label=w.tier(plan.tiers[tier].spec).lower()
+                                        if w.language == "en" else w.tier(plan.tiers[tier].spec))
+    captions["vs_fair_share"] = w["metric.vs_fair_share"]
+    captions["outline"] = w["metric.outline"]
+    return captions
+
+
 # --- districts -----------------------------------------------------------------------------------------------------
 
-def district_metrics(plan: Plan) -> pd.DataFrame:
-    """One row per district with the figures the district layers colour by.
-
-    Columns: ``district_code, evs, chargers`` (all charger tiers), ``chargers_<tier>``,
-    ``chargers_per_1000_evs``, ``covered_<tier>`` (share of the tier's demand
-    served, NaN where the district has none), ``fair_share`` (the charger
-    target split by EVs) and ``vs_fair_share`` (chargers / fair share).
-    """
-    summary = plan.districts()
-    codes = plan.boundaries["district_code"].to_numpy()
-    table = pd.DataFrame({"district_code": codes})
-    evs = summary.groupby("district_code")["evs"].first()
-    table["evs"] = table["district_code"].map(evs).fillna(0.0).to_numpy(dtype=float)
-    chargers = summary[summary["tier"].isin(CHARGER_TIERS)]
-    for tier in CHARGER_TIERS:
-        rows = chargers[chargers["tier"] == tier].set_index("district_code")
-        table[f"chargers_{tier}"] = table["district_code"].map(rows["units"]).fillna(0).astype(int)
-        share = rows["share_covered"].astype(float) if len(rows) else pd.Series(dtype=float)
-        table[f"covered_{tier}"] = table["district_code"].map(share).astype(float)
-    table["chargers"] = table[[f"chargers_{t}" for t in CHARGER_TIERS]].sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        table["chargers_per_1000_evs"] = np.where(table["evs"] > 0, 1000 * table["chargers"] / table["evs"], np.nan)
-        target = sum(tp.target for t, tp in plan.tiers.items() if t in CHARGER_TIERS)
-        ev_share = table["evs"] / table["evs"].sum() if table["evs"].sum() > 0 else 0.0
-        table["fair_share"] = target * ev_share
-        table["vs_fair_share"] = np.where(table["fair_share"] > 0, table["chargers"] / table["fair_share"], np.nan)
-    hydrogen = summary[summary["tier"] == "hydrogen"].set_index("district_code")
-    table["hydrogen_stations"] = table["district_code"].map(hydrogen["units"]).fillna(0).astype(int)
-    return table
-
-
-def _district_scales(table: pd.DataFrame) -> dict[str, branca.colormap.ColorMap]:
+def _district_scales(plan: Plan, table: pd.DataFrame) -> dict[str, branca.colormap.ColorMap]:
     scales = {}
     per_1000 = table["chargers_per_1000_evs"].dropna()
     high = float(per_1000.max()) if len(per_1000) else 1.0
     low = float(np.floor(per_1000.min() / 10) * 10) if len(per_1000) else 0.0  # the data's range: contrast
     scales["chargers_per_1000_evs"] = branca.colormap.linear.YlGnBu_09.scale(min(low, high - 1.0), max(high, 1.0))
-    for tier in CHARGER_TIERS:
+    for tier in charger_tiers(plan):
         values = table[f"covered_{tier}"].dropna()
         low = float(np.floor(10 * values.min()) / 10) if len(values) else 0.0
         scales[f"covered_{tier}"] = branca.colormap.linear.RdYlGn_09.scale(min(low, 0.9), 1.0)
@@ -178,46 +148,53 @@ def _percent(value: float) -> str:
     return "–" if value is None or not np.isfinite(value) else f"{100 * value:.1f} %"
 
 
-def _district_layer(plan: Plan, table: pd.DataFrame, metric: str, caption: str, scale) -> folium.GeoJson:
+def _district_layer(plan: Plan, table: pd.DataFrame, metric: str, caption: str, scale, w: Words) -> folium.GeoJson:
     names = plan.boundaries[["district_code", "district_name", "district_name_en"]].fillna("")
     rows = table.merge(names, on="district_code", how="left")
+    chargers = charger_tiers(plan)
+    short = {t: plan.tiers[t].spec.name if plan.tiers[t].spec.builtin and w.language == "en"
+             else w.tier(plan.tiers[t].spec) for t in chargers}
+    stations = [t for t in plan.tiers if t not in chargers]
     features = []
-    for row, geometry in zip(rows.itertuples(), plan.boundaries.geometry, strict=True):
-        value = getattr(row, metric) if metric != "outline" else np.nan
+    for row, geometry in zip(rows.to_dict("records"), plan.boundaries.geometry, strict=True):
+        value = row[metric] if metric != "outline" else np.nan
         fill = _metric_colour(metric, value, scale)
+        per_1000 = row["chargers_per_1000_evs"]
         features.append({
             "type": "Feature",
             "geometry": _rounded_geometry(geometry, SITE_DIGITS),
             "properties": {
-                "district": _esc(district_label(row.district_name, row.district_name_en)),
-                "code": _esc(row.district_code),
-                "evs": f"{row.evs:,.0f}",
-                "chargers": (f"{row.chargers:,} (public {row.chargers_public:,}, residential "
-                             f"{row.chargers_residential:,}, rural {row.chargers_rural:,})"),
-                "per_1000": "–" if not np.isfinite(row.chargers_per_1000_evs) else f"{row.chargers_per_1000_evs:.1f}",
-                "covered": (f"public {_percent(row.covered_public)}, residential {_percent(row.covered_residential)}, "
-                            f"rural {_percent(row.covered_rural)}"),
-                "fair": ("–" if not np.isfinite(row.vs_fair_share) else
-                         f"{row.chargers:,} placed / {row.fair_share:,.0f} fair share = {row.vs_fair_share:.2f}×"),
-                "hydrogen": f"{row.hydrogen_stations}",
+                "district": _esc(district_label(row["district_name"], row["district_name_en"])),
+                "code": _esc(row["district_code"]),
+                "evs": f"{row['evs']:,.0f}",
+                "chargers": _esc(f"{row['chargers']:,} (" + ", ".join(
+                    f"{short[t]} {row[f'chargers_{t}']:,}" for t in chargers) + ")"),
+                "per_1000": "–" if not np.isfinite(per_1000) else f"{per_1000:.1f}",
+                "covered": _esc(", ".join(f"{short[t]} {_percent(row[f'covered_{t}'])}" for t in chargers)),
+                "fair": ("–" if not np.isfinite(row["vs_fair_share"]) else
+                         w("popup.fair_value", chargers=row["chargers"], fair=row["fair_share"],
+                           ratio=row["vs_fair_share"])),
+                "stations": _esc(", ".join(f"{w.tier(plan.tiers[t].spec)} {row[f'stations_{t}']}" for t in stations)),
                 "style": {"fillColor": fill, "color": "#444", "weight": 1.2,
                           "fillOpacity": 0.05 if metric == "outline" else 0.45},
             },
         })
-    fields = ["district", "code", "evs", "chargers", "per_1000", "covered", "fair", "hydrogen"]
-    aliases = ["District", "Code", "EVs", "Chargers", "Chargers per 1,000 EVs", "Demand covered",
-               "vs. target split by EVs", "New hydrogen stations"]
+    fields = ["district", "code", "evs", "chargers", "per_1000", "covered", "fair", "stations"]
+    aliases = [w["popup.district"], w["popup.code"], w["popup.evs"], w["popup.chargers"], w["popup.per_1000"],
+               w["popup.covered"], w["popup.fair"], w["popup.stations"]]
+    if not stations:
+        fields, aliases = fields[:-1], aliases[:-1]
     return folium.GeoJson(
         {"type": "FeatureCollection", "features": features},
-        name=f"Districts: {caption.lower() if metric == 'outline' else caption}",
+        name=w("map.districts", caption=caption.lower() if metric == "outline" and w.language == "en" else caption),
         overlay=False, show=metric == DEFAULT_METRIC,
         tooltip=folium.GeoJsonTooltip(fields=["district"], labels=False),
         popup=folium.GeoJsonPopup(fields=fields, aliases=aliases),
     )
 
 
-def _district_labels(plan: Plan) -> folium.FeatureGroup:
-    labels = folium.FeatureGroup(name="District names", show=True)
+def _district_labels(plan: Plan, w: Words) -> folium.FeatureGroup:
+    labels = folium.FeatureGroup(name=w["map.district_names"], show=True)
     points = plan.boundaries.to_crs(plan.scenario.region.metric_crs).representative_point().to_crs("EPSG:4326")
     for row, point in zip(plan.boundaries.itertuples(), points, strict=True):
         zh, en = row.district_name, getattr(row, "district_name_en", "")
@@ -230,19 +207,24 @@ def _district_labels(plan: Plan) -> folium.FeatureGroup:
 
 # --- demand grid ---------------------------------------------------------------------------------------------------
 
+def _grid_tiers(plan: Plan) -> dict[str, TierPlan]:
+    """Tiers whose demand is a column of the demand surface (shown in the grid's tooltip)."""
+    return {t: tp for t, tp in plan.tiers.items() if tp.spec.demand in plan.cells.columns}
+
+
 def demand_blocks(plan: Plan, *, block_m: float = DEMAND_BLOCK_M) -> pd.DataFrame:
     """The demand surface aggregated to square blocks of about ``block_m`` metres.
 
     Returns one row per block with EVs: ``block_row, block_col, x0_m, y0_m,
     x1_m, y1_m`` (block square in the scenario's metric CRS), ``area_km2``
-    (land area of its cells), ``evs``, ``public_sessions_per_day``,
-    ``residential_evs``, ``rural_sessions_per_day`` and ``evs_per_km2``.
+    (land area of its cells), ``evs``, ``evs_per_km2`` and the demand-surface
+    column of each tier that has one (``public_sessions_per_day`` …).
     """
     cell_m = float(plan.scenario.demand.cell_size_m)
     block = max(1, round(block_m / cell_m))
     cells = plan.cells
     keys = [cells["row"] // block, cells["col"] // block]
-    columns = ["area_km2", "evs", "public_sessions_per_day", "residential_evs", "rural_sessions_per_day"]
+    columns = list(dict.fromkeys(["area_km2", "evs", *(tp.spec.demand for tp in _grid_tiers(plan).values())]))
     grouped = cells[columns].groupby(keys).sum()
     grouped.index.names = ["block_row", "block_col"]
     grouped = grouped[grouped["evs"] > 0].reset_index()
@@ -255,8 +237,9 @@ def demand_blocks(plan: Plan, *, block_m: float = DEMAND_BLOCK_M) -> pd.DataFram
     return grouped
 
 
-def _demand_layer(plan: Plan) -> tuple[folium.GeoJson, list[tuple[float, float, str]]]:
+def _demand_layer(plan: Plan, w: Words) -> tuple[folium.GeoJson, list[tuple[float, float, str]]]:
     blocks = demand_blocks(plan)
+    grid_tiers = _grid_tiers(plan)
     to_wgs84 = pyproj.Transformer.from_crs(plan.scenario.region.metric_crs, "EPSG:4326", always_xy=True)
     xs = np.stack([blocks["x0_m"], blocks["x1_m"], blocks["x1_m"], blocks["x0_m"], blocks["x0_m"]], axis=1)
     ys = np.stack([blocks["y0_m"], blocks["y0_m"], blocks["y1_m"], blocks["y1_m"], blocks["y0_m"]], axis=1)
@@ -268,21 +251,22 @@ def _demand_layer(plan: Plan) -> tuple[folium.GeoJson, list[tuple[float, float, 
     classes = [(bins[i], bins[i + 1], colours[i]) for i in range(len(bins) - 1)]
     fill = [colours[i] for i in np.clip(np.searchsorted(bins, density, side="right") - 1, 0, len(bins) - 2)]
     features = []
-    for i, row in enumerate(blocks.itertuples()):
+    for i, row in enumerate(blocks.to_dict("records")):
+        demand = " · ".join(f"{_short(tp.spec, w)} {row[tp.spec.demand] * tp.spec.demand_share:,.0f} "
+                            f"{tp.spec.demand_unit}" for tp in grid_tiers.values())
         features.append({
             "type": "Feature",
             "geometry": {"type": "Polygon", "coordinates": [list(zip(lons[i].tolist(), lats[i].tolist()))]},
             "properties": {
-                "evs": f"{row.evs:,.0f} EVs ({row.evs_per_km2:,.0f}/km²)",
-                "demand": (f"public {row.public_sessions_per_day:,.0f} sessions/day · residential "
-                           f"{row.residential_evs:,.0f} EVs · rural {row.rural_sessions_per_day:,.0f} sessions/day"),
+                "evs": w("grid.evs", evs=row["evs"], density=row["evs_per_km2"]),
+                "demand": _esc(demand),
                 "style": {"fillColor": fill[i], "fillOpacity": 0.6, "weight": 0, "color": fill[i]},
             },
         })
     side_km = (blocks["x1_m"] - blocks["x0_m"]).iloc[0] / 1000 if len(blocks) else DEMAND_BLOCK_M / 1000
     layer = folium.GeoJson(
         {"type": "FeatureCollection", "features": features},
-        name=f"Demand grid: EVs per km² ({side_km:g} km blocks)", show=False,
+        name=w("map.demand_grid", side_km=side_km), show=False,
         tooltip=folium.GeoJsonTooltip(fields=["evs", "demand"], labels=False),
     )
     return layer, classes
@@ -308,7 +292,13 @@ def _nice_bins(values: np.ndarray) -> list[float]:
 
 # --- sites ---------------------------------------------------------------------------------------------------------
 
-def _charger_layer(tier: str, sites: pd.DataFrame) -> folium.GeoJson:
+def _short(spec, w: Words) -> str:
+    """A tier's name in running text: the built-in's name in English, else its label."""
+    return spec.name if spec.builtin and w.language == "en" else w.tier(spec)
+
+
+def _charger_layer(tp: TierPlan, sites: pd.DataFrame, w: Words) -> folium.GeoJson:
+    spec = tp.spec
     chargers = sites["chargers"].to_numpy(dtype=float)
     radius = np.clip(2.0 + np.sqrt(chargers), 2.5, 12.0).round(1)
     lon = sites["lon"].round(SITE_DIGITS).to_numpy()
@@ -319,43 +309,47 @@ def _charger_layer(tier: str, sites: pd.DataFrame) -> folium.GeoJson:
             "type": "Feature",
             "geometry": {"type": "Point", "coordinates": [float(lon[i]), float(lat[i])]},
             "properties": {
-                "siteId": _esc(row.site_id), "tier": tier,
+                "siteId": _esc(row.site_id), "tier": _esc(_short(spec, w)),
                 "district": _esc(district_label(row.district_name, row.district_name_en)),
-                "chargers": int(row.chargers), "served": f"{row.demand_served:,.1f} {row.demand_unit}",
+                "chargers": int(row.chargers), "served": _esc(f"{row.demand_served:,.1f} {row.demand_unit}"),
                 "rank": int(row.rank), "lonlat": f"{lon[i]:.5f}, {lat[i]:.5f}",
                 "style": {"radius": float(radius[i])},
             },
         })
     fields = ["siteId", "tier", "district", "chargers", "served", "rank", "lonlat"]
-    aliases = ["Site", "Tier", "District", "Chargers", "Demand served", "Rank in tier", "Lon, lat"]
+    aliases = [w["popup.site"], w["popup.tier"], w["popup.district"], w["popup.chargers"], w["popup.served"],
+               w["popup.rank"], w["popup.lonlat"]]
     placed = int(sites["chargers"].sum())
     return folium.GeoJson(
         {"type": "FeatureCollection", "features": features},
-        name=f"{TIER_LABELS[tier]} ({len(sites):,} sites, {placed:,} chargers)",
-        show=tier in SHOWN_TIERS,
-        marker=folium.CircleMarker(radius=4, fill=True, color="#333", weight=0.5, fill_color=TIER_COLOURS[tier],
+        name=w("map.layer.chargers", label=w.tier(spec), sites=len(sites), units=placed),
+        show=spec.shown,
+        marker=folium.CircleMarker(radius=4, fill=True, color="#333", weight=0.5, fill_color=spec.colour,
                                    fill_opacity=0.75),
         popup=folium.GeoJsonPopup(fields=fields, aliases=aliases) if features else None,  # folium refuses fields of no feature
     )
 
 
-def _hydrogen_layers(plan: Plan, sites: pd.DataFrame, fmap: folium.Map) -> folium.FeatureGroup:
-    tier_plan = plan.tiers["hydrogen"]
+def _station_layers(plan: Plan, tp: TierPlan, sites: pd.DataFrame, fmap: folium.Map, w: Words) -> folium.FeatureGroup:
+    """Stations (new ▲, existing ■) with service-radius circles, and the tier's demand hubs."""
+    spec = tp.spec
+    label = w.tier(spec)
     n_new = int((sites["status"] == "new").sum())
-    stations = folium.FeatureGroup(name=f"{TIER_LABELS['hydrogen']} ({n_new} new, {len(sites) - n_new} existing)",
-                                   show="hydrogen" in SHOWN_TIERS)
-    circles = folium.FeatureGroup(name=f"Hydrogen service radius ({tier_plan.radius_m / 1000:g} km by road)",
-                                  show="hydrogen" in SHOWN_TIERS)
-    radius_m = tier_plan.radius_m / plan.scenario.network.circuity
+    stations = folium.FeatureGroup(name=w("map.layer.stations", label=label, new=n_new, existing=len(sites) - n_new),
+                                   show=spec.shown)
+    circles = folium.FeatureGroup(name=w("map.layer.radius", label=label, radius_km=spec.radius_m / 1000),
+                                  show=spec.shown)
+    radius_m = spec.radius_m / plan.scenario.network.circuity
     for row in sites.itertuples():
         new = row.status == "new"
-        colour = TIER_COLOURS["hydrogen"] if new else "#555555"
+        colour = spec.colour if new else "#555555"
         popup = _popup_table({
-            "Station": row.site_id, "Name": row.name, "Status": row.status, "Tier": "hydrogen",
-            "District": district_label(row.district_name, row.district_name_en),
-            "Capacity (kg/day)": f"{row.capacity_kg_per_day:,.0f}",
-            "Demand served (kg/day)": f"{row.demand_served:,.0f}",
-            "Rank in tier": row.rank, "Lon, lat": f"{row.lon:.5f}, {row.lat:.5f}",
+            w["popup.station"]: row.site_id, w["popup.name"]: row.name, w["popup.status"]: w.status(row.status),
+            w["popup.tier"]: label,
+            w["popup.district"]: district_label(row.district_name, row.district_name_en),
+            w["popup.capacity_kg"]: f"{row.capacity_kg_per_day:,.0f}",
+            w["popup.served_kg"]: f"{row.demand_served:,.0f}",
+            w["popup.rank"]: row.rank, w["popup.lonlat"]: f"{row.lon:.5f}, {row.lat:.5f}",
         })
         folium.Circle([row.lat, row.lon], radius=radius_m, color=colour, weight=1, fill=True, fill_opacity=0.04,
                       dash_array=None if new else "6 4", interactive=False).add_to(circles)
@@ -364,22 +358,23 @@ def _hydrogen_layers(plan: Plan, sites: pd.DataFrame, fmap: folium.Map) -> foliu
                                    f"text-shadow:0 0 2px #fff,0 0 2px #fff'>{symbol}</div>",
                               icon_size=(22, 22), icon_anchor=(11, 11), class_name="siting-h2")
         # folium passes site_id on as options.siteId, which the site search reads
-        folium.Marker([row.lat, row.lon], icon=icon, tooltip=_esc(f"{row.site_id} ({row.status})"),
+        folium.Marker([row.lat, row.lon], icon=icon, tooltip=_esc(f"{row.site_id} ({w.status(row.status)})"),
                       popup=folium.Popup(popup, max_width=340), site_id=_esc(row.site_id)).add_to(stations)
     circles.add_to(fmap)
     stations.add_to(fmap)
-    if plan.hubs is not None:
-        _hub_layer(plan).add_to(fmap)
+    if tp.hubs is not None:
+        _hub_layer(tp, w).add_to(fmap)
     return stations
 
 
-def _hub_layer(plan: Plan) -> folium.FeatureGroup:
-    tier_plan = plan.tiers["hydrogen"]
-    hubs = folium.FeatureGroup(name=f"Hydrogen demand hubs ({len(plan.hubs)}) and who serves them")
-    served = tier_plan.demand.set_index("demand_id")["served"]
-    where = tier_plan.sites.set_index("site_id")[["lon", "lat"]]
-    flows = tier_plan.assignment[tier_plan.assignment["amount"] > 1e-6]
-    hub_points = plan.hubs.assign(hub_key=plan.hubs["hub_id"].astype(str)).set_index("hub_key")
+def _hub_layer(tp: TierPlan, w: Words) -> folium.FeatureGroup:
+    hubs_table = tp.hubs
+    weight = tp.spec.hub_weight_column
+    hubs = folium.FeatureGroup(name=w("map.layer.hubs", label=w.tier(tp.spec), n=len(hubs_table)))
+    served = tp.demand.set_index("demand_id")["served"]
+    where = tp.sites.set_index("site_id")[["lon", "lat"]]
+    flows = tp.assignment[tp.assignment["amount"] > 1e-6]
+    hub_points = hubs_table.assign(hub_key=hubs_table["hub_id"].astype(str)).set_index("hub_key")
     for flow in flows.itertuples():
         if flow.demand_id not in hub_points.index or flow.site_id not in where.index:
             continue
@@ -387,16 +382,19 @@ def _hub_layer(plan: Plan) -> folium.FeatureGroup:
         site = where.loc[flow.site_id]
         folium.PolyLine([[hub["lat"], hub["lon"]], [site["lat"], site["lon"]]], color="#7b3294", weight=1.5,
                         opacity=0.8, dash_array="3 4",
-                        tooltip=_esc(f"{flow.demand_id} → {flow.site_id}: {flow.amount:,.0f} kg/day")).add_to(hubs)
-    for row in plan.hubs.itertuples():
-        got = float(served.get(str(row.hub_id), 0.0))
+                        tooltip=_esc(f"{flow.demand_id} → {flow.site_id}: {flow.amount:,.0f} {tp.demand_unit}")
+                        ).add_to(hubs)
+    for row in hubs_table.to_dict("records"):
+        demand = float(row[weight]) * tp.spec.demand_share
+        got = float(served.get(str(row["hub_id"]), 0.0))
         popup = _popup_table({
-            "Hub": row.hub_id, "Name": getattr(row, "name", ""), "Name (en)": getattr(row, "name_en", ""),
-            "Kind": getattr(row, "kind", ""), "Demand (kg/day)": f"{row.demand_kg_per_day:,.0f}",
-            "Served (kg/day)": f"{got:,.0f} ({_percent(got / row.demand_kg_per_day if row.demand_kg_per_day else 1)})",
-            "Lon, lat": f"{row.lon:.5f}, {row.lat:.5f}",
+            w["popup.hub"]: row["hub_id"], w["popup.name"]: row.get("name", ""),
+            w["popup.name_en"]: row.get("name_en", ""), w["popup.kind"]: row.get("kind", ""),
+            w("popup.demand", unit=tp.demand_unit): f"{demand:,.0f}",
+            w("popup.hub_served", unit=tp.demand_unit): f"{got:,.0f} ({_percent(got / demand if demand else 1)})",
+            w["popup.lonlat"]: f"{row['lon']:.5f}, {row['lat']:.5f}",
         })
-        folium.CircleMarker([row.lat, row.lon], radius=4 + np.sqrt(row.demand_kg_per_day) / 6, color="#7b3294",
+        folium.CircleMarker([row["lat"], row["lon"]], radius=4 + np.sqrt(demand) / 6, color="#7b3294",
                             weight=1, fill=True, fill_color="#c2a5cf" if got > 0 else "#ffffff", fill_opacity=0.9,
                             popup=folium.Popup(popup, max_width=340)).add_to(hubs)
     return hubs
@@ -423,7 +421,7 @@ class _SiteSearch(JSCSSMixin, folium.MacroElement):
             };
             var search = new L.Control.Search({
                 layer: all, propertyName: "siteId", initial: false, zoom: 15, position: "topleft", tooltipLimit: 15,
-                textPlaceholder: "Site id…", textErr: "No site with that id", marker: false,
+                textPlaceholder: {{ this.placeholder|tojson }}, textErr: {{ this.not_found|tojson }}, marker: false,
                 moveToLocation: function(latlng, title, map) { map.setView(latlng, 15); }
             });
             search.on("search:locationfound", function(e) {
@@ -442,10 +440,12 @@ class _SiteSearch(JSCSSMixin, folium.MacroElement):
     default_css = [("Leaflet.Search.css",
                     "https://cdn.jsdelivr.net/npm/leaflet-search@2.9.7/dist/leaflet-search.min.css")]
 
-    def __init__(self, layers: dict[str, folium.map.Layer]):
+    def __init__(self, layers: dict[str, folium.map.Layer], w: Words):
         super().__init__()
         self._name = "SiteSearch"
         self.layers = {tier: layer.get_name() for tier, layer in layers.items()}
+        self.placeholder = w["search.placeholder"]
+        self.not_found = w["search.not_found"]
 
 
 class _OutlineMiniMap(JSCSSMixin, folium.MacroElement):
@@ -540,23 +540,23 @@ def _esc(value) -> str:
     return html.escape(str(value))
 
 
-def _title_html(plan: Plan) -> str:
+def _title_html(plan: Plan, w: Words) -> str:
     s = plan.scenario
     rows = []
-    for tier, tp in plan.tiers.items():
-        unit = "stations" if tier == "hydrogen" else "chargers"
+    for tp in plan.tiers.values():
         gap = "" if tp.result.gap is None else f" (gap {100 * tp.result.gap:.2f} %)"
-        rows.append(f"<tr><td><span class='siting-dot' style='background:{TIER_COLOURS[tier]}'></span>"
-                    f"{_esc(TIER_LABELS[tier])}</td><td class='n'>{tp.target:,}</td>"
-                    f"<td class='n'>{tp.units_placed:,}</td><td>{unit}</td>"
-                    f"<td class='n'>{100 * tp.coverage:.1f} %</td><td>{_esc(tp.result.status)}{gap}</td></tr>")
+        rows.append(f"<tr><td><span class='siting-dot' style='background:{tp.spec.colour}'></span>"
+                    f"{_esc(w.tier(tp.spec))}</td><td class='n'>{tp.target:,}</td>"
+                    f"<td class='n'>{tp.units_placed:,}</td><td>{_esc(w['unit.' + tp.spec.unit])}</td>"
+                    f"<td class='n'>{100 * tp.coverage:.1f} %</td><td>{_esc(w.status(tp.result.status))}{gap}</td></tr>")
     title = _esc(s.title or s.name)
     return (
         "<div id='siting-title' class='siting-box' style='top:10px;left:54px'>"
         f"<div style='font-size:15px;font-weight:bold'>{title}</div>"
-        f"<div style='color:#555'>scenario {_esc(s.name)}</div>"
-        "<table><tr><th style='text-align:left'>Tier</th><th>Target</th><th>Placed</th><th></th>"
-        "<th>Demand covered</th><th style='text-align:left'>Solver</th></tr>" + "".join(rows) + "</table></div>"
+        f"<div style='color:#555'>{_esc(w('title.scenario', name=s.name))}</div>"
+        f"<table><tr><th style='text-align:left'>{_esc(w['title.tier'])}</th><th>{_esc(w['title.target'])}</th>"
+        f"<th>{_esc(w['title.placed'])}</th><th></th><th>{_esc(w['title.covered'])}</th>"
+        f"<th style='text-align:left'>{_esc(w['title.solver'])}</th></tr>" + "".join(rows) + "</table></div>"
         + _STYLE
     )
 
@@ -582,39 +582,46 @@ def _ramp(scale, *, steps: int = 9) -> str:
     return f"<span class='siting-ramp' style='background:linear-gradient(to right, {colours})'></span>"
 
 
-def _legend_html(plan: Plan, scales: dict, demand_classes: list[tuple[float, float, str]]) -> str:
-    parts = ["<b>Sites</b>"]
-    for tier in plan.tiers:
-        if tier != "hydrogen":
-            parts.append(f"<div><span class='siting-dot' style='background:{TIER_COLOURS[tier]}'></span>"
-                         f"{_esc(TIER_LABELS[tier])}</div>")
-    parts.append("<div style='color:#555'>circle size ∝ √chargers (4 → 40 chargers: "
+def _legend_html(plan: Plan, scales: dict, demand_classes: list[tuple[float, float, str]], w: Words,
+                 sites: pd.DataFrame) -> str:
+    parts = [f"<b>{_esc(w['legend.sites'])}</b>"]
+    for tp in plan.tiers.values():
+        if not tp.spec.is_station:
+            parts.append(f"<div><span class='siting-dot' style='background:{tp.spec.colour}'></span>"
+                         f"{_esc(w.tier(tp.spec))}</div>")
+    chargers = sites.loc[sites["chargers"] > 0, "chargers"]
+    low, high = (int(chargers.min()), int(chargers.max())) if len(chargers) else (1, 10)
+    middle = max(low, int(round(np.sqrt(low * high))))
+    parts.append("<div style='color:#555'>" + _esc(w("legend.size", low=low, high=high))
                  + "".join(f"<span class='siting-dot' style='width:{2 * r:.0f}px;height:{2 * r:.0f}px;"
                            f"border-radius:{r:.0f}px;background:#aaa;margin:0 3px'></span>"
-                           for r in (2 + np.sqrt(4), 2 + np.sqrt(15), 2 + np.sqrt(40))) + ")</div>")
-    if "hydrogen" in plan.tiers:
-        parts.append(f"<div><span style='color:{TIER_COLOURS['hydrogen']}'>▲</span> new hydrogen station "
-                     "&nbsp; <span style='color:#555'>■</span> existing (circle: service radius)</div>"
-                     "<div><span style='color:#7b3294'>●</span> hydrogen demand hub (white: not served)</div>")
-    for metric, caption in DISTRICT_METRICS.items():
+                           for r in np.clip(2 + np.sqrt([low, middle, high]), 2.5, 12.0)) + ")</div>")
+    for tp in plan.tiers.values():
+        if tp.spec.is_station:
+            label = _esc(w.tier(tp.spec))
+            parts.append(f"<div><span style='color:{tp.spec.colour}'>▲</span> {label}: {_esc(w['legend.station_new'])}"
+                         f" &nbsp; <span style='color:#555'>■</span> {_esc(w['legend.station_existing'])}</div>")
+            if tp.hubs is not None:
+                parts.append(f"<div><span style='color:#7b3294'>●</span> {_esc(w['legend.hub'])}</div>")
+    for metric, caption in district_captions(plan, w).items():
         scale = scales.get(metric)
         if scale is None:
-            body = "<div style='color:#555'>district outlines</div>"
+            body = f"<div style='color:#555'>{_esc(w['legend.outlines'])}</div>"
         elif metric == "vs_fair_share":
-            low, high = 2 ** scale.vmin, 2 ** scale.vmax
-            body = (f"<div>{low:.2g}× {_ramp(scale)} {high:.2g}×</div><div style='color:#555'>"
-                    "chargers placed ÷ (charger target × district share of EVs); 1× = fair share</div>")
+            low_ratio, high_ratio = 2 ** scale.vmin, 2 ** scale.vmax
+            body = (f"<div>{low_ratio:.2g}× {_ramp(scale)} {high_ratio:.2g}×</div><div style='color:#555'>"
+                    f"{_esc(w['legend.fair'])}</div>")
         elif metric.startswith("covered"):
             body = f"<div>{100 * scale.vmin:.0f} % {_ramp(scale)} 100 %</div>"
         else:
             body = f"<div>{scale.vmin:,.0f} {_ramp(scale)} {scale.vmax:,.0f}</div>"
-        parts.append(f"<div class='siting-legend-metric' data-metric='{metric}' style='display:none'>"
-                     f"<b>Districts: {_esc(caption)}</b>{body}<div style='color:#555'>"
+        parts.append(f"<div class='siting-legend-metric' data-metric='{_esc(metric)}' style='display:none'>"
+                     f"<b>{_esc(w('map.districts', caption=caption))}</b>{body}<div style='color:#555'>"
                      f"<span class='siting-dot' style='background:{NO_DATA_COLOUR};border-radius:0'></span>"
-                     "no such demand</div></div>")
+                     f"{_esc(w['legend.no_demand'])}</div></div>")
     swatches = "".join(f"<span title='{low:,.0f}–{high:,.0f}' style='display:inline-block;width:18px;"
                        f"height:10px;background:{colour}'></span>" for low, high, colour in demand_classes)
-    parts.append(f"<div id='siting-legend-demand' style='display:none'><b>Demand grid: EVs per km²</b><div>"
+    parts.append(f"<div id='siting-legend-demand' style='display:none'><b>{_esc(w['legend.grid'])}</b><div>"
                  f"{demand_classes[0][0]:,.0f} {swatches} {demand_classes[-1][1]:,.0f}</div></div>")
     return ("<div id='siting-legend' class='siting-box' style='bottom:40px;left:10px;max-width:330px'>"
             + "".join(parts) + "</div>")

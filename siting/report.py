@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from siting.render import CHARGER_TIERS, TIER_COLOURS, TIER_LABELS, district_metrics
+from siting.labels import Words, words
+from siting.tables import charger_tiers, district_metrics, station_tiers
 
 if TYPE_CHECKING:
     from siting.plan import Plan
@@ -25,32 +26,32 @@ if TYPE_CHECKING:
 def render_report(plan: Plan) -> str:
     """The plan's summary as one self-contained HTML document (UTF-8 text)."""
     s = plan.scenario
+    w = words(s.language)
     title = _esc(s.title or s.name)
     table = district_metrics(plan).merge(
         plan.boundaries[["district_code", "district_name", "district_name_en"]], on="district_code", how="left")
     parts = [
         f"<h1>{title}</h1>",
-        f"<p class='sub'>scenario <b>{_esc(s.name)}</b> · scenario file sha256 {_esc(s.content_hash[:12])}… · "
-        f"{len(plan.boundaries)} districts · {table['evs'].sum():,.0f} EVs</p>",
-        "<h2>Targets and what the plan placed</h2>",
-        _tier_table(plan),
-        "<h2>Per district</h2>",
-        _district_table(table),
-        "<h2>Charts</h2>",
+        "<p class='sub'>" + w("report.subtitle", name=_esc(s.name), sha=_esc(s.content_hash[:12]),
+                              districts=len(plan.boundaries), evs=table["evs"].sum()) + "</p>",
+        f"<h2>{_esc(w['report.targets'])}</h2>",
+        _tier_table(plan, w),
+        f"<h2>{_esc(w['report.per_district'])}</h2>",
+        _district_table(plan, table, w),
+        f"<h2>{_esc(w['report.charts'])}</h2>",
         "<div class='charts'>",
-        _figure(_chargers_vs_demand_figure(plan, table),
-                "Each district's share of a tier's chargers beside its share of that tier's demand."),
-        _figure(_coverage_figure(plan), "Share of each tier's demand within reach of a site with spare capacity."),
     ]
-    if "hydrogen" in plan.tiers and plan.hubs is not None:
-        parts.append(_figure(_hub_figure(plan), "Hydrogen demand hubs: demand and the part the stations serve."))
+    if charger_tiers(plan):
+        parts.append(_figure(_chargers_vs_demand_figure(plan, table), w["report.fig.chargers"]))
+    parts.append(_figure(_coverage_figure(plan), w["report.fig.coverage"]))
+    for tier in station_tiers(plan):
+        if plan.tiers[tier].hubs is not None:
+            parts.append(_figure(_hub_figure(plan.tiers[tier]), w("report.fig.hubs", label=w.tier(plan.tiers[tier].spec))))
     parts.append("</div>")
-    parts.append("<p class='note'>Status <i>optimal</i> means the solver proved optimality; <i>feasible</i> means it "
-                 "stopped within the scenario's MIP gap (shown). Demand units differ by tier: sessions/day (public, "
-                 "rural), EVs with a home parking place (residential), kg/day (hydrogen). “Fair share” splits the "
-                 "charger target by the districts' EVs. Written by siting; see plan.json for the full record.</p>")
-    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{title} — siting report</title>"
-            f"<style>{_CSS}</style></head><body>" + "\n".join(parts) + "</body></html>\n")
+    parts.append(f"<p class='note'>{w['report.note']}</p>")
+    return (f"<!DOCTYPE html><html lang='{s.language}'><head><meta charset='utf-8'><title>{title} — "
+            f"{_esc(w['report.title_suffix'])}</title><style>{_CSS}</style></head><body>" + "\n".join(parts)
+            + "</body></html>\n")
 
 
 _CSS = """
@@ -78,51 +79,59 @@ def _pct(value) -> str:
     return "–" if value is None or not np.isfinite(value) else f"{100 * value:.1f} %"
 
 
-def _tier_table(plan: Plan) -> str:
+def _tier_table(plan: Plan, w: Words) -> str:
     rows = []
-    for tier, tp in plan.tiers.items():
+    for tp in plan.tiers.values():
         r = tp.result
-        unit = "stations" if tier == "hydrogen" else "chargers"
         sites = int((tp.sites["status"] != "candidate").sum())
         demand = float(tp.demand["demand"].sum())
         met = tp.units_placed == tp.target
         status_class = "ok" if r.status == "optimal" else "warn" if r.status != "feasible" else ""
         gap = "–" if r.gap is None else f"{100 * r.gap:.2f} %"
         rows.append(
-            f"<tr><td>{_esc(TIER_LABELS.get(tier, tier))}</td><td class='n'>{tp.target:,}</td>"
-            f"<td class='n {'ok' if met else 'warn'}'>{tp.units_placed:,}</td><td>{unit}</td>"
+            f"<tr><td>{_esc(w.tier(tp.spec))}</td><td class='n'>{tp.target:,}</td>"
+            f"<td class='n {'ok' if met else 'warn'}'>{tp.units_placed:,}</td><td>{_esc(w['unit.' + tp.spec.unit])}</td>"
             f"<td class='n'>{sites:,}</td><td class='n'>{demand:,.0f} {_esc(tp.demand_unit)}</td>"
-            f"<td class='n'>{_pct(tp.coverage)}</td><td class='{status_class}'>{_esc(r.status)}</td>"
+            f"<td class='n'>{_pct(tp.coverage)}</td><td class='{status_class}'>{_esc(w.status(r.status))}</td>"
             f"<td class='n'>{gap}</td><td>{_esc(r.solver)}</td><td class='n'>{r.solve_time_s:,.1f} s</td>"
             f"<td class='n'>{r.n_variables:,} × {r.n_constraints:,}</td></tr>")
-    return ("<table><tr><th>Tier</th><th>Target</th><th>Placed</th><th></th><th>Sites</th><th>Demand</th>"
-            "<th>Covered</th><th>Status</th><th>Gap</th><th>Solver</th><th>Solve time</th>"
-            "<th>Variables × constraints</th></tr>" + "".join(rows) + "</table>")
+    head = "".join(f"<th>{_esc(w[f'report.col.{key}'])}</th>" for key in
+                   ("tier", "target", "placed")) + "<th></th>" + "".join(
+        f"<th>{_esc(w[f'report.col.{key}'])}</th>" for key in
+        ("sites", "demand", "covered", "status", "gap", "solver", "solve_time", "size"))
+    return "<table><tr>" + head + "</tr>" + "".join(rows) + "</table>"
 
 
-def _district_table(table: pd.DataFrame) -> str:
+def _district_table(plan: Plan, table: pd.DataFrame, w: Words) -> str:
+    chargers = charger_tiers(plan)
+    stations = station_tiers(plan)
     rows = []
-    for row in table.itertuples():
-        same = str(row.district_name_en).strip() == str(row.district_name).strip()
-        cells = [f"<td>{_esc(row.district_name)}</td><td>{'' if same else _esc(row.district_name_en)}</td>",
-                 f"<td class='n'>{row.evs:,.0f}</td>"]
-        cells += [f"<td class='n'>{getattr(row, f'chargers_{t}'):,}</td>" for t in CHARGER_TIERS]
-        per_1000 = "–" if not np.isfinite(row.chargers_per_1000_evs) else f"{row.chargers_per_1000_evs:.1f}"
-        cells.append(f"<td class='n'>{per_1000}</td>")
-        cells += [f"<td class='n'>{_pct(getattr(row, f'covered_{t}'))}</td>" for t in CHARGER_TIERS]
-        fair = "–" if not np.isfinite(row.vs_fair_share) else f"{row.vs_fair_share:.2f}×"
-        cells.append(f"<td class='n'>{fair}</td><td class='n'>{row.hydrogen_stations}</td>")
+    for row in table.to_dict("records"):
+        same = str(row["district_name_en"]).strip() == str(row["district_name"]).strip()
+        cells = [f"<td>{_esc(row['district_name'])}</td><td>{'' if same else _esc(row['district_name_en'])}</td>",
+                 f"<td class='n'>{row['evs']:,.0f}</td>"]
+        cells += [f"<td class='n'>{row[f'chargers_{t}']:,}</td>" for t in chargers]
+        per_1000 = row["chargers_per_1000_evs"]
+        cells.append(f"<td class='n'>{'–' if not np.isfinite(per_1000) else f'{per_1000:.1f}'}</td>")
+        cells += [f"<td class='n'>{_pct(row[f'covered_{t}'])}</td>" for t in chargers]
+        fair = "–" if not np.isfinite(row["vs_fair_share"]) else f"{row['vs_fair_share']:.2f}×"
+        cells.append(f"<td class='n'>{fair}</td>")
+        cells += [f"<td class='n'>{row[f'stations_{t}']}</td>" for t in stations]
         rows.append("<tr>" + "".join(cells) + "</tr>")
     total_evs = table["evs"].sum()
-    totals = [int(table[f"chargers_{t}"].sum()) for t in CHARGER_TIERS]
+    totals = [int(table[f"chargers_{t}"].sum()) for t in chargers]
     per_1000 = 1000 * sum(totals) / total_evs if total_evs > 0 else float("nan")
-    rows.append("<tr class='total'><td>Total</td><td></td>"
+    rows.append(f"<tr class='total'><td>{_esc(w['report.total'])}</td><td></td>"
                 f"<td class='n'>{total_evs:,.0f}</td>" + "".join(f"<td class='n'>{v:,}</td>" for v in totals)
-                + f"<td class='n'>{per_1000:.1f}</td><td></td><td></td><td></td><td class='n'>1.00×</td>"
-                f"<td class='n'>{int(table['hydrogen_stations'].sum())}</td></tr>")
-    head = ("<tr><th>District</th><th></th><th>EVs</th><th>Public</th><th>Residential</th><th>Rural</th>"
-            "<th>per 1,000 EVs</th><th>Public covered</th><th>Residential covered</th><th>Rural covered</th>"
-            "<th>vs. fair share</th><th>New H₂ stations</th></tr>")
+                + f"<td class='n'>{per_1000:.1f}</td>" + "<td></td>" * len(chargers) + "<td class='n'>1.00×</td>"
+                + "".join(f"<td class='n'>{int(table[f'stations_{t}'].sum())}</td>" for t in stations) + "</tr>")
+    labels = {t: w.tier(plan.tiers[t].spec) for t in plan.tiers}
+    head = (f"<tr><th>{_esc(w['report.col.district'])}</th><th></th><th>{_esc(w['report.col.evs'])}</th>"
+            + "".join(f"<th>{_esc(labels[t])}</th>" for t in chargers)
+            + f"<th>{_esc(w['report.col.per_1000'])}</th>"
+            + "".join(f"<th>{_esc(w('report.col.covered_tier', label=labels[t]))}</th>" for t in chargers)
+            + f"<th>{_esc(w['report.col.fair'])}</th>"
+            + "".join(f"<th>{_esc(w('report.col.stations', label=labels[t]))}</th>" for t in stations) + "</tr>")
     return "<table>" + head + "".join(rows) + "</table>"
 
 
@@ -144,7 +153,7 @@ def _new_figure(width_in: float, height_in: float):
 
 def _chargers_vs_demand_figure(plan: Plan, table: pd.DataFrame):
     summary = plan.districts()
-    tiers = [t for t in CHARGER_TIERS if t in plan.tiers]
+    tiers = charger_tiers(plan)
     labels = [_label(row) for _, row in table.iterrows()]
     fig = _new_figure(7.5, 1.2 + 0.32 * len(labels))
     axes = fig.subplots(1, len(tiers), sharey=True, squeeze=False)[0]
@@ -155,9 +164,10 @@ def _chargers_vs_demand_figure(plan: Plan, table: pd.DataFrame):
         demand = rows["demand"].fillna(0).to_numpy(dtype=float)
         unit_share = units / units.sum() if units.sum() > 0 else units
         demand_share = demand / demand.sum() if demand.sum() > 0 else demand
-        ax.barh(y - 0.2, 100 * unit_share, height=0.4, color=TIER_COLOURS[tier], label="chargers")
+        spec = plan.tiers[tier].spec
+        ax.barh(y - 0.2, 100 * unit_share, height=0.4, color=spec.colour, label="chargers")
         ax.barh(y + 0.2, 100 * demand_share, height=0.4, color="#bbbbbb", label="demand")
-        ax.set_title(TIER_LABELS[tier], fontsize=10)
+        ax.set_title(_plain(spec.label), fontsize=10)
         ax.set_xlabel("% of the tier", fontsize=9)
         ax.tick_params(labelsize=9)
         ax.legend(fontsize=8, loc="lower right", frameon=False)
@@ -171,11 +181,11 @@ def _coverage_figure(plan: Plan):
     fig = _new_figure(4.4, 2.8)
     ax = fig.subplots()
     coverage = [100 * plan.tiers[t].coverage for t in tiers]
-    bars = ax.bar(range(len(tiers)), coverage, color=[TIER_COLOURS.get(t, "#777") for t in tiers])
+    bars = ax.bar(range(len(tiers)), coverage, color=[plan.tiers[t].spec.colour for t in tiers])
     for bar, value in zip(bars, coverage, strict=True):
         ax.annotate(f"{value:.1f} %", (bar.get_x() + bar.get_width() / 2, value), ha="center", va="bottom",
                     fontsize=8, xytext=(0, 2), textcoords="offset points")
-    ax.set_xticks(range(len(tiers)), [t.capitalize() for t in tiers], fontsize=8)
+    ax.set_xticks(range(len(tiers)), [_plain(t.capitalize()) for t in tiers], fontsize=8)
     ax.set_ylim(0, 110)
     ax.set_ylabel("demand covered (%)", fontsize=8)
     ax.tick_params(labelsize=8)
@@ -183,23 +193,29 @@ def _coverage_figure(plan: Plan):
     return fig
 
 
-def _hub_figure(plan: Plan):
-    tp = plan.tiers["hydrogen"]
+def _plain(text: str) -> str:
+    """A label for a chart: no mathtext from user text."""
+    return str(text).replace("$", r"\$")
+
+
+def _hub_figure(tp):
     served = tp.demand.set_index("demand_id")["served"]
-    hubs = plan.hubs.copy()
+    weight = tp.spec.hub_weight_column
+    hubs = tp.hubs.copy()
+    hubs["demand"] = hubs[weight].astype(float) * tp.spec.demand_share
     hubs["served"] = hubs["hub_id"].astype(str).map(served).fillna(0.0).to_numpy(dtype=float)
-    hubs = hubs.sort_values("demand_kg_per_day", ascending=True)
+    hubs = hubs.sort_values("demand", ascending=True)
     labels = [str(h).replace("$", r"\$") for h in hubs["hub_id"]]
     fig = _new_figure(4.4, 1.0 + 0.22 * len(hubs))
     ax = fig.subplots()
     y = np.arange(len(hubs))
-    ax.barh(y, hubs["demand_kg_per_day"], color="#e7d4e8", label="demand")
+    ax.barh(y, hubs["demand"], color="#e7d4e8", label="demand")
     ax.barh(y, hubs["served"], height=0.5, color="#7b3294", label="served")
     ax.set_yticks(y, labels, fontsize=7)
-    ax.set_xlabel("kg/day", fontsize=8)
+    ax.set_xlabel(_plain(tp.demand_unit), fontsize=8)
     ax.tick_params(labelsize=7)
     ax.legend(fontsize=7, loc="lower right", frameon=False)
-    ax.set_title(f"Hydrogen hubs: {100 * tp.coverage:.1f} % of demand served", fontsize=9)
+    ax.set_title(_plain(f"{tp.spec.label}: {100 * tp.coverage:.1f} % of hub demand served"), fontsize=9)
     return fig
 
 

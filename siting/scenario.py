@@ -11,16 +11,23 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import hashlib
+import re
 import tomllib
 import types
 import typing
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from siting._errors import ScenarioError
+from siting.tiers import DEMAND_COLUMNS, KINDS, TierSpec, builtin_tiers, scenario_tier
+
+#: ``fail(key, value, fix)``: raise a ScenarioError naming the file, the key (within its section) and the fix.
+Fail = Callable[[str, Any, str], None]
+LANGUAGES = ("en", "zh")
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,11 @@ class Targets:
     residential_chargers: int
     rural_chargers: int
     hydrogen_new_stations: int
+
+    def check(self, fail: Fail) -> None:
+        for f in dataclasses.fields(self):
+            if getattr(self, f.name) < 0:
+                fail(f.name, getattr(self, f.name), "is negative; a target must be 0 or more")
 
 
 @dataclass(frozen=True)
@@ -70,6 +82,19 @@ class Demand:
     population_layer: Path | None = None
     population_column: str = "population"
 
+    def check(self, fail: Fail) -> None:
+        if self.cell_size_m < 100:
+            fail("cell_size_m", self.cell_size_m, "is below 100 m; use 250–2000")
+        for name in ("rural_ev_rate_ratio", "urban_uniform_share", "rural_uniform_share", "home_parking_share"):
+            if not 0 <= getattr(self, name) <= 1:
+                fail(name, getattr(self, name), "must be between 0 and 1")
+        for name in ("urban_decay_m", "town_decay_m"):
+            if getattr(self, name) <= 0:
+                fail(name, getattr(self, name), "must be positive")
+        for name in ("public_sessions_per_ev_per_day", "rural_sessions_per_ev_per_day"):
+            if getattr(self, name) < 0:
+                fail(name, getattr(self, name), "must be 0 or more")
+
 
 @dataclass(frozen=True)
 class ChargerTier:
@@ -86,6 +111,29 @@ class ChargerTier:
     cost: str = "distance"
     #: Largest travel time to a site when cost = "time", seconds.
     radius_s: float | None = None
+
+    def check(self, fail: Fail) -> None:
+        _check_units(self, fail)
+
+
+def _check_units(t, fail: Fail) -> None:
+    """Radius, capacity and units per site of a charger tier ([public], [tiers.NAME] …)."""
+    for name in ("radius_m", "capacity_per_charger"):
+        if getattr(t, name) <= 0:
+            fail(name, getattr(t, name), "must be positive")
+    if t.min_chargers_per_site < 1:
+        fail("min_chargers_per_site", t.min_chargers_per_site, "must be at least 1")
+    if t.max_chargers_per_site < t.min_chargers_per_site:
+        fail("max_chargers_per_site", t.max_chargers_per_site,
+             f"is below min_chargers_per_site ({t.min_chargers_per_site}); raise it")
+    _check_cost(t, fail)
+
+
+def _check_cost(t, fail: Fail) -> None:
+    if t.cost not in ("distance", "time"):
+        fail("cost", t.cost, 'is not a cost; use "distance" (metres) or "time" (seconds)')
+    if t.cost == "time" and (t.radius_s is None or t.radius_s <= 0):
+        fail("radius_s", t.radius_s, 'must be a positive number of seconds when cost = "time"')
 
 
 def _public() -> ChargerTier:
@@ -116,6 +164,54 @@ class Hydrogen:
     cost: str = "distance"
     radius_s: float | None = None
 
+    def check(self, fail: Fail) -> None:
+        if self.radius_m <= 0:
+            fail("radius_m", self.radius_m, "must be positive")
+        if self.station_capacity_kg_per_day <= 0:
+            fail("station_capacity_kg_per_day", self.station_capacity_kg_per_day, "must be positive")
+        _check_cost(self, fail)
+
+
+@dataclass(frozen=True)
+class TierTable:
+    """A ``[tiers.NAME]`` table: a tier defined by the scenario alone (see :mod:`siting.tiers`)."""
+
+    target: int
+    #: A demand-surface column (urban_evs, rural_evs, evs, …) or a hub file (hub_id, name, lon, lat + weight).
+    demand: str
+    kind: str = "charger"
+    label: str = ""
+    colour: str = ""
+    demand_share: float = 1.0
+    #: Unit of the demand (default: that of the column, e.g. "EVs").
+    demand_unit: str = ""
+    #: Column of a hub file with each hub's demand.
+    hub_weight_column: str = "demand"
+    radius_m: float = 1000.0
+    min_chargers_per_site: int = 1
+    max_chargers_per_site: int = 10
+    #: Demand units one charger (or station) serves.
+    capacity_per_charger: float = 1.0
+    candidate_sources: tuple[str, ...] = ("cells",)
+    candidate_min_density_per_km2: float = 0.0
+    demand_block_m: float = 0.0
+    cost: str = "distance"
+    radius_s: float | None = None
+
+    def check(self, fail: Fail) -> None:
+        if self.kind not in KINDS:
+            fail("kind", self.kind, 'is not a kind of tier; use "charger" or "station"')
+        if self.target < 0:
+            fail("target", self.target, "is negative; a target must be 0 or more")
+        if not 0 < self.demand_share <= 1:
+            fail("demand_share", self.demand_share, "must be in (0, 1]")
+        if self.colour and not re.fullmatch(r"#[0-9a-fA-F]{6}", self.colour):
+            fail("colour", self.colour, 'is not a hex colour; write e.g. "#9467bd"')
+        unknown = [c for c in self.candidate_sources if c != "cells"]
+        if unknown:
+            fail("candidate_sources", list(self.candidate_sources), 'may list only "cells" for a scenario-defined tier')
+        _check_units(self, fail)
+
 
 @dataclass(frozen=True)
 class Network:
@@ -131,12 +227,26 @@ class Network:
     #: Add OSM features (fuel, parking, malls, transport hubs, industrial land) as candidate sites.
     osm_candidates: bool = False
 
+    def check(self, fail: Fail) -> None:
+        if not 1 <= self.circuity <= 3:
+            fail("circuity", self.circuity, "must be between 1 and 3 (typical 1.2–1.4)")
+        if self.default_speed_kmh <= 0:
+            fail("default_speed_kmh", self.default_speed_kmh, "must be positive")
+
 
 @dataclass(frozen=True)
 class Solver:
     name: str = "highs"
     time_limit_s: float = 60.0
     mip_gap: float = 0.01
+
+    def check(self, fail: Fail) -> None:
+        if self.name.lower() not in ("highs", "cbc"):
+            fail("name", self.name, "is not a supported solver; use \"highs\" or \"cbc\"")
+        if self.time_limit_s <= 0:
+            fail("time_limit_s", self.time_limit_s, "must be positive")
+        if not 0 <= self.mip_gap < 1:
+            fail("mip_gap", self.mip_gap, "must be in [0, 1)")
 
 
 @dataclass(frozen=True)
@@ -149,6 +259,8 @@ class Scenario:
     path: Path
     content_hash: str
     title: str = ""
+    #: Language of the map, report and terminal summary: "en" or "zh".
+    language: str = "en"
     demand: Demand = field(default_factory=Demand)
     public: ChargerTier = field(default_factory=_public)
     residential: ChargerTier = field(default_factory=_residential)
@@ -156,6 +268,18 @@ class Scenario:
     hydrogen: Hydrogen = field(default_factory=Hydrogen)
     network: Network = field(default_factory=Network)
     solver: Solver = field(default_factory=Solver)
+    #: ``[tiers.NAME]`` tables: tiers defined by the scenario alone, in file order.
+    extra_tiers: dict[str, TierTable] = field(default_factory=dict)
+
+    @functools.cached_property
+    def tiers(self) -> tuple[TierSpec, ...]:
+        """Every tier the plan places, built-in ones first (see :mod:`siting.tiers`)."""
+        extra = [scenario_tier(name, table, i) for i, (name, table) in enumerate(self.extra_tiers.items())]
+        return (*builtin_tiers(self), *extra)
+
+    def tier(self, name: str) -> TierSpec:
+        """The tier called ``name``."""
+        return next(t for t in self.tiers if t.name == name)
 
     def replace(self, **changes: Any) -> Scenario:
         """A copy with top-level fields replaced (sections as dataclasses)."""
@@ -166,8 +290,15 @@ class Scenario:
         def plain(value: Any) -> Any:
             if dataclasses.is_dataclass(value):
                 return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+            if isinstance(value, dict):
+                return {k: plain(v) for k, v in value.items()}
+            if isinstance(value, tuple):
+                return [plain(v) for v in value]
             return str(value) if isinstance(value, Path) else value
-        return plain(self)
+        data = plain(self)
+        if not self.extra_tiers:
+            del data["extra_tiers"]  # plan.json of a scenario without them stays as it was
+        return data
 
 
 #: Section name → dataclass, for every section a scenario file may have.
@@ -182,7 +313,9 @@ SECTIONS: dict[str, type] = {
     "network": Network,
     "solver": Solver,
 }
-TOP_LEVEL_KEYS = ("name", "title")
+TOP_LEVEL_KEYS = ("name", "title", "language")
+#: Sections holding one table per name (``[tiers.taxi]``): section → (Scenario field, dataclass).
+NAMED_SECTIONS: dict[str, tuple[str, type]] = {"tiers": ("extra_tiers", TierTable)}
 
 
 def builtin_scenario_path() -> Path:
@@ -226,7 +359,7 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
 
 def scenario_from_dict(path: Path, data: dict, content_hash: str) -> Scenario:
     """Validate parsed TOML ``data`` as if read from ``path`` (used for variants of a file)."""
-    _check_keys(path, "", data, [*TOP_LEVEL_KEYS, *SECTIONS])
+    _check_keys(path, "", data, [*TOP_LEVEL_KEYS, *SECTIONS, *NAMED_SECTIONS])
     for key in ("name", "region", "targets"):
         if key not in data:
             msg = f"{path}: missing required key '{key}'; see docs/scenario.md"
@@ -235,19 +368,43 @@ def scenario_from_dict(path: Path, data: dict, content_hash: str) -> Scenario:
     if not name or any(c in name for c in '/\\:*?"<>|') or name.startswith("."):
         msg = f"{path}: name = {name!r} cannot be a folder name; use letters, digits, '_' or '-'"
         raise ScenarioError(msg)
-    sections = {}
+    sections: dict[str, Any] = {}
     for section, cls in SECTIONS.items():
         if section in data:
-            if not isinstance(data[section], dict):
-                msg = f"{path}: '{section}' must be a table ([{section}]); got {type(data[section]).__name__}"
-                raise ScenarioError(msg)
+            _require_table(path, section, data[section])
             base = Scenario.__dataclass_fields__[section]
             default = base.default_factory() if base.default_factory is not dataclasses.MISSING else None
             sections[section] = _section(path, section, cls, data[section], default)
-    scenario = Scenario(name=name, title=_convert(path, "title", data.get("title", ""), str),
+    for section, (attribute, cls) in NAMED_SECTIONS.items():
+        if section in data:
+            _require_table(path, section, data[section])
+            sections[attribute] = {key: _named_table(path, section, key, cls, table)
+                                   for key, table in data[section].items()}
+    language = _convert(path, "language", data.get("language", "en"), str)
+    if language not in LANGUAGES:
+        msg = f"{path}: 'language' = {language!r} is not a language of siting; use \"en\" or \"zh\""
+        raise ScenarioError(msg)
+    scenario = Scenario(name=name, title=_convert(path, "title", data.get("title", ""), str), language=language,
                         path=path.resolve(), content_hash=content_hash, **sections)
     _check_values(scenario)
     return scenario
+
+
+def _require_table(path: Path, key: str, value: Any) -> None:
+    if not isinstance(value, dict):
+        msg = f"{path}: '{key}' must be a table ([{key}]); got {type(value).__name__}"
+        raise ScenarioError(msg)
+
+
+def _named_table(path: Path, section: str, key: str, cls: type, table: Any) -> Any:
+    """One ``[section.key]`` table, e.g. ``[tiers.taxi]``."""
+    builtin = ("public", "residential", "rural", "hydrogen")
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", key) or key in builtin:
+        msg = (f"{path}: [{section}.{key}]: a tier name must be lower-case letters, digits and '_' and not one "
+               f"of the built-in tiers ({', '.join(builtin)}); rename it")
+        raise ScenarioError(msg)
+    _require_table(path, f"{section}.{key}", table)
+    return _section(path, f"{section}.{key}", cls, table, None)
 
 
 def _section(path: Path, section: str, cls: type, table: dict, default: Any) -> Any:
@@ -261,10 +418,29 @@ def _section(path: Path, section: str, cls: type, table: dict, default: Any) -> 
             values[name] = _convert(path, key, table[name], hints[name])
         elif default is not None:
             values[name] = getattr(default, name)
-        elif f.default is dataclasses.MISSING:
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
             msg = f"{path}: missing required key '{key}'; see docs/scenario.md"
             raise ScenarioError(msg)
-    return cls(**values)
+    if cls is TierTable:
+        values["demand"] = _tier_demand(path, f"{section}.demand", values["demand"])
+    obj = cls(**values)
+    if hasattr(obj, "check"):
+        def fail(name: str, value: Any, fix: str) -> None:
+            msg = f"{path}: '{section}.{name}' = {value!r} {fix}"
+            raise ScenarioError(msg)
+        obj.check(fail)
+    return obj
+
+
+def _tier_demand(path: Path, key: str, value: str) -> str | Path:
+    """A demand-surface column stays a name; anything else is a hub file (which must exist)."""
+    if value in DEMAND_COLUMNS:
+        return value
+    if not value.lower().endswith((".csv", ".geojson", ".gpkg", ".json", ".xlsx")):
+        msg = (f"{path}: '{key}' = {value!r} is neither a demand-surface column ({', '.join(DEMAND_COLUMNS)}) "
+               "nor a hub file (.csv, .geojson, .gpkg); fix it")
+        raise ScenarioError(msg)
+    return _convert(path, key, value, Path)
 
 
 def _check_keys(path: Path, prefix: str, table: dict, valid: list[str]) -> None:
@@ -309,54 +485,25 @@ def _convert(path: Path, key: str, value: Any, hint: Any) -> Any:
             msg = f"{path}: '{key}' must be a string; got {value!r}"
             raise ScenarioError(msg)
         return value
+    if typing.get_origin(target) is tuple:
+        if not isinstance(value, list):
+            msg = f"{path}: '{key}' must be a list, e.g. [..., ...]; got {value!r}"
+            raise ScenarioError(msg)
+        item = typing.get_args(target)[0]
+        return tuple(_convert(path, f"{key}[{i}]", v, item) for i, v in enumerate(value))
     msg = f"internal: no converter for {hint!r}"
     raise TypeError(msg)
 
 
 def _check_values(s: Scenario) -> None:
+    """Checks across sections (each section checks its own fields when it is read)."""
     def fail(key: str, value: Any, fix: str) -> None:
         msg = f"{s.path}: '{key}' = {value!r} {fix}"
         raise ScenarioError(msg)
 
-    for f in dataclasses.fields(Targets):
-        value = getattr(s.targets, f.name)
-        if value < 0:
-            fail(f"targets.{f.name}", value, "is negative; a target must be 0 or more")
-    for tier in ("public", "residential", "rural"):
-        t: ChargerTier = getattr(s, tier)
-        for name in ("radius_m", "capacity_per_charger"):
-            if getattr(t, name) <= 0:
-                fail(f"{tier}.{name}", getattr(t, name), "must be positive")
-        if t.min_chargers_per_site < 1:
-            fail(f"{tier}.min_chargers_per_site", t.min_chargers_per_site, "must be at least 1")
-        if t.max_chargers_per_site < t.min_chargers_per_site:
-            fail(f"{tier}.max_chargers_per_site", t.max_chargers_per_site,
-                 f"is below min_chargers_per_site ({t.min_chargers_per_site}); raise it")
-    d = s.demand
-    if d.cell_size_m < 100:
-        fail("demand.cell_size_m", d.cell_size_m, "is below 100 m; use 250–2000")
-    for name in ("rural_ev_rate_ratio", "urban_uniform_share", "rural_uniform_share", "home_parking_share"):
-        if not 0 <= getattr(d, name) <= 1:
-            fail(f"demand.{name}", getattr(d, name), "must be between 0 and 1")
-    for name in ("urban_decay_m", "town_decay_m"):
-        if getattr(d, name) <= 0:
-            fail(f"demand.{name}", getattr(d, name), "must be positive")
-    for name in ("public_sessions_per_ev_per_day", "rural_sessions_per_ev_per_day"):
-        if getattr(d, name) < 0:
-            fail(f"demand.{name}", getattr(d, name), "must be 0 or more")
-    if s.hydrogen.radius_m <= 0:
-        fail("hydrogen.radius_m", s.hydrogen.radius_m, "must be positive")
-    if s.hydrogen.station_capacity_kg_per_day <= 0:
-        fail("hydrogen.station_capacity_kg_per_day", s.hydrogen.station_capacity_kg_per_day, "must be positive")
     if s.targets.hydrogen_new_stations > 0 and s.hydrogen.demand_hubs is None:
         fail("hydrogen.demand_hubs", None, "is needed when targets.hydrogen_new_stations > 0; add a hubs CSV")
     _check_network(s, fail)
-    if s.solver.name.lower() not in ("highs", "cbc"):
-        fail("solver.name", s.solver.name, "is not a supported solver; use \"highs\" or \"cbc\"")
-    if s.solver.time_limit_s <= 0:
-        fail("solver.time_limit_s", s.solver.time_limit_s, "must be positive")
-    if not 0 <= s.solver.mip_gap < 1:
-        fail("solver.mip_gap", s.solver.mip_gap, "must be in [0, 1)")
     try:
         from pyproj import CRS
         crs = CRS.from_user_input(s.region.metric_crs)
@@ -378,12 +525,8 @@ def network_file(s: Scenario) -> Path | None:
     return (s.path.parent / s.network.source).resolve()
 
 
-def _check_network(s: Scenario, fail: Callable[[str, Any, str], None]) -> None:
+def _check_network(s: Scenario, fail: Fail) -> None:
     n = s.network
-    if not 1 <= n.circuity <= 3:
-        fail("network.circuity", n.circuity, "must be between 1 and 3 (typical 1.2–1.4)")
-    if n.default_speed_kmh <= 0:
-        fail("network.default_speed_kmh", n.default_speed_kmh, "must be positive")
     path = network_file(s)
     if path is not None:
         name = path.name.lower()
@@ -397,12 +540,7 @@ def _check_network(s: Scenario, fail: Callable[[str, Any, str], None]) -> None:
             fail("network.source", n.source, f"names no file ({path}); fix the path (relative to the scenario file)")
     if n.osm_candidates and (n.source == "none" or (path is not None and path.name.lower().endswith(".graphml"))):
         fail("network.osm_candidates", True, 'needs OSM data: set network.source to "osm" or an OSM XML file')
-    for tier in ("public", "residential", "rural", "hydrogen"):
-        t = getattr(s, tier)
-        if t.cost not in ("distance", "time"):
-            fail(f"{tier}.cost", t.cost, 'is not a cost; use "distance" (metres) or "time" (seconds)')
-        if t.cost == "time":
-            if t.radius_s is None or t.radius_s <= 0:
-                fail(f"{tier}.radius_s", t.radius_s, 'must be a positive number of seconds when cost = "time"')
-            if n.source == "none":
-                fail(f"{tier}.cost", t.cost, 'needs a road network; set network.source (see docs/network.md)')
+    for tier in s.tiers:
+        if tier.cost == "time" and n.source == "none":
+            section = tier.name if tier.builtin else f"tiers.{tier.name}"
+            fail(f"{section}.cost", tier.cost, 'needs a road network; set network.source (see docs/network.md)')

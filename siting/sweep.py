@@ -37,7 +37,6 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from siting._errors import ScenarioError, SitingError
-from siting.allocate import TIERS
 from siting.scenario import Scenario, load_scenario, scenario_from_dict
 
 if TYPE_CHECKING:
@@ -236,19 +235,21 @@ def run_sweep(scenario_path: str | Path, variants: Sequence[Variant], out_dir: s
     for variant, scenario in zip(variants, scenarios, strict=True):
         record = completed_record(out_dir / variant.name, scenario)
         if record is not None:
-            rows[variant.name] = sweep_row(variant, record, outcome="reused")
+            rows[variant.name] = sweep_row(variant, record, outcome="reused", tiers=scenario.tiers)
         else:
             pending.append(variant)
     if rows and progress:
         progress(f"sweep: {len(rows)} of {len(variants)} runs already complete")
+    tiers_of = {v.name: sc.tiers for v, sc in zip(variants, scenarios, strict=True)}
     for variant, outcome in _execute(scenario_path, pending, out_dir, client, progress, len(rows), len(variants)):
         for message in outcome["warnings"]:
             warnings.warn(f"{variant.name}: {message}", UserWarning, stacklevel=2)
         if outcome["error"] is None:
-            rows[variant.name] = sweep_row(variant, outcome["record"], outcome="ok", wall_s=outcome["wall_s"])
+            rows[variant.name] = sweep_row(variant, outcome["record"], outcome="ok", wall_s=outcome["wall_s"],
+                                           tiers=tiers_of[variant.name])
         else:
             rows[variant.name] = sweep_row(variant, None, outcome="failed", wall_s=outcome["wall_s"],
-                                           error=outcome["error"])
+                                           error=outcome["error"], tiers=tiers_of[variant.name])
     table = _table([rows[v.name] for v in variants], variants)
     _write_atomic(out_dir / SWEEP_CSV, lambda path: table.to_csv(path, index=False, encoding="utf-8-sig",
                                                                   lineterminator="\n"))
@@ -331,14 +332,17 @@ def completed_record(run_dir: Path, scenario: Scenario) -> dict | None:
     return record if record.get("input_sha256") == inputs else None
 
 
-def sweep_row(variant: Variant, record: dict | None, *, outcome: str, wall_s: float = 0.0,
+def sweep_row(variant: Variant, record: dict | None, *, outcome: str, tiers: Sequence, wall_s: float = 0.0,
               error: str | None = None) -> dict:
-    """One row of ``sweep.csv`` from a run's ``plan.json`` record (None for a failed run)."""
+    """One row of ``sweep.csv`` from a run's ``plan.json`` record (None for a failed run).
+
+    ``tiers`` are the run's :class:`~siting.tiers.TierSpec`: a column group each.
+    """
     row: dict[str, Any] = {"run": variant.name, **dict(variant.overrides), "outcome": outcome}
-    tiers = record["tiers"] if record else {}
-    for tier in TIERS:
-        t = tiers.get(tier, {})
-        units = "stations" if tier == "hydrogen" else "chargers"
+    records = record["tiers"] if record else {}
+    for spec in tiers:
+        tier, units = spec.name, spec.unit
+        t = records.get(tier, {})
         row[f"{tier}_coverage"] = t.get("coverage")
         row[f"{tier}_{units}"] = t.get("placed")
         row[f"{tier}_sites"] = t.get("sites")
@@ -373,7 +377,8 @@ def _plot(table: pd.DataFrame, variants: Sequence[Variant]):
 
     keys = list(dict.fromkeys(k for v in variants for k, _ in v.overrides))
     done = table[table["outcome"] != "failed"]
-    tiers = [t for t in TIERS if done[f"{t}_coverage"].notna().any()] if len(done) else []
+    tiers = [c.removesuffix("_coverage") for c in table.columns if c.endswith("_coverage") and c not in keys]
+    tiers = [t for t in tiers if done[f"{t}_coverage"].notna().any()] if len(done) else []
     numeric = [k for k in keys if pd.to_numeric(done[k], errors="coerce").notna().all() and done[k].nunique() > 1]
     x_key = numeric[0] if numeric else None
     others = [k for k in keys if k != x_key]

@@ -247,7 +247,8 @@ def test_osm_candidates_are_read_from_the_file(tmp_path):
     assert osm.set_index("name")["district_code"].to_dict() == {
         "North Fuel": NORTH, "South Station": SOUTH, "Riverside Mall": NORTH, "South Park and Ride": SOUTH}
     assert (public["kind"] == "built_up_cell").sum() > 50  # merged with the grid candidates
-    hydrogen = osm_candidates(features, tier="hydrogen", boundaries=plan.boundaries, metric_crs="EPSG:32651")
+    hydrogen = osm_candidates(features, tier="hydrogen", kinds=("fuel", "industrial", "transport_hub"),
+                              boundaries=plan.boundaries, metric_crs="EPSG:32651")
     assert set(hydrogen["kind"]) == {"osm:fuel", "osm:transport_hub", "osm:industrial"}
 
 

@@ -34,6 +34,7 @@ import pulp
 from siting._errors import InfeasibleError
 from siting.models._base import OPTIMALITY_TOLERANCE, SolveResult, SparseCost, relative_gap, solve_problem
 from siting.models._geometry import cost_from_geodataframes
+from siting.models.blocks import Block, ModelVars
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,8 @@ class CapacitatedMCLP:
     required: np.ndarray
     distance_weight: float
     unit_name: str = "units"
+    #: Rules beyond the core model (:mod:`siting.models.blocks`): budgets, decisions, zone caps …
+    blocks: tuple[Block, ...] = ()
 
     @classmethod
     def from_cost_matrix(
@@ -72,6 +75,7 @@ class CapacitatedMCLP:
         demand_ids: Any | None = None,
         site_ids: Any | None = None,
         unit_name: str = "units",
+        blocks: Any = (),
     ) -> CapacitatedMCLP:
         """Build the model from a cost matrix or a long cost table.
 
@@ -100,6 +104,9 @@ class CapacitatedMCLP:
             Weight of the distance term relative to coverage, in [0, 1).
         unit_name : str
             What a unit is ("chargers", "new stations"), for messages.
+        blocks : sequence of Block
+            Further rules (:mod:`siting.models.blocks`), each with its rows,
+            feasibility check and greedy repair.
         """
         table = SparseCost.from_input(cost, demand_ids=demand_ids, site_ids=site_ids, max_cost=radius)
         n_sites = table.n_sites
@@ -135,6 +142,7 @@ class CapacitatedMCLP:
             required=required_mask,
             distance_weight=float(distance_weight),
             unit_name=unit_name,
+            blocks=tuple(blocks),
         )
 
     @classmethod
@@ -216,6 +224,8 @@ class CapacitatedMCLP:
             msg = (f"{len(unreachable)} required demand point(s) have no candidate site within "
                    f"{self.radius:g}: {shown}; add candidates near them or raise the radius")
             raise InfeasibleError(msg)
+        for block in self.blocks:
+            block.check(self)
 
     def _covered_by_existing(self) -> np.ndarray:
         covered = np.zeros(self.cost.n_demand, dtype=bool)
@@ -365,7 +375,12 @@ class CapacitatedMCLP:
             left -= add_units(j, left)
         if left != 0:
             return None
-        return units, amount
+        plan: tuple[np.ndarray, np.ndarray] | None = (units, amount)
+        for block in self.blocks:
+            plan = block.repair(self, *plan)
+            if plan is None:
+                return None
+        return plan
 
     def _build(self) -> tuple[pulp.LpProblem, list, list, list]:
         table = self.cost
@@ -407,6 +422,9 @@ class CapacitatedMCLP:
                 problem += load <= float(self.capacity_per_unit[j]) * units[j], f"capacity_{j}"
         new_units = [units[j] for j in range(table.n_sites) if not existing[j]]
         problem += pulp.lpSum(new_units) == self.total_units, "total_units"
+        variables = ModelVars(open_vars=open_vars, units=units, assign=assign)
+        for block in self.blocks:
+            block.add_rows(problem, variables, self)
         return problem, open_vars, units, assign
 
     def _result(self, problem, outcome, n_units, amount, build_time_s, solver, source) -> SolveResult:

@@ -1,0 +1,279 @@
+"""One problem per tier: its demand points, candidate sites and per-site columns.
+
+:func:`tier_problem` turns a :class:`~siting.tiers.TierSpec` and the plan's
+shared inputs (demand surface, places, network) into a :class:`TierProblem`,
+the one object the model family consumes (:func:`siting.allocate.allocate`).
+A new feature is a column of ``sites`` or ``demand`` (site cost, existing
+units, decision, township, zone, period …) or a constraint block in
+``blocks`` (:mod:`siting.models.blocks`), not another keyword.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from siting import candidates as cand
+from siting.costs import travel_costs
+from siting.inputs import read_points
+from siting.tiers import TierSpec
+
+if TYPE_CHECKING:
+    from siting.network import RoadNetwork
+    from siting.scenario import Scenario
+
+#: Per-site columns every problem's ``sites`` has (beside the candidate columns of :mod:`siting.candidates`).
+SITE_COLUMNS = ("min_units", "max_units", "capacity_per_unit", "existing_units")
+DEMAND_COLUMNS = ("demand_id", "district_code", "name", "weight", "x_m", "y_m")
+
+
+@dataclass(frozen=True)
+class TierProblem:
+    """What one tier's model is given.
+
+    Attributes
+    ----------
+    spec : TierSpec
+        The tier (name, kind, units, radius, cost kind …).
+    target : int
+        New units to place, exactly (a district's share when decomposed).
+    demand : pandas.DataFrame
+        ``demand_id, district_code, name, weight, x_m, y_m`` (metric CRS).
+    sites : geopandas.GeoDataFrame
+        Candidate and existing sites: ``site_id, tier, kind, name, district_code,
+        x_m, y_m, lon, lat``, point geometry (EPSG:4326), and per site
+        ``min_units, max_units, capacity_per_unit, existing_units`` (0: a candidate).
+    required : tuple
+        Demand ids that must have an open site within the radius.
+    circuity : float
+        Road ÷ straight-line distance when ``network`` is None.
+    network : RoadNetwork or None
+    blocks : tuple
+        Constraint blocks (:mod:`siting.models.blocks`) beyond the core model.
+    """
+
+    spec: TierSpec
+    target: int
+    demand: pd.DataFrame
+    sites: gpd.GeoDataFrame
+    required: tuple = ()
+    circuity: float = 1.3
+    network: Any = None
+    blocks: tuple = field(default_factory=tuple)
+    #: The demand hubs (points, EPSG:4326) of a tier whose demand is a hub file.
+    hubs: gpd.GeoDataFrame | None = None
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def radius(self) -> float:
+        """The service radius in the cost's unit (metres, or seconds when ``spec.cost`` is ``"time"``)."""
+        return self.spec.radius_s if self.spec.cost == "time" else self.spec.radius_m
+
+    @property
+    def radius_text(self) -> str:
+        return f"{self.radius:,.0f} {'s' if self.spec.cost == 'time' else 'm'}"
+
+    def costs(self, demand: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Sparse travel costs of every (demand, site) pair within the radius (:func:`siting.costs.travel_costs`)."""
+        spec = self.spec
+        return travel_costs(self.demand if demand is None else demand, self.sites, radius_m=spec.radius_m,
+                            circuity=self.circuity, network=self.network, cost=spec.cost, radius_s=spec.radius_s)
+
+    def subset(self, demand_mask: np.ndarray, site_mask: np.ndarray, *, target: int, required: list) -> TierProblem:
+        """The problem restricted to some demand points and sites (a district of a decomposed plan)."""
+        return dataclasses.replace(self, demand=self.demand[demand_mask].reset_index(drop=True),
+                                   sites=self.sites[site_mask], target=int(target), required=tuple(required))
+
+
+@dataclass(frozen=True)
+class PlanInputs:
+    """What every tier's problem is built from (read once per plan)."""
+
+    scenario: Scenario
+    boundaries: gpd.GeoDataFrame
+    cells: gpd.GeoDataFrame
+    places: gpd.GeoDataFrame | None = None
+    network: RoadNetwork | None = None
+    osm_sites: gpd.GeoDataFrame | None = None
+    #: Per tier, the point files it names (:func:`read_tier_files`).
+    files: dict[str, dict[str, gpd.GeoDataFrame]] = field(default_factory=dict)
+
+
+def read_tier_files(spec: TierSpec, boundaries: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFrame]:
+    """The point files a tier names, read and checked: ``hubs``, ``candidate_sites``, ``existing_sites``.
+
+    Raises
+    ------
+    DataError
+        Naming the file, row and field at fault.
+    """
+    files = {}
+    if spec.hubs is not None:
+        files["hubs"] = read_points(spec.hubs, id_column="hub_id", required=[spec.hub_weight_column],
+                                    boundaries=boundaries)
+    if spec.existing_sites is not None:
+        files["existing_sites"] = read_points(spec.existing_sites, id_column="station_id",
+                                              required=["capacity_kg_per_day"], boundaries=boundaries)
+    if spec.candidate_sites is not None:
+        files["candidate_sites"] = read_points(spec.candidate_sites, id_column="site_id", required=[],
+                                               boundaries=boundaries)
+    return files
+
+
+def tier_problem(spec: TierSpec, inputs: PlanInputs, built: dict[str, TierProblem]) -> TierProblem:
+    """Build the problem of one tier.
+
+    Parameters
+    ----------
+    spec : TierSpec
+    inputs : PlanInputs
+    built : dict
+        Problems of the tiers built before this one (a rural tier looks at the
+        public tier's candidates to find the towns it must reach).
+
+    Raises
+    ------
+    DataError
+        When a tier's input file (hubs, stations, sites) is unreadable.
+    """
+    s = inputs.scenario
+    crs = s.region.metric_crs
+    required: list = []
+    files = inputs.files.get(spec.name) or read_tier_files(spec, inputs.boundaries)
+    hubs = files.get("hubs")
+    if spec.candidates == "hubs":
+        demand = _hub_demand(hubs, spec, crs)
+        sites = _hub_sites(hubs, spec, inputs, files)
+    else:
+        block = max(1, round(spec.demand_block_m / s.demand.cell_size_m))
+        demand = demand_points(inputs.cells, spec.demand, block=block, share=spec.demand_share)
+        if spec.candidates == "village_clusters":
+            towns = towns_beyond(inputs.places, built.get(spec.reach_towns_beyond), crs)
+            sites = cand.rural_candidates(inputs.cells, towns, cell_size_m=s.demand.cell_size_m,
+                                          min_density_per_km2=spec.candidate_min_density_per_km2)
+            town_demand = pd.DataFrame({"demand_id": "town-" + towns["place_id"],
+                                        "district_code": towns["district_code"], "name": towns["name"],
+                                        "weight": 0.0, "x_m": towns["x_m"], "y_m": towns["y_m"]})
+            if len(town_demand):
+                demand = pd.concat([demand, town_demand], ignore_index=True)
+            required = list(town_demand["demand_id"])
+        else:
+            sites = cand.cell_candidates(inputs.cells, tier=spec.name, density_column=spec.candidate_density_column,
+                                         min_density_per_km2=spec.candidate_min_density_per_km2,
+                                         kind=spec.candidate_kind)
+            if inputs.osm_sites is not None and spec.osm_kinds:
+                sites = cand.merge_candidates(sites, cand.osm_candidates(
+                    inputs.osm_sites, tier=spec.name, kinds=spec.osm_kinds, boundaries=inputs.boundaries,
+                    metric_crs=crs))
+    sites = with_site_columns(sites, spec)
+    return TierProblem(spec=spec, target=spec.target, demand=demand, sites=sites, required=tuple(required),
+                       circuity=s.network.circuity, network=inputs.network, hubs=hubs)
+
+
+def with_site_columns(sites: gpd.GeoDataFrame, spec: TierSpec, *, existing_units: pd.Series | None = None,
+                      capacity: pd.Series | None = None) -> gpd.GeoDataFrame:
+    """``sites`` with the per-site columns of :data:`SITE_COLUMNS` (the tier's defaults where not given)."""
+    out = sites.copy()
+    if "min_units" not in out:
+        out["min_units"] = spec.min_units_per_site
+    if "max_units" not in out:
+        out["max_units"] = spec.max_units_per_site
+    if "capacity_per_unit" not in out:
+        out["capacity_per_unit"] = float(spec.capacity_per_unit)
+    if "existing_units" not in out:
+        out["existing_units"] = 0
+    if existing_units is not None:
+        out["existing_units"] = out["site_id"].map(existing_units).fillna(out["existing_units"]).astype(np.int64)
+    if capacity is not None:
+        out["capacity_per_unit"] = out["site_id"].map(capacity).fillna(out["capacity_per_unit"]).astype(float)
+    return out
+
+
+def demand_points(cells: gpd.GeoDataFrame, column: str, *, block: int, share: float = 1.0) -> pd.DataFrame:
+    """Demand points of one tier: the cells, or blocks of ``block`` × ``block`` cells per district.
+
+    A block's point is the demand-weighted mean of its cells' points.
+    """
+    weight = cells[column].to_numpy()
+    if share != 1.0:
+        weight = weight * share
+    points = pd.DataFrame({"demand_id": cells["cell_id"], "district_code": cells["district_code"], "name": "",
+                           "weight": weight, "x_m": cells["x_m"], "y_m": cells["y_m"]})
+    if block == 1:
+        return points
+    keys = [cells["district_code"], cells["row"] // block, cells["col"] // block]
+    points["wx"] = points["weight"] * points["x_m"]
+    points["wy"] = points["weight"] * points["y_m"]
+    grouped = points.groupby(keys, sort=True).agg(weight=("weight", "sum"), wx=("wx", "sum"), wy=("wy", "sum"),
+                                                  x_m=("x_m", "mean"), y_m=("y_m", "mean"))
+    grouped.index.names = ["district_code", "block_row", "block_col"]
+    grouped = grouped.reset_index()
+    has_weight = grouped["weight"] > 0
+    grouped.loc[has_weight, "x_m"] = grouped["wx"][has_weight] / grouped["weight"][has_weight]
+    grouped.loc[has_weight, "y_m"] = grouped["wy"][has_weight] / grouped["weight"][has_weight]
+    grouped["demand_id"] = (grouped["district_code"] + "-b" + str(block) + "-" + grouped["block_row"].astype(str)
+                            + "-" + grouped["block_col"].astype(str))
+    grouped["name"] = ""
+    return grouped[list(DEMAND_COLUMNS)]
+
+
+def towns_beyond(places: gpd.GeoDataFrame | None, other: TierProblem | None, metric_crs: str) -> pd.DataFrame:
+    """Towns with no candidate of ``other`` within its radius (all towns when ``other`` is None)."""
+    columns = ["place_id", "name", "district_code", "x_m", "y_m", "lon", "lat"]
+    if places is None or not len(places):
+        return pd.DataFrame(columns=columns)
+    projected = places.to_crs(metric_crs)
+    towns = pd.DataFrame({"place_id": places["place_id"].to_numpy(), "name": places["name"].to_numpy(),
+                          "district_code": places["district_code"].to_numpy(),
+                          "x_m": projected.geometry.x.to_numpy(), "y_m": projected.geometry.y.to_numpy(),
+                          "lon": places["lon"].to_numpy(), "lat": places["lat"].to_numpy()})
+    if other is None:
+        return towns
+    near = other.costs(towns.rename(columns={"place_id": "demand_id"}))
+    return towns[~towns["place_id"].isin(near["demand_id"])].reset_index(drop=True)
+
+
+def _hub_demand(hubs: gpd.GeoDataFrame, spec: TierSpec, metric_crs: str) -> pd.DataFrame:
+    projected = hubs.to_crs(metric_crs)
+    weight = hubs[spec.hub_weight_column].astype(float).to_numpy()
+    return pd.DataFrame({"demand_id": hubs["hub_id"].astype(str), "district_code": hubs["district_code"],
+                         "name": hubs["name"].astype(str) if "name" in hubs else "",
+                         "weight": weight * spec.demand_share if spec.demand_share != 1.0 else weight,
+                         "x_m": projected.geometry.x.to_numpy(), "y_m": projected.geometry.y.to_numpy()})
+
+
+def _hub_sites(hubs: gpd.GeoDataFrame, spec: TierSpec, inputs: PlanInputs,
+               files: dict[str, gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
+    """The hubs as candidates, plus extra candidate sites, OSM features and existing stations (fixed)."""
+    crs = inputs.scenario.region.metric_crs
+    frames = [cand.point_candidates(hubs, id_column="hub_id", tier=spec.name,
+                                    kind="hub:" + hubs["kind"].astype(str) if "kind" in hubs else "hub",
+                                    metric_crs=crs)]
+    extra = files.get("candidate_sites")
+    if extra is not None and len(extra):
+        frames.append(cand.point_candidates(extra, id_column="site_id", tier=spec.name, kind="candidate_site",
+                                            metric_crs=crs))
+    if inputs.osm_sites is not None and spec.osm_kinds:
+        osm = cand.osm_candidates(inputs.osm_sites, tier=spec.name, kinds=spec.osm_kinds,
+                                  boundaries=inputs.boundaries, metric_crs=crs)
+        if len(osm):
+            frames.append(osm)
+    existing = capacity = None
+    stations = files.get("existing_sites")
+    if stations is not None and len(stations):
+        station_sites = cand.point_candidates(stations, id_column="station_id", tier=spec.name,
+                                              kind="existing_station", metric_crs=crs)
+        frames.append(station_sites)
+        existing = pd.Series(1, index=station_sites["site_id"].to_numpy())
+        capacity = pd.Series(stations["capacity_kg_per_day"].astype(float).to_numpy(),
+                             index=station_sites["site_id"].to_numpy())
+    sites = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs="EPSG:4326")
+    return with_site_columns(sites, spec, existing_units=existing, capacity=capacity)
