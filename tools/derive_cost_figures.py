@@ -42,3 +42,24 @@ print(f"Rutgers canopy density {8.8e6/a:.1f} W/m2 of car park; x30 m2/space = {8
 print(f"Aviva: {608e3/1872:.0f} W per panel")
 # 630 kVA
 print("630 kVA x 0.95 =", 630 * 0.95, "kW")
+# Station term per kg with one lump station cost: cost x (CRF + O&M share) / (capacity x 365 x utilisation)
+for label, cost in (("greenfield 1000 kg/d", 20e6), ("co-located 1000 kg/d", 16e6), ("greenfield 500 kg/d", 15e6)):
+    cap = 500 if "500" in label else 1000
+    for util in (0.5, 0.7):
+        v = cost * (crf(0.06, 15) + 0.03) / (cap * 365 * util)
+        print(f"station term {label} {cost/1e6:.0f}M util {util}: {v:.2f} CNY/kg")
+# Power and coincident peak of the default targets (unit powers and coincidence factors are assumptions in docs/costs.md)
+tiers = {"public": (40000, 60, 0.5), "residential": (110000, 7, 0.3), "rural": (15000, 60, 0.4)}
+for t, (n, kw, cf) in tiers.items():
+    print(f"{t}: {n} x {kw} kW = {n*kw/1e3:.0f} MW connected, x {cf} = {n*kw*cf/1e3:.0f} MW coincident")
+# Commercial depot charge station: 10 x 120 kW; buses of 200 kWh in an 8 h valley window
+print("bus charge time at 120 kW: %.2f h -> %d buses per pile per 8 h" % (200 / 120, int(8 // (200 / 120 + 0.3))))
+# Hub file totals
+import csv, collections
+rows = list(csv.DictReader(open("data/demand/qingdao_commercial_hubs.csv", encoding="utf-8")))
+tot = collections.defaultdict(lambda: [0, 0.0])
+for r in rows:
+    tot[r["kind"]][0] += int(r["vehicles"]); tot[r["kind"]][1] += int(r["vehicles"]) * float(r["kwh_per_vehicle_day"])
+for k, (v, e) in tot.items():
+    print(f"hubs {k}: {v} vehicles, {e/1e3:.1f} MWh/day")
+print("hubs total: %d vehicles, %.1f MWh/day" % (sum(v for v, _ in tot.values()), sum(e for _, e in tot.values()) / 1e3))
