@@ -200,3 +200,45 @@ def test_hydrogen_hubs():
     assert 1_000 <= total <= 20_000, total  # a few thousand kg/day in 2025
     assert hubs["source"].str.len().gt(0).all()
     assert hubs["assumption"].str.len().gt(0).all()
+
+
+COMMERCIAL_HUBS = DEMAND / "qingdao_commercial_hubs.csv"
+H2_SOURCES = DEMAND / "qingdao_h2_sources.csv"
+
+
+@pytest.mark.parametrize("path", [COMMERCIAL_HUBS, H2_SOURCES], ids=lambda p: p.name)
+def test_new_points_inside_qingdao(path, districts):
+    points = _read_points(path)
+    city = districts.to_crs("EPSG:4326").union_all()
+    outside = points.loc[~points.within(city)].iloc[:, 0].tolist()
+    assert outside == []
+
+
+def test_commercial_hubs():
+    hubs = pd.read_csv(COMMERCIAL_HUBS)
+    assert list(hubs.columns) == [
+        "hub_id", "name", "kind", "lon", "lat", "vehicles", "kwh_per_vehicle_day", "source",
+    ]
+    assert hubs["hub_id"].is_unique
+    assert 15 <= len(hubs) <= 30
+    assert set(hubs["kind"]) == {"port", "logistics", "bus_depot", "sanitation", "delivery"}
+    assert (hubs["vehicles"] > 0).all()
+    assert hubs["kwh_per_vehicle_day"].between(20, 400).all()
+    assert hubs["source"].str.len().gt(40).all()
+    # the totals quoted in data/demand/README.md
+    assert hubs["vehicles"].sum() == 2_340
+    assert (hubs["vehicles"] * hubs["kwh_per_vehicle_day"]).sum() == 372_050  # kWh/day, 372.1 MWh
+
+
+def test_h2_sources():
+    src = pd.read_csv(H2_SOURCES)
+    assert list(src.columns) == [
+        "source_id", "name", "kind", "lon", "lat", "capacity_kg_per_day", "cost_cny_per_kg", "source",
+    ]
+    assert src["source_id"].is_unique
+    assert set(src["kind"]) <= {"refinery", "chlor_alkali", "coke_oven", "electrolysis"}
+    assert (src["capacity_kg_per_day"] > 0).all()
+    assert src["cost_cny_per_kg"].between(5, 80).all()
+    # the refinery row is the published 2,250 t/yr phase
+    refinery = src.set_index("source_id").loc["SRC01", "capacity_kg_per_day"]
+    assert refinery == round(2_250_000 / 365)
