@@ -17,6 +17,8 @@ import shapely
 
 REPO = Path(__file__).parents[1]
 BOUNDARIES = REPO / "data" / "boundaries" / "qingdao_districts.geojson"
+TOWNSHIPS = REPO / "data" / "boundaries" / "qingdao_townships.geojson"
+OFFICIAL_CODES = REPO / "data" / "boundaries" / "nbs2023_qingdao_township_codes.csv"
 DEMAND = REPO / "data" / "demand"
 STATS = DEMAND / "qingdao_district_stats.csv"
 CENTRES = DEMAND / "qingdao_urban_centres.csv"
@@ -114,6 +116,65 @@ def test_total_area_close_to_official(districts_m):
 def test_area_column_matches_geometry(districts, districts_m):
     measured = (districts_m.geometry.area / 1e6).round(1)
     assert (abs(districts["area_km2"] - measured) <= 0.11).all()
+
+
+# --------------------------------------------------------------------------- townships
+@pytest.fixture(scope="module")
+def townships() -> gpd.GeoDataFrame:
+    return gpd.read_file(TOWNSHIPS)
+
+
+@pytest.fixture(scope="module")
+def townships_m(townships) -> gpd.GeoDataFrame:
+    return townships.to_crs(METRIC_CRS)
+
+
+def test_135_townships_with_official_codes(townships):
+    official = pd.read_csv(OFFICIAL_CODES, dtype=str).set_index("code")["name"]
+    assert len(townships) == 135 and townships["township_code"].is_unique
+    assert townships["township_code"].str.fullmatch(r"\d{9}").all()
+    assert set(townships["township_code"]) <= set(official.index)
+    assert (official[townships["township_code"]].to_numpy() == townships["township_name"].to_numpy()).all()
+    assert (townships["district_code"] == townships["township_code"].str[:6]).all()
+    assert list(townships["township_code"]) == sorted(townships["township_code"])
+    assert townships.crs.to_epsg() == 4326
+    assert townships.geometry.is_valid.all() and not townships.geometry.is_empty.any()
+
+
+def test_township_kinds(townships):
+    kind = dict(zip(townships["township_name"], townships["township_kind"]))
+    assert kind["香港中路街道"] == "subdistrict" and kind["琅琊镇"] == "town" and kind["灵山岛省级自然保护区"] == "other"
+    assert townships["township_kind"].value_counts().to_dict() == {"subdistrict": 98, "town": 36, "other": 1}
+    assert (townships["township_kind"] == "subdistrict").eq(townships["township_name"].str.endswith("街道")).all()
+
+
+def test_each_township_lies_in_its_district(townships_m, districts_m):
+    polygons = districts_m.set_index("district_code").geometry
+    for row in townships_m.itertuples():
+        outside_km2 = row.geometry.difference(polygons[row.district_code]).area / 1e6
+        assert outside_km2 < 0.001, f"{row.township_code} {row.township_name}: {outside_km2:.4f} km² outside"
+
+
+def test_districts_are_the_union_of_their_townships(townships_m, districts_m):
+    polygons = districts_m.set_index("district_code").geometry
+    for code, group in townships_m.groupby("district_code"):
+        union = shapely.union_all(group.geometry.array)
+        assert abs(union.area - polygons[code].area) < 0.001 * polygons[code].area, code
+        assert union.symmetric_difference(polygons[code]).area < 0.001 * polygons[code].area, code
+        assert abs(group.area.sum() - polygons[code].area) < 0.001 * polygons[code].area, code
+
+
+def test_townships_do_not_overlap(townships_m):
+    tree = shapely.STRtree(townships_m.geometry.array)
+    for i, j in zip(*tree.query(townships_m.geometry.array, predicate="intersects")):
+        if i < j:
+            overlap_km2 = townships_m.geometry.iloc[i].intersection(townships_m.geometry.iloc[j]).area / 1e6
+            assert overlap_km2 < 0.01, (townships_m["township_code"].iloc[i], townships_m["township_code"].iloc[j])
+
+
+def test_townships_cover_the_city_within_2_percent(townships_m):
+    total_km2 = townships_m.area.sum() / 1e6
+    assert abs(total_km2 - OFFICIAL_AREA_KM2) <= 0.02 * OFFICIAL_AREA_KM2, total_km2
 
 
 # --------------------------------------------------------------------------- district stats
