@@ -305,3 +305,34 @@ def test_a_city_without_urban_centres_gets_public_and_residential_candidates_eve
     old = cand.cell_candidates(cells, tier="public", density_column="density_urban_per_km2",
                                min_density_per_km2=1000.0, kind="built_up_cell", every_district=False)
     assert "B" not in set(old["district_code"])
+
+
+def test_a_plan_of_a_city_without_urban_centres_offers_public_and_residential_sites_in_each_urban_district(tmp_path):
+    import textwrap
+
+    import pandas as pd
+
+    from siting.cli import main
+
+    boundaries, stats, _ = _fixture_city()
+    boundaries.to_file(tmp_path / "districts.geojson", driver="GeoJSON")
+    stats.to_csv(tmp_path / "stats.csv", index=False)
+    (tmp_path / "scenario.toml").write_text(textwrap.dedent("""\
+        name = "no_centres"
+        [region]
+        boundaries = "districts.geojson"
+        district_stats = "stats.csv"
+        metric_crs = "EPSG:32651"
+        geonames_places = false
+        [targets]
+        public_chargers = 40
+        residential_chargers = 200
+        rural_chargers = 20
+        hydrogen_new_stations = 0
+        [demand]
+        cell_size_m = 1000
+        """), encoding="utf-8")
+    assert main(["plan", str(tmp_path / "scenario.toml"), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    candidates = pd.read_csv(tmp_path / "out" / "candidates.csv", encoding="utf-8-sig", dtype={"district_code": str})
+    for tier in ("public", "residential"):
+        assert set(candidates.loc[candidates["tier"] == tier, "district_code"]) == {"A", "B"}, tier
