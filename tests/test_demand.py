@@ -336,3 +336,18 @@ def test_a_plan_of_a_city_without_urban_centres_offers_public_and_residential_si
     candidates = pd.read_csv(tmp_path / "out" / "candidates.csv", encoding="utf-8-sig", dtype={"district_code": str})
     for tier in ("public", "residential"):
         assert set(candidates.loc[candidates["tier"] == tier, "district_code"]) == {"A", "B"}, tier
+
+
+def test_a_township_in_an_unknown_district_is_named(tmp_path):
+    import geopandas as gpd
+    import shapely
+
+    from siting._errors import DataError
+    from siting.townships import read_townships
+
+    boundaries, _, crs = _fixture_city()
+    gpd.GeoDataFrame({"township_code": ["Z01"], "township_name": ["丁镇"], "district_code": ["Z"]},
+                     geometry=[shapely.box(300_600, 4_000_600, 301_000, 4_001_000)],
+                     crs=crs).to_file(tmp_path / "t.geojson", driver="GeoJSON")
+    with pytest.raises(DataError, match=r"t\.geojson: township Z01 has district_code 'Z'.*fix the code"):
+        read_townships(tmp_path / "t.geojson", boundaries=boundaries)
