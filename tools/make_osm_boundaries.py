@@ -238,6 +238,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"make_osm_boundaries: {args.source} not found; pass --source PATH to qingdao_admin_osm.geojson",
               file=sys.stderr)
         return 1
+    if not hasattr(shapely, "coverage_clean"):
+        print(f"make_osm_boundaries: needs shapely >= 2.2 on GEOS >= 3.14 (found shapely {shapely.__version__}, "
+              f"GEOS {shapely.geos_version_string}); pip install 'shapely>=2.2'", file=sys.stderr)
+        return 1
     codes = pd.read_csv(args.codes, dtype=str)
     districts, townships = read_source(args.source, args.codes)
     print(f"source: {len(districts)} districts {districts.area.sum() / 1e6:,.1f} km², {len(townships)} townships "
