@@ -28,9 +28,9 @@ COLUMNS = ["township_code", "township_name", "township_kind", "district_code"]
 def township_kind(name: str) -> str:
     """``subdistrict`` for a 街道, ``town`` for a 镇 or 乡, ``other`` otherwise."""
     name = str(name).strip()
-    if name.endswith("街道") or name.endswith("办事处"):
+    if name.endswith(("街道", "办事处")):
         return "subdistrict"
-    if name.endswith("镇") or name.endswith("乡"):
+    if name.endswith(("镇", "乡")):
         return "town"
     return "other"
 
@@ -140,8 +140,8 @@ def locate(x_m: np.ndarray, y_m: np.ndarray, district_codes: np.ndarray, townshi
         if len(lost):
             nearest = tree.query_nearest(points[index[lost]], all_matches=False)
             chosen[lost[nearest[0]]] = nearest[1]
-        for column in out:
-            out[column][index] = group[column].to_numpy()[chosen]
+        for column, values in out.items():
+            values[index] = group[column].to_numpy()[chosen]
     return pd.DataFrame(out)
 
 

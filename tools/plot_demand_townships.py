@@ -17,14 +17,14 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.colors import LogNorm  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.colors import LogNorm
 
-from siting.demand import BUILT_UP_MIN_PER_KM2, build_demand_surface, geonames_places  # noqa: E402
-from siting.inputs import read_boundaries, read_district_stats, read_points  # noqa: E402
-from siting.scenario import load_scenario  # noqa: E402
-from siting.townships import read_townships  # noqa: E402
+from siting.demand import BUILT_UP_MIN_PER_KM2, build_demand_surface, geonames_places
+from siting.inputs import read_boundaries, read_district_stats, read_points
+from siting.scenario import load_scenario
+from siting.townships import read_townships
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "docs" / "img" / "demand_townships.png"
@@ -37,7 +37,7 @@ def main() -> int:
     centres = read_points(s.region.urban_centres, id_column="centre_id", required=[], boundaries=boundaries)
     places = geonames_places(boundaries)
     townships = read_townships(REPO / "data" / "boundaries" / "qingdao_townships.geojson", boundaries=boundaries)
-    common = dict(metric_crs=s.region.metric_crs, demand=s.demand, urban_centres=centres, places=places)
+    common = {"metric_crs": s.region.metric_crs, "demand": s.demand, "urban_centres": centres, "places": places}
     before = build_demand_surface(boundaries, stats, **common)
     after = build_demand_surface(boundaries, stats, townships=townships, **common)
     kind = after["township_code"].map(dict(zip(townships["township_code"], townships["township_kind"]))).to_numpy()
