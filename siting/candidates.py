@@ -26,9 +26,23 @@ COLUMNS = ["site_id", "tier", "kind", "name", "district_code", "x_m", "y_m", "lo
 
 
 def cell_candidates(cells: gpd.GeoDataFrame, *, tier: str, density_column: str,
-                    min_density_per_km2: float, kind: str) -> gpd.GeoDataFrame:
-    """Cells whose ``density_column`` reaches ``min_density_per_km2``, as sites."""
-    chosen = cells[cells[density_column] >= min_density_per_km2]
+                    min_density_per_km2: float, kind: str, every_district: bool = True) -> gpd.GeoDataFrame:
+    """Cells whose ``density_column`` reaches ``min_density_per_km2``, as sites.
+
+    With ``every_district`` a district where the density is positive but no
+    cell reaches the threshold offers its densest cell, so that no district
+    with residents is left without a candidate.
+    """
+    reaches = cells[density_column] >= min_density_per_km2
+    if every_district:
+        density = cells[density_column]
+        covered = set(cells.loc[reaches, "district_code"])
+        lacking = (density > 0) & ~cells["district_code"].isin(covered)
+        if lacking.any():
+            densest = density[lacking].groupby(cells.loc[lacking, "district_code"], sort=True).idxmax()
+            reaches = reaches.copy()
+            reaches.loc[densest.to_numpy()] = True
+    chosen = cells[reaches]
     return _frame(pd.DataFrame({
         "site_id": tier + "-" + chosen["cell_id"],
         "tier": tier,

@@ -16,6 +16,17 @@ district totals reconcile with the statistics table. Within a district:
   residential EVs = urban EVs × ``home_parking_share``; rural sessions/day =
   rural EVs × ``rural_sessions_per_ev_per_day``.
 
+A district with no urban centre and no GeoNames place of
+``urban_place_min_population`` still gets urban cores (:func:`urban_cores`):
+its largest place, else the seats of its subdistricts (街道), else its
+centroid.
+
+With townships (:mod:`siting.townships`) the place model is refined: urban
+population stays in subdistricts (街道) and rural population in towns (镇),
+other townships and the rural land of subdistricts (cells below
+``BUILT_UP_MIN_PER_KM2`` urban residents per km²); each cell names its
+township. District totals are unchanged.
+
 A user population layer (points or polygons with a population column)
 replaces the place model: its population is summed per cell and scaled to the
 district totals, the densest cells taking the urban share. See
@@ -31,10 +42,15 @@ import shapely
 
 from siting._errors import DataError
 from siting.scenario import Demand
+from siting.townships import locate, township_seats
 
 WGS84 = "EPSG:4326"
 TOWN_WEIGHT_CAP = 100_000
 TOWN_WEIGHT_FLOOR = 500
+#: Urban residents per km² from which a subdistrict cell counts as built-up and holds no rural residents:
+#: the "urban centre" cell density of the Degree of Urbanisation (EC/FAO/ILO/OECD/UN-Habitat/World Bank,
+#: endorsed by the UN Statistical Commission in 2020), defined on 1 km² cells.
+BUILT_UP_MIN_PER_KM2 = 1500.0
 
 
 def geonames_places(boundaries: gpd.GeoDataFrame, *, min_population: int = 500) -> gpd.GeoDataFrame:
@@ -119,6 +135,7 @@ def build_demand_surface(
     urban_centres: gpd.GeoDataFrame | None = None,
     places: gpd.GeoDataFrame | None = None,
     population_layer: gpd.GeoDataFrame | None = None,
+    townships: gpd.GeoDataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """Cells with population, EVs and per-tier demand.
 
@@ -136,6 +153,11 @@ def build_demand_surface(
         Urban centres (``weight`` optional) and towns (``population``), EPSG:4326.
     population_layer : geopandas.GeoDataFrame, optional
         Points or polygons with a ``population`` column; replaces the place model.
+    townships : geopandas.GeoDataFrame, optional
+        ``township_code, township_name, township_kind, district_code`` polygons
+        (EPSG:4326, :func:`siting.townships.read_townships`). Each cell gets the
+        township containing its point; with the place model, urban population
+        goes to subdistricts and rural population to towns and rural land.
 
     Returns
     -------
@@ -144,13 +166,25 @@ def build_demand_surface(
         ``urban_population``, ``rural_population`` (people), ``evs``,
         ``urban_evs``, ``rural_evs`` (vehicles), ``public_sessions_per_day``,
         ``residential_evs``, ``rural_sessions_per_day``, ``x_m, y_m`` (metric
-        CRS) and ``lon, lat``.
+        CRS) and ``lon, lat``; with townships also ``township_code,
+        township_name`` (after ``district_code``).
     """
     cells = build_grid(boundaries, metric_crs=metric_crs, cell_size_m=demand.cell_size_m)
+    kinds = None
+    if townships is not None:
+        found = locate(cells["x_m"].to_numpy(), cells["y_m"].to_numpy(), cells["district_code"].to_numpy(),
+                       townships, metric_crs=metric_crs)
+        cells.insert(2, "township_code", found["township_code"].to_numpy())
+        cells.insert(3, "township_name", found["township_name"].to_numpy())
+        kinds = found["township_kind"].to_numpy()
     if population_layer is not None:
         urban_w, rural_w = _weights_from_layer(cells, stats, population_layer.to_crs(metric_crs))
     else:
-        urban_w, rural_w = _weights_from_places(cells, stats, demand, metric_crs, urban_centres, places)
+        cores = urban_cores(boundaries, stats, demand=demand, metric_crs=metric_crs, urban_centres=urban_centres,
+                            places=places, townships=townships)
+        urban_w, rural_w = _weights_from_places(cells, stats, demand, metric_crs, cores, places)
+        if kinds is not None:
+            urban_w, rural_w = _refine_by_township(cells, stats, urban_w, rural_w, kinds)
     stats = stats.set_index("district_code")
     population = stats["population"].reindex(cells["district_code"]).to_numpy()
     urban_share = stats["urban_share"].reindex(cells["district_code"]).to_numpy()
@@ -175,26 +209,97 @@ def build_demand_surface(
     return cells.to_crs(WGS84)
 
 
-def _weights_from_places(cells, stats, demand, metric_crs, urban_centres, places):
+def urban_cores(
+    boundaries: gpd.GeoDataFrame,
+    stats: pd.DataFrame,
+    *,
+    demand: Demand,
+    metric_crs: str,
+    urban_centres: gpd.GeoDataFrame | None = None,
+    places: gpd.GeoDataFrame | None = None,
+    townships: gpd.GeoDataFrame | None = None,
+) -> pd.DataFrame:
+    """The points each district's urban population clusters around.
+
+    Per district, the first of: its urban centres; its places of at least
+    ``demand.urban_place_min_population``; its largest place; the seats
+    (representative points) of its subdistricts (街道); its centroid (a point
+    inside it). Every district gets cores, so every district with urban
+    residents gets a built-up core and public and residential candidates.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``district_code, x_m, y_m`` (``metric_crs``), ``weight`` (cores of a
+        district share its urban population in proportion) and ``source`` ∈
+        centre, place, largest_place, township_seat, centroid.
+    """
+    centres = _metric_points(urban_centres, metric_crs, "weight", 1.0)
+    towns = _metric_points(places, metric_crs, "population", 1.0)
+    if len(towns):
+        towns["weight"] = towns["weight"].clip(lower=TOWN_WEIGHT_FLOOR, upper=TOWN_WEIGHT_CAP)
+    seats = township_seats(townships, metric_crs=metric_crs) if townships is not None else None
+    districts = boundaries.to_crs(metric_crs)
+    inside = _inside_points(np.asarray(districts.geometry.array))
+    centroid = dict(zip(districts["district_code"], zip(shapely.get_x(inside), shapely.get_y(inside), strict=True),
+                        strict=True))
+    frames = []
+    for code in sorted(set(stats["district_code"]) & set(districts["district_code"])):
+        local = towns[towns["district_code"] == code]
+        cores = centres[centres["district_code"] == code].assign(source="centre")
+        if not len(cores):
+            cores = local[local["population"] >= demand.urban_place_min_population].assign(source="place")
+        if not len(cores) and len(local):
+            cores = local[local["population"] == local["population"].max()].iloc[:1].assign(
+                weight=1.0, source="largest_place")
+        if not len(cores) and seats is not None and (seats["district_code"] == code).any():
+            cores = seats[seats["district_code"] == code].assign(weight=1.0, source="township_seat")
+        if not len(cores):
+            x_m, y_m = centroid[code]
+            cores = pd.DataFrame({"district_code": [code], "x_m": [x_m], "y_m": [y_m], "weight": [1.0],
+                                  "source": ["centroid"]})
+        frames.append(cores[["district_code", "x_m", "y_m", "weight", "source"]])
+    return pd.concat(frames, ignore_index=True)
+
+
+def _weights_from_places(cells, stats, demand, metric_crs, cores, places):
     """Per-cell shares (summing to 1 within each district) of urban and rural population."""
     urban_w = np.zeros(len(cells))
     rural_w = np.zeros(len(cells))
-    centres = _metric_points(urban_centres, metric_crs, "weight", 1.0)
     towns = _metric_points(places, metric_crs, "population", 1.0)
     if len(towns):
         # GeoNames gives some places population 0: count them as small towns
         towns["weight"] = towns["weight"].clip(lower=TOWN_WEIGHT_FLOOR, upper=TOWN_WEIGHT_CAP)
-    big_places = towns[towns["population"] >= demand.urban_place_min_population] if len(towns) else towns
     for code, index in cells.groupby("district_code", sort=True).indices.items():
         xy = cells[["x_m", "y_m"]].to_numpy()[index]
         area = cells["area_km2"].to_numpy()[index]
         uniform = area / area.sum()
-        cores = centres[centres["district_code"] == code] if len(centres) else centres
-        if not len(cores) and len(big_places):
-            cores = big_places[big_places["district_code"] == code]
+        district_cores = cores[cores["district_code"] == code]
         district_towns = towns[towns["district_code"] == code] if len(towns) else towns
-        urban_w[index] = _mix(xy, area, cores, demand.urban_decay_m, demand.urban_uniform_share, uniform)
+        urban_w[index] = _mix(xy, area, district_cores, demand.urban_decay_m, demand.urban_uniform_share, uniform)
         rural_w[index] = _mix(xy, area, district_towns, demand.town_decay_m, demand.rural_uniform_share, uniform)
+    return urban_w, rural_w
+
+
+def _refine_by_township(cells, stats, urban_w, rural_w, kinds):
+    """Urban shares kept in subdistricts; rural shares kept off their built-up cells; renormalised per district.
+
+    A district without a subdistrict (or without rural land left) keeps the place model's shares.
+    """
+    urban_w = urban_w.copy()
+    rural_w = rural_w.copy()
+    stats = stats.set_index("district_code")
+    area = cells["area_km2"].to_numpy()
+    subdistrict = kinds == "subdistrict"
+    for code, index in cells.groupby("district_code", sort=True).indices.items():
+        urban = np.where(subdistrict[index], urban_w[index], 0.0)
+        if urban.sum() > 0:
+            urban_w[index] = urban / urban.sum()
+        urban_people = stats.at[code, "population"] * stats.at[code, "urban_share"] * urban_w[index]
+        built_up = subdistrict[index] & (urban_people / area[index] >= BUILT_UP_MIN_PER_KM2)
+        rural = np.where(built_up, 0.0, rural_w[index])
+        if rural.sum() > 0:
+            rural_w[index] = rural / rural.sum()
     return urban_w, rural_w
 
 
