@@ -93,7 +93,15 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--out", type=Path, help="where to write compare.html (default: DIR_B/compare.html)")
     compare.add_argument("--changed-only", action="store_true", help="list only districts and tiers that changed")
     compare.set_defaults(func=_compare)
-    for command in (plan, compare, sweep):
+    init = sub.add_parser("init", help="write a scenario folder for a Chinese prefecture or county (docs/init.md)")
+    init.add_argument("place", help="prefecture or county: Chinese name (青岛市, 胶州市, 即墨区) or 6-digit code")
+    init.add_argument("--out", type=Path, required=True, help="the folder to write (scenario.toml and its inputs)")
+    for tier in ("public", "residential", "rural"):
+        init.add_argument(f"--{tier}", type=int, metavar="N", help=f"{tier} chargers (default: a per-EV rule)")
+    init.add_argument("--hydrogen", type=int, metavar="N",
+                      help="new hydrogen stations (default 0; above 0 placeholder hubs are written)")
+    init.set_defaults(func=_init)
+    for command in (plan, compare, sweep, init):
         # SUPPRESS: a subcommand's own default must not undo `siting --quiet plan`
         command.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress display")
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
@@ -200,6 +208,18 @@ def _compare(args: argparse.Namespace, status: _StatusLine) -> int:
     status.clear()
     print(format_comparison(comparison, changed_only=args.changed_only))
     print(f"map of sites added and removed: {out_file}")
+    return 0
+
+
+def _init(args: argparse.Namespace, status: _StatusLine) -> int:
+    from siting.init import build_scenario
+
+    status.show(f"init {args.place} …")
+    start = time.perf_counter()
+    path = build_scenario(args.place, args.out, public=args.public, residential=args.residential,
+                          rural=args.rural, hydrogen=args.hydrogen)
+    status.clear()
+    print(f"{path} written in {time.perf_counter() - start:.1f} s; run: siting plan {path}")
     return 0
 
 
