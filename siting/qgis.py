@@ -140,7 +140,7 @@ def plan_styles(gpkg_path: Path, *, tier_colours: Mapping[str, str], tier_labels
             aliases = {f: labels[f] for f in fields if labels and f in labels}
             kind = _GEOMETRY_TYPE.get(geometry_type.upper(), 0)
             if layer == "sites" and "tier" in fields:
-                chargers = _max(db, layer, "chargers") if "chargers" in fields else 0.0
+                chargers = _max_by_tier(db, layer, "chargers") if "chargers" in fields else {}
                 label = _label_expression(fields, ("name", "site_id"))
                 qml = sites_qml(tier_colours, tier_labels=tier_labels, max_chargers=chargers, label=label)
             elif layer == "candidates" and "tier" in fields:
@@ -174,7 +174,7 @@ def read_layer_styles(gpkg_path: Path) -> dict[str, str]:
 
 # ------------------------------------------------------------------------------------------------ the QML
 def sites_qml(tier_colours: Mapping[str, str], *, tier_labels: Mapping[str, str] | None = None,
-              max_chargers: float = 0.0, label: str | None = '"site_id"') -> str:
+              max_chargers: Mapping[str, float] | None = None, label: str | None = '"site_id"') -> str:
     """Sites categorised by ``tier``: charger sites as circles sized by √chargers, hydrogen as triangles.
 
     Parameters
@@ -183,24 +183,27 @@ def sites_qml(tier_colours: Mapping[str, str], *, tier_labels: Mapping[str, str]
         Tier → ``#rrggbb``.
     tier_labels : mapping of str to str, optional
         Tier → legend text.
-    max_chargers : float
-        The largest site's chargers: it gets the largest marker
-        (:data:`SITE_SIZE_MM`). The diameter grows with √chargers from the
-        smallest marker at 0 (QGIS's ``scale_exp`` with exponent 0.5, as its
-        size assistant writes it), so a marker's area grows about in
-        proportion to its chargers.
+    max_chargers : mapping of str to float, optional
+        Tier → its largest site's chargers, which gets the largest marker
+        (:data:`SITE_SIZE_MM`). Within a tier the diameter grows with
+        √chargers from the smallest marker at 0 (QGIS's ``scale_exp`` with
+        exponent 0.5, as its size assistant writes it), so a marker's area
+        grows about in proportion to its chargers. Each tier has its own
+        scale: a residential hub of 400 chargers does not shrink the public
+        sites of 10 to dots.
     label : str or None
         A QGIS expression for the label, shown below 1:50,000; None for none.
     """
-    top = max(float(max_chargers), 1.0)
     small, large = SITE_SIZE_MM
-    size = f'coalesce(scale_exp("chargers", 0, {_num(top)}, {_num(small)}, {_num(large)}, 0.5), {_num(small)})'
     categories, symbols = [], []
     for i, (tier, colour) in enumerate(tier_colours.items()):
         name = (tier_labels or {}).get(tier, tier)
         if tier == "hydrogen":
             symbols.append(_marker_symbol(str(i), colour, STATION_SIZE_MM, shape="triangle"))
         else:
+            top = max(float((max_chargers or {}).get(tier, 0.0)), 1.0)
+            size = (f'coalesce(scale_exp("chargers", 0, {_num(top)}, {_num(small)}, {_num(large)}, 0.5), '
+                    f'{_num(small)})')
             symbols.append(_marker_symbol(str(i), colour, small, size_expression=size))
         categories.append((tier, name, str(i)))
     root = _qgis(labels_enabled=label is not None)
@@ -260,9 +263,9 @@ def graduated_fill_qml(value: str, breaks: Sequence[float], colours: Sequence[st
     palette = list(colours)[-n:] if n > 0 else []
     for i in range(n):
         lower, upper = breaks[i], breaks[i + 1]
-        ET.SubElement(ranges, "range", lower=_num(lower), upper=_num(upper), symbol=str(i),
+        ET.SubElement(ranges, "range", lower=repr(float(lower)), upper=repr(float(upper)), symbol=str(i),
                       label=f"{_pretty(lower)} – {_pretty(upper)}", render="true")
-        symbols.append(_fill_symbol(str(i), palette[i], None, 0.0, alpha=0.7))
+        symbols.append(_fill_symbol(str(i), palette[i], None, 0.0, alpha=0.6))
     ET.SubElement(renderer, "mode", name="quantile")
     ET.SubElement(root, "layerGeometryType").text = "2"
     return _serialise(root)
@@ -285,12 +288,18 @@ def single_symbol_qml(geometry_kind: int, colour: str = "#6a51a3") -> str:
 
 
 def quantile_breaks(values: np.ndarray, n_classes: int) -> list[float]:
-    """Class limits at the quantiles of ``values`` (duplicates merged), from the minimum to the maximum."""
+    """Class limits at the quantiles of ``values`` (duplicates merged), rounded outwards to whole numbers at the ends.
+
+    The first limit is the minimum rounded down and the last the maximum
+    rounded up, so that no feature falls outside every class (QGIS draws such
+    a feature not at all).
+    """
     finite = values[np.isfinite(values)]
     if not len(finite):
         return [0.0, 1.0]
     limits = np.quantile(finite, np.linspace(0, 1, n_classes + 1))
-    limits = [float(v) for v in np.unique(np.round(limits, 6))]
+    limits[0], limits[-1] = math.floor(limits[0]), math.ceil(limits[-1])
+    limits = [float(v) for v in np.unique(np.round(limits, 3))]
     return limits if len(limits) > 1 else [limits[0], limits[0] + 1.0]
 
 
@@ -452,9 +461,9 @@ def _fields(db: sqlite3.Connection, layer: str, geometry_column: str) -> list[st
     return [row[1] for row in db.execute(f'PRAGMA table_info("{layer}")') if row[1] != geometry_column]
 
 
-def _max(db: sqlite3.Connection, layer: str, column: str) -> float:
-    value = db.execute(f'SELECT max("{column}") FROM "{layer}"').fetchone()[0]
-    return float(value) if value is not None and math.isfinite(float(value)) else 0.0
+def _max_by_tier(db: sqlite3.Connection, layer: str, column: str) -> dict[str, float]:
+    rows = db.execute(f'SELECT "tier", max("{column}") FROM "{layer}" GROUP BY "tier"').fetchall()
+    return {str(tier): float(value) for tier, value in rows if value is not None and math.isfinite(float(value))}
 
 
 def _register(db: sqlite3.Connection, now: str) -> None:

@@ -25,12 +25,14 @@ def _square(x: float, y: float, side: float = 0.01) -> shapely.Polygon:
 
 
 def _gpkg(folder: Path) -> Path:
-    """A plan-shaped GeoPackage: 3 sites, 4 candidates, 2 districts, 4 grid cells, 1 township, 1 line layer."""
+    """A plan-shaped GeoPackage: 4 sites, 4 candidates, 2 districts, 4 grid cells, 1 township, 1 line layer."""
     path = folder / "sites.gpkg"
     crs = "EPSG:4326"
-    gpd.GeoDataFrame({"site_id": ["public-1", "public-2", "hydrogen-1"], "tier": ["public", "public", "hydrogen"],
-                      "name": ["市南停车场", "", "H1"], "chargers": [4, 60, 0], "district_name": ["市南区"] * 3},
-                     geometry=gpd.points_from_xy([120.30, 120.31, 120.32], [36.06, 36.07, 36.08]), crs=crs
+    gpd.GeoDataFrame({"site_id": ["public-1", "public-2", "residential-1", "hydrogen-1"],
+                      "tier": ["public", "public", "residential", "hydrogen"], "name": ["市南停车场", "", "R1", "H1"],
+                      "chargers": [4, 60, 400, 0], "district_name": ["市南区"] * 4},
+                     geometry=gpd.points_from_xy([120.30, 120.31, 120.315, 120.32], [36.06, 36.07, 36.075, 36.08]),
+                     crs=crs
                      ).to_file(path, layer="sites", driver="GPKG")
     gpd.GeoDataFrame({"site_id": ["c1", "c2", "c3", "c4"], "tier": ["public", "rural", "residential", "hydrogen"]},
                      geometry=gpd.points_from_xy([120.3] * 4, [36.1] * 4), crs=crs
@@ -83,7 +85,7 @@ def test_gdal_reads_the_styles_table_and_the_layers_still_open(styled):
     assert layers["layer_styles"] is None  # an attribute table, as QGIS/GDAL create it
     table = pyogrio.read_dataframe(styled, layer="layer_styles")
     assert len(table) == 6
-    assert len(gpd.read_file(styled, layer="sites")) == 3
+    assert len(gpd.read_file(styled, layer="sites")) == 4
 
 
 def test_renderer_types(styled):
@@ -101,14 +103,15 @@ def test_sites_by_tier_sized_by_chargers_with_labels(styled):
     categories = {c.get("value"): c.get("label") for c in renderer.iter("category")}
     assert categories == {"public": "公共充电", "residential": "居住区充电", "rural": "农村充电", "hydrogen": "加氢站"}
     symbols = {s.get("name"): s for s in renderer.find("symbols")}
-    colours = {}
+    colours, tops = {}, {"public": 60, "residential": 400, "rural": 1}  # each tier's largest site (rural: none)
     for category in renderer.iter("category"):
         options = {o.get("name"): o.get("value") for o in symbols[category.get("symbol")].iter("Option")}
         colours[category.get("value")] = options["color"]
         if category.get("value") == "hydrogen":
             assert options["name"] == "triangle" and "expression" not in options
-        else:  # area ∝ chargers: sqrt scale up to the largest site's 60 chargers
-            assert options["expression"] == 'coalesce(scale_exp("chargers", 0, 60, 1.6, 6, 0.5), 1.6)'
+        else:  # area ∝ chargers: sqrt scale up to the tier's largest site
+            top = tops[category.get("value")]
+            assert options["expression"] == f'coalesce(scale_exp("chargers", 0, {top}, 1.6, 6, 0.5), 1.6)'
     assert colours["public"] == "31,119,180,255" and colours["hydrogen"] == "214,39,40,255"
     assert root.get("labelsEnabled") == "1"
     text_style = root.find("labeling/settings/text-style")
@@ -152,5 +155,54 @@ def test_unknown_layer_and_bad_colour_are_refused(tmp_path):
 
 def test_quantile_breaks_by_hand():
     assert quantile_breaks(np.array([1.0, 2.0, 3.0, 4.0, 5.0]), 4) == [1.0, 2.0, 3.0, 4.0, 5.0]
+    # the ends round outwards: the densest cell (2472.1648) stays inside the last class
+    assert quantile_breaks(np.array([3.9382, 5.0, 9.0, 70.0, 2472.1648]), 2) == [3.0, 9.0, 2473.0]
     assert quantile_breaks(np.array([7.0, 7.0]), 5) == [7.0, 8.0]
     assert quantile_breaks(np.array([]), 5) == [0.0, 1.0]
+
+
+QGIS_PYTHON = "/usr/bin/python3"  # Debian's python3-qgis installs QGIS's bindings for the system Python
+QGIS_CHECK = """
+import json, sys
+sys.path = [p for p in sys.path if "site-packages" not in p]  # the system Python's own packages only
+from qgis.core import QgsApplication, QgsVectorLayer
+QgsApplication.setPrefixPath("/usr", True)
+app = QgsApplication([], False)
+app.initQgis()
+out = {}
+for name in sys.argv[2:]:
+    layer = QgsVectorLayer(f"{sys.argv[1]}|layername={name}", name, "ogr")
+    message, ok = layer.loadDefaultStyle()
+    out[name] = {"ok": ok, "renderer": layer.renderer().type(), "labels": layer.labelsEnabled(),
+                 "aliases": {f.name(): f.alias() for f in layer.fields() if f.alias()}}
+print(json.dumps(out), flush=True)
+import os
+os._exit(0)  # QGIS may crash tearing down layers still referenced; the answer is out
+"""
+
+
+def _qgis_available() -> bool:
+    import subprocess
+    try:
+        return subprocess.run([QGIS_PYTHON, "-c", "import qgis.core"], capture_output=True, timeout=60).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@pytest.mark.skipif(not _qgis_available(), reason="QGIS's Python bindings (Debian python3-qgis) are not installed")
+def test_qgis_itself_loads_the_default_styles(styled, tmp_path):
+    import json
+    import os
+    import subprocess
+    script = tmp_path / "check.py"
+    script.write_text(QGIS_CHECK, encoding="utf-8")
+    layers = ["sites", "candidates", "districts", "demand_grid", "townships", "h2_supply"]
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": str(tmp_path)}
+    run = subprocess.run([QGIS_PYTHON, str(script), str(styled), *layers], capture_output=True, text=True,
+                         timeout=300, env=env, check=True)
+    got = json.loads(run.stdout.strip().splitlines()[-1])
+    assert {k: (v["ok"], v["renderer"], v["labels"]) for k, v in got.items()} == {
+        "sites": (True, "categorizedSymbol", True), "candidates": (True, "categorizedSymbol", False),
+        "districts": (True, "singleSymbol", True), "demand_grid": (True, "graduatedSymbol", False),
+        "townships": (True, "singleSymbol", True), "h2_supply": (True, "singleSymbol", False)}
+    assert got["sites"]["aliases"] == {"site_id": "站点编号"}
