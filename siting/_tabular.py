@@ -134,7 +134,8 @@ def to_number(values: pd.Series) -> pd.Series:
     Accepted beyond plain numbers: thousands separators in groups of three
     (``"1,040,000"``), full-width digits, commas and points
     (``"１，０４０，０００"``, normalised by Unicode NFKC), spaces (also
-    no-break and thin) between digit groups, and surrounding spaces. A
+    no-break and thin) between digit groups, surrounding spaces, and
+    percentages (``"82%"`` → 0.82, as Excel saves a percentage cell). A
     decimal comma (``"1,5"``) is not a number: it is ambiguous.
 
     Parameters
@@ -278,11 +279,21 @@ def _clean_number(value: object) -> object:
     s = unicodedata.normalize("NFKC", str(value)).strip()
     if _SPACES.search(s) and re.fullmatch(r"[+-]?\d{1,3}(?:[\s\u00a0\u202f\u2009]\d{3})+(?:\.\d*)?", s):
         s = _SPACES.sub("", s)
+    percent = s.endswith("%")
+    if percent:
+        s = s[:-1].rstrip()  # Excel writes a cell formatted as a percentage as "82%" in a CSV
     if _THOUSANDS.match(s):
         s = s.replace(",", "")
+    if percent:
+        try:
+            return float(s) / 100
+        except ValueError:
+            return s
     return s
 
 
 def _blank(value: object) -> bool:
-    return value is None or (isinstance(value, float) and np.isnan(value)) or (isinstance(value, str) and not value.strip())
+    if isinstance(value, str):
+        return not value.strip()
+    return value is None or (isinstance(value, float) and np.isnan(value))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 import xml.etree.ElementTree as ET
 from contextlib import closing
@@ -126,7 +127,7 @@ def test_demand_grid_quantile_classes_of_evs_per_km2(styled):
     assert renderer.get("attr") == '"evs" / "area_km2"'
     ranges = [(float(r.get("lower")), float(r.get("upper"))) for r in renderer.iter("range")]
     assert ranges[0][0] == 10.0 and ranges[-1][1] == 800.0  # 400 EVs on 0.5 km²
-    assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:]))
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(ranges))
 
 
 def test_districts_outline_and_name(styled):
@@ -140,7 +141,8 @@ def test_districts_outline_and_name(styled):
 def test_writing_again_replaces_the_style(styled):
     write_layer_styles(styled, {"sites": plan_styles(styled, tier_colours={"public": "#000000"})["sites"]})
     with closing(sqlite3.connect(styled)) as db:
-        rows = db.execute("SELECT count(*), sum(useAsDefault) FROM layer_styles WHERE f_table_name = 'sites'").fetchone()
+        rows = db.execute("SELECT count(*), sum(useAsDefault) FROM layer_styles "
+                          "WHERE f_table_name = 'sites'").fetchone()
     assert rows == (1, 1)
     assert "0,0,0,255" in read_layer_styles(styled)["sites"]
 
@@ -184,9 +186,10 @@ os._exit(0)  # QGIS may crash tearing down layers still referenced; the answer i
 def _qgis_available() -> bool:
     import subprocess
     try:
-        return subprocess.run([QGIS_PYTHON, "-c", "import qgis.core"], capture_output=True, timeout=60).returncode == 0
+        probe = subprocess.run([QGIS_PYTHON, "-c", "import qgis.core"], capture_output=True, timeout=60, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return False
+    return probe.returncode == 0
 
 
 @pytest.mark.skipif(not _qgis_available(), reason="QGIS's Python bindings (Debian python3-qgis) are not installed")

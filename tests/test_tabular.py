@@ -67,6 +67,14 @@ def _full_width(folder: Path) -> Path:
     return path
 
 
+def _percent(folder: Path) -> Path:
+    table = _original()
+    table["urban_share"] = table["urban_share"].map("{:.0%}".format)  # "82%": a percentage cell saved as CSV
+    path = folder / "stats_percent.csv"
+    table.to_csv(path, index=False, encoding="utf-8")
+    return path
+
+
 def _xlsx(folder: Path, *, sheet_title: str = "Sheet") -> Path:
     book = openpyxl.Workbook()
     sheet = book.active
@@ -80,7 +88,7 @@ def _xlsx(folder: Path, *, sheet_title: str = "Sheet") -> Path:
     return path
 
 
-@pytest.mark.parametrize("variant", [_gbk, _bom, _thousands, _full_width, _xlsx])
+@pytest.mark.parametrize("variant", [_gbk, _bom, _thousands, _full_width, _percent, _xlsx])
 def test_every_variant_reads_as_the_utf8_original(variant, tmp_path, boundaries, reference):
     got = read_district_stats(variant(tmp_path), boundaries)
     pd.testing.assert_frame_equal(got, reference)
@@ -128,13 +136,13 @@ def test_points_from_a_workbook(tmp_path, boundaries):
 @pytest.mark.parametrize(("text", "number"), [
     ("1,040,000", 1_040_000.0), ("１，０４０，０００", 1_040_000.0), (" 12,345.5 ", 12_345.5),
     ("1 040 000", 1_040_000.0), ("1\u00a0040\u00a0000", 1_040_000.0), ("-2,500", -2_500.0), ("0.82", 0.82),
-    ("１２．５", 12.5), ("7", 7.0),
+    ("１２．５", 12.5), ("7", 7.0), ("82%", 0.82), ("100 %", 1.0), ("８２％", 0.82),
 ])
 def test_numbers_as_planners_type_them(text, number):
     assert to_number(pd.Series([text], dtype=object)).item() == number
 
 
-@pytest.mark.parametrize("text", ["1,5", "1,04,0000", "12,34", "about a million", "1.040.000", ""])
+@pytest.mark.parametrize("text", ["1,5", "1,04,0000", "12,34", "about a million", "1.040.000", "", "%", "a%"])
 def test_ambiguous_or_wrong_numbers_are_not_numbers(text):
     assert pd.isna(to_number(pd.Series([text], dtype=object)).item())
 
