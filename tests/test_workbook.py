@@ -3,6 +3,9 @@ and the workbook given back as the decisions file."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -162,3 +165,23 @@ def test_summary_from_plan_record():
     assert table["tier"].tolist() == ["public", "hydrogen"]
     assert table["cost_cny"].tolist() == [186_000_000.0, 30_000_000.0]
     assert "station_cost_cny" not in table.columns  # no tier has it
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed")
+def test_decisions_survive_a_spreadsheet_application_saving_the_workbook(book_path, tmp_path):
+    """A planner opens plan.xlsx, marks sites and saves: here LibreOffice saves it again as .xlsx."""
+    book = openpyxl.load_workbook(book_path)
+    sheet = book["候选点"]
+    column = [c.value for c in sheet[1]].index("决定") + 1
+    sheet.cell(row=2, column=column, value="必建")
+    sheet.cell(row=5, column=column, value="不建")
+    book.save(book_path)
+    out = tmp_path / "saved"
+    subprocess.run(["soffice", "--headless", "--calc", "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir",
+                    str(out), str(book_path)], check=True, capture_output=True, timeout=300,
+                   env={**os.environ, "HOME": str(tmp_path)})
+    decisions = read_decisions_workbook(out / "plan.xlsx")
+    assert decisions[["site_id", "decision"]].values.tolist() == [["public-0001", "required"],
+                                                                   ["hydrogen-01", "excluded"]]
+    validation = openpyxl.load_workbook(out / "plan.xlsx")["候选点"].data_validations.dataValidation
+    assert [v.formula1 for v in validation] == ['"required,excluded,必建,不建"']
