@@ -8,6 +8,7 @@ field or row, the value at fault and the fix.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
 
 import geopandas as gpd
@@ -17,6 +18,7 @@ import shapely
 from pyproj import CRS
 
 from siting._errors import DataError
+from siting._tabular import read_table, to_number
 
 WGS84 = "EPSG:4326"
 
@@ -119,15 +121,16 @@ def read_district_stats(path: Path, boundaries: gpd.GeoDataFrame, *, ev_stock: i
     Parameters
     ----------
     path : Path
-        CSV with ``district_code, population, urban_share`` and optional
-        ``ev_stock`` (EVs per district).
+        Table (CSV in UTF-8 or GBK, or ``.xlsx``; numbers may carry thousands
+        separators) with ``district_code, population, urban_share`` and
+        optional ``ev_stock`` (EVs per district).
     boundaries : geopandas.GeoDataFrame
         The districts, from :func:`read_boundaries`.
     ev_stock : int, optional
         City EV stock, allocated to districts by population weighted for
         urban share when the table has no ``ev_stock`` column.
     """
-    table = read_csv(path, dtype={"district_code": str})
+    table = read_csv(path, text=["district_code"])
     require_columns(path, table, ["district_code", "population", "urban_share"])
     table["district_code"] = table["district_code"].str.strip()
     numeric = ["population", "urban_share"] + (["ev_stock"] if "ev_stock" in table.columns else [])
@@ -163,7 +166,10 @@ def read_district_stats(path: Path, boundaries: gpd.GeoDataFrame, *, ev_stock: i
 
 def read_points(path: Path, *, id_column: str, required: list[str],
                 boundaries: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Read a point CSV with ``lon, lat`` (WGS84) and place each point in its district.
+    """Read a point table with ``lon, lat`` (WGS84) and place each point in its district.
+
+    The table is a CSV (UTF-8 or GBK) or an ``.xlsx`` workbook, read by
+    :func:`read_csv`.
 
     Raises
     ------
@@ -171,7 +177,7 @@ def read_points(path: Path, *, id_column: str, required: list[str],
         Missing columns, non-numeric or swapped coordinates, duplicate ids,
         or a point outside every district.
     """
-    table = read_csv(path, dtype={id_column: str, "district_code": str})
+    table = read_csv(path, text=[id_column, "district_code"])
     require_columns(path, table, [id_column, "lon", "lat", *required])
     for column in ("lon", "lat", *[c for c in required if c not in ("name",)]):
         table[column] = _numeric(path, table, column)
@@ -267,13 +273,27 @@ def _raster_population(path: Path) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({"population": values[rows, cols]}, geometry=gpd.points_from_xy(xs, ys), crs=crs.to_wkt())
 
 
-def read_csv(path: Path, **kwargs) -> pd.DataFrame:
-    """Read a CSV (UTF-8, BOM tolerated) or raise a DataError naming the file."""
-    try:
-        return pd.read_csv(path, encoding="utf-8-sig", **kwargs)
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        msg = f"{path}: cannot read as a UTF-8 CSV ({exc}); save it as CSV UTF-8"
-        raise DataError(msg) from None
+def read_csv(path: Path, *, text: Iterable[str] = (), dtype: dict | None = None) -> pd.DataFrame:
+    """Read a table as planners have it, or raise a DataError naming the file.
+
+    A CSV in UTF-8 (with or without BOM) or GBK/GB18030, or an ``.xlsx``
+    workbook (first sheet, or ``file.xlsx#sheet``); see
+    :func:`siting._tabular.read_table`. The encoding used is in
+    ``table.attrs["encoding"]`` and recorded by
+    :func:`siting._tabular.recording_encodings`.
+
+    Parameters
+    ----------
+    path : Path
+    text : iterable of str
+        Columns kept as text (codes, ids).
+    dtype : dict, optional
+        For callers written against :func:`pandas.read_csv`: columns mapped to
+        ``str`` are kept as text; other types are left to :func:`_numeric`.
+    """
+    text = [*text, *[c for c, t in (dtype or {}).items() if t is str or t == "str"]]
+    table, _ = read_table(path, text=text)
+    return table
 
 
 def require_columns(path: Path, table: pd.DataFrame, columns: list[str]) -> None:
@@ -285,7 +305,7 @@ def require_columns(path: Path, table: pd.DataFrame, columns: list[str]) -> None
 
 
 def _numeric(path: Path, table: pd.DataFrame, column: str) -> pd.Series:
-    values = pd.to_numeric(table[column], errors="coerce")
+    values = to_number(table[column])
     bad = values.isna() | ~np.isfinite(values) | (values < 0)
     if column not in ("lon", "lat") and bad.any():
         i = int(np.argmax(bad.to_numpy()))
