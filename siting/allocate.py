@@ -10,7 +10,7 @@ demand served and rank, and the demand points with what they received.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
@@ -54,6 +54,19 @@ class TierPlan:
     assignment: pd.DataFrame
     result: SolveResult
     hubs: gpd.GeoDataFrame | None = None
+    #: With a roll-out: ``site_id, year, units`` (cumulative at each year's end), one row per site and year.
+    phases: pd.DataFrame | None = None
+    #: Objective, unit costs and budget the model used (:attr:`TierProblem.economics`).
+    economics: dict = field(default_factory=dict)
+    #: Units at existing sites, and the target as stated (before "total" mode subtracts the existing).
+    existing_units: int = 0
+    stated_target: int = 0
+
+    @property
+    def cost_cny(self) -> float:
+        """What the new sites and units cost, CNY."""
+        return float(self.sites.loc[self.sites["status"] == "new", "cost_cny"].sum()) \
+            if "cost_cny" in self.sites else 0.0
 
     @property
     def tier(self) -> str:
@@ -113,6 +126,11 @@ def allocate(problem: TierProblem, solver: Solver) -> TierPlan:
         min_units=candidates["min_units"].to_numpy(), max_units=candidates["max_units"].to_numpy(),
         existing=existing if len(existing) else None, required=required,
         unit_name="new stations" if spec.is_station else "chargers", blocks=problem.blocks,
+        site_cost=candidates["site_cost_cny"].to_numpy(dtype=float),
+        unit_cost=candidates["unit_cost_cny"].to_numpy(dtype=float),
+        objective=spec.objective, min_coverage=spec.min_coverage,
+        forced_open=candidates["forced_open"].to_numpy(dtype=bool),
+        period_units=problem.period_targets or None,
     )
     try:
         result = model.solve(solver.name, time_limit_s=solver.time_limit_s, mip_gap=solver.mip_gap)
@@ -186,9 +204,29 @@ def tier_plan(problem: TierProblem, demand: pd.DataFrame, costs: pd.DataFrame, r
     sites["demand_served"] = sites["site_id"].map(solved["load"]).fillna(0.0).to_numpy()
     sites["demand_in_reach"] = sites["site_id"].map(in_reach).fillna(0.0).to_numpy()
     sites["score"] = sites["demand_in_reach"]
+    if "cost" in solved:
+        sites["cost_cny"] = sites["site_id"].map(solved["cost"]).fillna(0.0).round(0).to_numpy()
     order = sites.sort_values(["selected", "demand_served", "demand_in_reach", "site_id"],
                               ascending=[False, False, False, True]).index
     sites.loc[order, "rank"] = np.arange(1, len(sites) + 1)
     sites["rank"] = sites["rank"].astype(np.int64)
+    phases = _phases(problem, result)
+    if phases is not None:
+        first = phases[phases["units"] > 0].groupby("site_id")["year"].min()
+        sites["year"] = sites["site_id"].map(first).astype("Int64").to_numpy()
     return TierPlan(spec=problem.spec, target=problem.target, sites=sites, demand=demand_out, assignment=assignment,
-                    result=result, hubs=problem.hubs)
+                    result=result, hubs=problem.hubs, phases=phases, economics=problem.economics,
+                    existing_units=problem.existing_units, stated_target=problem.stated_target)
+
+
+def _phases(problem: TierProblem, result: SolveResult) -> pd.DataFrame | None:
+    """Units per site at each year's end (cumulative), for the sites that have any by the last year."""
+    if not problem.years:
+        return None
+    site_ids = result.sites["site_id"].to_numpy()
+    per_period = result.extra.get("period_units") or [result.sites["units"].to_numpy()]
+    frames = [pd.DataFrame({"site_id": site_ids, "year": year, "units": np.asarray(units, dtype=np.int64)})
+              for year, units in zip(problem.years, per_period, strict=True)]
+    table = pd.concat(frames, ignore_index=True)
+    kept = set(site_ids[np.asarray(per_period[-1]) > 0])
+    return table[table["site_id"].isin(kept)].reset_index(drop=True)

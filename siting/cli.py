@@ -75,6 +75,8 @@ def _parser() -> argparse.ArgumentParser:
     plan = sub.add_parser("plan", help="run a scenario and write its map and site lists")
     plan.add_argument("scenario", nargs="?", type=Path, help="scenario TOML file (default: built-in Qingdao 2025)")
     plan.add_argument("--out", type=Path, help="output folder (default: maps/<scenario name>/)")
+    plan.add_argument("--decisions", type=Path, metavar="FILE",
+                      help="the planner's decisions: candidates.csv or plan.xlsx with the decision column filled in")
     plan.add_argument("--decompose", action="store_true",
                       help="split each charger tier by district and solve the districts as Dask tasks (docs/sweeps.md)")
     _dask_arguments(plan)
@@ -121,10 +123,12 @@ def _plan(args: argparse.Namespace, status: _StatusLine) -> int:
     from siting.export import write_plan
     from siting.plan import run_plan
     from siting.render import render_map
-    from siting.scenario import load_scenario
+    from siting.scenario import load_scenario, with_decisions
 
     start = time.perf_counter()
     scenario = load_scenario(args.scenario)
+    if args.decisions is not None:
+        scenario = with_decisions(scenario, args.decisions)
     out_dir = args.out if args.out is not None else Path("maps") / scenario.name
     report = lambda stage: status.show(f"{scenario.name}: {stage} …")  # noqa: E731
     if args.decompose:

@@ -183,8 +183,8 @@ def _solve_whole(problem: TierProblem) -> bool:
     sites = problem.sites
     uniform = all(sites[c].nunique() <= 1 for c in ("min_units", "max_units", "capacity_per_unit"))
     return (problem.spec.is_station or bool((sites["existing_units"] > 0).any()) or not uniform
-            or problem.target == 0 or sites["district_code"].nunique() < 2
-            or any(not block.splittable for block in problem.blocks))
+            or problem.target == 0 or sites["district_code"].nunique() < 2 or len(problem.period_targets) > 1
+            or bool(sites["forced_open"].any()) or any(not block.splittable for block in problem.blocks))
 
 
 class _DistrictSolver:
@@ -384,5 +384,8 @@ def _merge(pending: _Pending, parts: dict[str, TierPlan]) -> TierPlan:
         n_variables=sum(r.n_variables for r in results), n_constraints=sum(r.n_constraints for r in results),
         extra={"districts": shares.reset_index()},
     )
+    if "cost_cny" in solved:
+        sites["cost_cny"] = sites["site_id"].map(solved["cost_cny"]).fillna(0.0).to_numpy()
     return TierPlan(spec=problem.spec, target=problem.target, sites=sites, demand=demand_out, assignment=assignment,
-                    result=result, hubs=problem.hubs)
+                    result=result, hubs=problem.hubs, economics=problem.economics,
+                    existing_units=problem.existing_units, stated_target=problem.stated_target)

@@ -66,6 +66,9 @@ def _write_all(plan: Plan, folder: Path, map_html: str, timings_s: dict[str, flo
     write_csv(sites.drop(columns="geometry"), folder / "sites.csv")
     write_csv(candidates, folder / "candidates.csv")
     write_csv(districts, folder / "districts.csv")
+    phases = plan.phases()
+    if phases is not None:
+        write_csv(phases, folder / "phases.csv")
     sites.to_file(folder / "sites.geojson", driver="GeoJSON", engine="pyogrio",
                   layer_options={"RFC7946": "YES", "COORDINATE_PRECISION": 6})
     gpkg = folder / "sites.gpkg"
@@ -173,7 +176,15 @@ def plan_record(plan: Plan, timings_s: dict[str, float]) -> dict:
             "constraints": r.n_constraints,
             # "greedy" when the solver stopped early with a plan worse than the greedy start
             "solution_from": r.extra.get("solution_from", "solver"),
+            "cost_cny": round(tp.cost_cny, 0),
+            **_cost_split(tp),
+            **tp.economics,
         }
+        if tp.existing_units or s.targets.mode == "total":
+            tiers[tier].update(stated_target=tp.stated_target, existing_units=tp.existing_units,
+                               already_met=tp.existing_units >= tp.stated_target and not tp.spec.is_station)
+        if tp.phases is not None:
+            tiers[tier]["phases"] = _phase_record(tp)
     return {
         "scenario": s.name,
         "title": s.title,
@@ -187,6 +198,31 @@ def plan_record(plan: Plan, timings_s: dict[str, float]) -> dict:
         "network": {"source": s.network.source, "circuity": s.network.circuity, **plan.network},
         "versions": {"python": platform.python_version(), **{p: _version(p) for p in PACKAGES}},
     }
+
+
+def _cost_split(tp) -> dict:
+    """The tier's cost of new sites split into site costs and unit (charger or station) costs, CNY."""
+    new = tp.sites[tp.sites["status"] == "new"]
+    unit_cost = float(tp.economics.get("station_cost_cny", tp.economics.get("charger_cost_cny", 0.0)))
+    units = float(unit_cost * new["units"].sum()) if "cost_cny" in new else 0.0
+    key = "station_cost_total_cny" if tp.spec.is_station else "charger_cost_total_cny"
+    return {"site_cost_total_cny": round(tp.cost_cny - units, 0), key: round(units, 0)}
+
+
+def _phase_record(tp) -> list[dict]:
+    """Per year of the roll-out: new units by its end (cumulative), new sites, demand served and coverage."""
+    new = set(tp.sites.loc[tp.sites["status"] == "new", "site_id"])
+    rows = tp.phases[tp.phases["site_id"].isin(new)]
+    served = tp.result.extra.get("period_served") or [float(tp.demand["served"].sum())]
+    status = tp.result.extra.get("period_status") or [tp.result.status]
+    total = float(tp.demand["demand"].sum())
+    record = []
+    for k, (year, group) in enumerate(rows.groupby("year", sort=True)):
+        record.append({"year": int(year), "units": int(group["units"].sum()), "sites": int((group["units"] > 0).sum()),
+                       "demand_served": round(float(served[k]), 3),
+                       "coverage": round(float(served[k]) / total, 6) if total > 0 else None,
+                       "status": status[k]})
+    return record
 
 
 def _round(value: float | None, digits: int = 6) -> float | None:

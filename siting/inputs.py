@@ -177,10 +177,16 @@ def read_points(path: Path, *, id_column: str, required: list[str],
         Missing columns, non-numeric or swapped coordinates, duplicate ids,
         or a point outside every district.
     """
-    table = read_csv(path, text=[id_column, "district_code"])
+    table = read_point_table(path, text=[id_column, "district_code"])
     require_columns(path, table, [id_column, "lon", "lat", *required])
     for column in ("lon", "lat", *[c for c in required if c not in ("name",)]):
         table[column] = _numeric(path, table, column)
+    return _place_in_districts(path, table, id_column, boundaries)
+
+
+def _place_in_districts(path: Path, table: pd.DataFrame, id_column: str,
+                        boundaries: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Points of ``table`` (``lon, lat``) with the district that contains each; refuse duplicates and strays."""
     if table[id_column].duplicated().any():
         dup = table[id_column][table[id_column].duplicated()].iloc[0]
         msg = f"{path}: {id_column} {dup!r} appears more than once; ids must be unique"
@@ -294,6 +300,90 @@ def read_csv(path: Path, *, text: Iterable[str] = (), dtype: dict | None = None)
     text = [*text, *[c for c, t in (dtype or {}).items() if t is str or t == "str"]]
     table, _ = read_table(path, text=text)
     return table
+
+
+#: Suffixes of vector files a point table may also be (polygons stand for a point inside them).
+VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp")
+
+
+def read_point_table(path: Path, *, text: Iterable[str] = ()) -> pd.DataFrame:
+    """A table of places with ``lon, lat``: a CSV/XLSX (:func:`read_csv`) or a vector file.
+
+    From a GeoJSON, GeoPackage or Shapefile (any CRS) ``lon, lat`` are taken
+    from each feature's point, or a point inside its polygon (a car park, a
+    compound), in WGS84.
+    """
+    if Path(path).suffix.lower() not in VECTOR_SUFFIXES:
+        return read_csv(path, text=text)
+    try:
+        layer = gpd.read_file(path)
+    except Exception as exc:  # pyogrio raises several types for unreadable files
+        msg = f"{path}: cannot read the file ({exc}); give a CSV, XLSX, GeoJSON or GeoPackage"
+        raise DataError(msg) from None
+    if layer.crs is None:
+        msg = f"{path}: the layer has no CRS; set one (e.g. EPSG:4326)"
+        raise DataError(msg)
+    if layer.geometry.isna().any() or layer.geometry.is_empty.any():
+        row = int(np.argmax((layer.geometry.isna() | layer.geometry.is_empty).to_numpy())) + 1
+        msg = f"{path}: feature {row} has no geometry; draw it or remove it"
+        raise DataError(msg)
+    points = layer.to_crs(WGS84).geometry.representative_point()
+    table = pd.DataFrame(layer.drop(columns=layer.geometry.name))
+    for column in text:
+        if column in table:
+            table[column] = table[column].astype("string").fillna("").astype(str)
+    table["lon"], table["lat"] = points.x.to_numpy(), points.y.to_numpy()
+    return table
+
+
+def read_existing_chargers(path: Path, *, boundaries: gpd.GeoDataFrame, tiers: dict[str, bool]) -> gpd.GeoDataFrame:
+    """Chargers that exist today: ``tier, lon, lat, chargers`` (optional ``site_id, name``).
+
+    Parameters
+    ----------
+    tiers : dict
+        Tier name → whether it is a charger tier (only those take existing chargers).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``site_id`` (``<tier>-existing-<row>`` where the file has none), ``tier,
+        name, chargers, district_code, lon, lat`` and points in EPSG:4326.
+
+    Raises
+    ------
+    DataError
+        A missing column, an unknown or station tier, a count that is not a
+        whole number ≥ 1, a duplicate id, or a point outside every district.
+    """
+    table = read_point_table(path, text=["site_id", "tier", "name", "district_code"])
+    require_columns(path, table, ["tier", "lon", "lat", "chargers"])
+    table["tier"] = table["tier"].astype(str).str.strip()
+    for row, tier in enumerate(table["tier"], start=2):
+        if tier not in tiers or not tiers[tier]:
+            known = ", ".join(t for t, charger in tiers.items() if charger)
+            why = "is a station tier (give existing stations in its own file)" if tier in tiers else "is not a tier"
+            msg = f"{path}: row {row}, column 'tier': {tier!r} {why}; use one of {known}"
+            raise DataError(msg)
+    chargers = _numeric(path, table, "chargers")
+    whole = (chargers >= 1) & (chargers == chargers.round())
+    if not whole.all():
+        row = int(np.argmax(~whole.to_numpy()))
+        msg = (f"{path}: row {row + 2}, column 'chargers': {table['chargers'].iloc[row]!r} is not a whole number "
+               "of chargers ≥ 1; fix the count or remove the row")
+        raise DataError(msg)
+    table["chargers"] = chargers.astype(np.int64)
+    if "site_id" not in table or (table["site_id"].astype(str).str.strip() == "").all():
+        table["site_id"] = [f"{t}-existing-{i + 1}" for i, t in enumerate(table["tier"])]
+    missing = table["site_id"].astype(str).str.strip() == ""
+    if missing.any():
+        msg = f"{path}: row {int(np.argmax(missing.to_numpy())) + 2} has no site_id; give every row one, or none"
+        raise DataError(msg)
+    if "name" not in table:
+        table["name"] = ""
+    table["lon"], table["lat"] = _numeric(path, table, "lon"), _numeric(path, table, "lat")
+    points = _place_in_districts(path, table, "site_id", boundaries)
+    return points[["site_id", "tier", "name", "chargers", "district_code", "lon", "lat", "geometry"]]
 
 
 def require_columns(path: Path, table: pd.DataFrame, columns: list[str]) -> None:

@@ -7,6 +7,7 @@ folium.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import time
@@ -19,9 +20,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from siting._errors import InfeasibleError
 from siting.allocate import TierPlan, allocate
+from siting.decisions import apply_decisions, check_all_applied, read_decisions
 from siting.demand import build_demand_surface, geonames_places
-from siting.inputs import read_boundaries, read_district_stats, read_points, read_population_layer
+from siting.inputs import (read_boundaries, read_district_stats, read_existing_chargers, read_points,
+                           read_population_layer)
+from siting.models.blocks import Budget
 from siting.problem import PlanInputs, TierProblem, read_tier_files, tier_problem
 from siting.scenario import Scenario, Solver, network_file
 
@@ -31,7 +36,8 @@ log = logging.getLogger(__name__)
 Allocator = Callable[[TierProblem, Solver], TierPlan]
 
 SITE_COLUMNS = ["site_id", "tier", "status", "district_code", "district_name", "lon", "lat", "chargers",
-                "capacity_kg_per_day", "demand_served", "demand_unit", "kind", "name", "rank", "district_name_en"]
+                "capacity_kg_per_day", "demand_served", "demand_unit", "kind", "name", "rank", "district_name_en",
+                "cost_cny", "year"]
 
 
 @dataclass(frozen=True)
@@ -69,8 +75,12 @@ class Plan:
                 "capacity_kg_per_day": chosen["capacity"] if hydrogen else 0.0,
                 "demand_served": chosen["demand_served"].round(3), "demand_unit": tp.demand_unit,
                 "kind": chosen["kind"], "name": chosen["name"], "rank": chosen["rank"],
+                # the cost of a new site (existing: none); the first year of a roll-out with units there
+                "cost_cny": chosen["cost_cny"].where(chosen["status"] == "new") if "cost_cny" in chosen else np.nan,
+                "year": chosen["year"] if "year" in chosen else pd.NA,
             }))
         table = pd.concat(frames, ignore_index=True).merge(self._names(), on="district_code", how="left")
+        table["year"] = table["year"].astype("Int64")
         table = table.sort_values(["tier", "rank", "site_id"], key=self._tier_key).reset_index(drop=True)
         return gpd.GeoDataFrame(table[SITE_COLUMNS], geometry=gpd.points_from_xy(table["lon"], table["lat"]),
                                 crs="EPSG:4326")
@@ -84,8 +94,27 @@ class Plan:
         table["demand_in_reach"] = table["demand_in_reach"].round(3)
         table["score"] = table["score"].round(3)
         columns = ["site_id", "tier", "kind", "name", "district_code", "district_name", "lon", "lat", "status",
-                   "selected", "chargers_or_stations", "capacity", "demand_served", "demand_in_reach", "score", "rank"]
+                   "selected", "chargers_or_stations", "capacity", "demand_served", "demand_in_reach", "score", "rank",
+                   "decision"]
         return table[columns].sort_values(["tier", "rank"], key=self._tier_key).reset_index(drop=True)
+
+    def phases(self) -> pd.DataFrame | None:
+        """The roll-out: ``site_id, tier, year, chargers`` (cumulative at each year's end; a station counts 1).
+
+        New sites only (existing ones have their units every year); None without ``[phases]``.
+        """
+        frames = []
+        for tier, tp in self.tiers.items():
+            if tp.phases is None:
+                continue
+            new = set(tp.sites.loc[tp.sites["status"] == "new", "site_id"])
+            rows = tp.phases[tp.phases["site_id"].isin(new)]
+            frames.append(pd.DataFrame({"site_id": rows["site_id"], "tier": tier, "year": rows["year"],
+                                        "chargers": rows["units"]}))
+        if not frames:
+            return None
+        table = pd.concat(frames, ignore_index=True)
+        return table.sort_values(["tier", "site_id", "year"], key=self._tier_key).reset_index(drop=True)
 
     def districts(self) -> pd.DataFrame:
         """Per district and tier: sites, units placed, demand, demand served, share covered, share of target."""
@@ -170,6 +199,11 @@ def plan_with(scenario: Scenario, solve: Allocator, *, report: Callable[[str], N
         population_layer = (read_population_layer(s.demand.population_layer, column=s.demand.population_column)
                             if s.demand.population_layer else None)
         files = {spec.name: read_tier_files(spec, boundaries) for spec in s.tiers}
+        existing = (read_existing_chargers(s.region.existing_chargers, boundaries=boundaries,
+                                           tiers={t.name: not t.is_station for t in s.tiers})
+                    if s.region.existing_chargers else None)
+        decisions = (read_decisions(s.decisions.file, tiers={t.name: t.target for t in s.tiers})
+                     if s.decisions.file else None)
     network = osm_sites = None
     if s.network.source != "none":
         with timer.stage("network"):
@@ -181,16 +215,82 @@ def plan_with(scenario: Scenario, solve: Allocator, *, report: Callable[[str], N
         cells = build_demand_surface(boundaries, stats, metric_crs=s.region.metric_crs, demand=s.demand,
                                      urban_centres=centres, places=places, population_layer=population_layer)
     inputs = PlanInputs(scenario=s, boundaries=boundaries, cells=cells, places=places, network=network,
-                        osm_sites=osm_sites, files=files)
-    problems: dict[str, TierProblem] = {}
+                        osm_sites=osm_sites, files=files, existing_chargers=existing)
+    with timer.stage("candidates"):
+        problems = build_problems(inputs, decisions)
     tiers: dict[str, TierPlan] = {}
-    for spec in s.tiers:
-        with timer.stage(spec.name):
-            problems[spec.name] = tier_problem(spec, inputs, problems)
-            tiers[spec.name] = solve(problems[spec.name], s.solver)
+    budgets = TotalBudget(s.budget.total_cny, problems)
+    for name, problem in problems.items():
+        with timer.stage(name):
+            tiers[name] = solve(budgets.limit(problem), s.solver)
+            budgets.spend(tiers[name])
     return Plan(scenario=s, boundaries=boundaries, stats=stats, cells=cells, tiers=tiers,
                 timings_s=timer.timings, input_hashes=input_hashes(s),
                 network=network.summary() if network is not None else {})
+
+
+def build_problems(inputs: PlanInputs, decisions: pd.DataFrame | None = None) -> dict[str, TierProblem]:
+    """Every tier's problem, with the planner's decisions applied, before any is solved.
+
+    Raises
+    ------
+    DataError
+        A decision naming a site that is no candidate of any tier.
+    """
+    s = inputs.scenario
+    problems: dict[str, TierProblem] = {}
+    used: set = set()
+    for spec in s.tiers:
+        problem = tier_problem(spec, inputs, problems)
+        if decisions is not None:
+            sites, applied = apply_decisions(problem.sites, decisions, spec=spec, path=s.decisions.file,
+                                             boundaries=inputs.boundaries, metric_crs=s.region.metric_crs)
+            problem = dataclasses.replace(problem, sites=sites)
+            used |= applied
+        problems[spec.name] = problem
+    if decisions is not None:
+        check_all_applied(decisions, used, s.decisions.file)
+    return problems
+
+
+class TotalBudget:
+    """``[budget] total_cny`` over the tiers, solved one after another.
+
+    Before any tier is solved the targets' least costs are checked against the
+    budget (an impossible budget says by how much it is short); each tier then
+    gets what the tiers before it left, less the least cost of the tiers after
+    it, as a :class:`~siting.models.blocks.Budget` block.
+    """
+
+    def __init__(self, total_cny: float, problems: dict[str, TierProblem]):
+        self.total_cny = float(total_cny)
+        self.least = {name: p.least_cost() for name, p in problems.items()} if total_cny > 0 else {}
+        self.spent = 0.0
+        if self.least and sum(self.least.values()) > self.total_cny + 1e-6:
+            need = sum(self.least.values())
+            parts = ", ".join(f"{name} ≥ {cost:,.0f}" for name, cost in self.least.items() if cost > 0)
+            msg = (f"budget.total_cny of {self.total_cny:,.0f} CNY cannot pay for the targets: they cost at least "
+                   f"{need:,.0f} CNY ({parts}; short by {need - self.total_cny:,.0f} CNY); raise the budget or "
+                   "lower targets")
+            raise InfeasibleError(msg)
+
+    def limit(self, problem: TierProblem) -> TierProblem:
+        """``problem`` with the part of the total budget it may spend, as a block."""
+        if not self.least:
+            return problem
+        later = sum(cost for name, cost in self.least.items() if name in self._after(problem.name))
+        available = self.total_cny - self.spent - later
+        block = Budget(available, label=f"budget.total_cny (what is left for the {problem.name} tier)",
+                       name="total_budget")
+        return dataclasses.replace(problem, blocks=(*problem.blocks, block))
+
+    def spend(self, plan: TierPlan) -> None:
+        if self.least:
+            self.spent += plan.cost_cny
+
+    def _after(self, name: str) -> list[str]:
+        names = list(self.least)
+        return names[names.index(name) + 1:]
 
 
 def input_hashes(s: Scenario) -> dict[str, str]:
@@ -200,6 +300,7 @@ def input_hashes(s: Scenario) -> dict[str, str]:
         "urban_centres": s.region.urban_centres, "demand_hubs": s.hydrogen.demand_hubs,
         "existing_stations": s.hydrogen.existing_stations, "candidate_sites": s.hydrogen.candidate_sites,
         "population_layer": s.demand.population_layer, "network": network_file(s),
+        "existing_chargers": s.region.existing_chargers, "decisions": s.decisions.file,
     }
     for spec in s.tiers:
         if not spec.builtin and spec.hubs is not None:

@@ -21,14 +21,17 @@ import pandas as pd
 from siting import candidates as cand
 from siting.costs import travel_costs
 from siting.inputs import read_points
+from siting.models.blocks import Budget, least_cost_of
 from siting.tiers import TierSpec
 
 if TYPE_CHECKING:
     from siting.network import RoadNetwork
     from siting.scenario import Scenario
 
-#: Per-site columns every problem's ``sites`` has (beside the candidate columns of :mod:`siting.candidates`).
-SITE_COLUMNS = ("min_units", "max_units", "capacity_per_unit", "existing_units")
+#: Per-site columns every problem's ``sites`` has (beside the candidate columns of :mod:`siting.candidates`)
+#: that only the model reads; the outputs show ``decision`` and what the model made of the rest.
+SITE_COLUMNS = ("min_units", "max_units", "capacity_per_unit", "existing_units", "site_cost_cny", "unit_cost_cny",
+                "forced_open")
 DEMAND_COLUMNS = ("demand_id", "district_code", "name", "weight", "x_m", "y_m")
 
 
@@ -67,6 +70,12 @@ class TierProblem:
     blocks: tuple = field(default_factory=tuple)
     #: The demand hubs (points, EPSG:4326) of a tier whose demand is a hub file.
     hubs: gpd.GeoDataFrame | None = None
+    #: Years of a roll-out and the cumulative new units by the end of each (empty: no phases).
+    years: tuple[int, ...] = ()
+    period_targets: tuple[int, ...] = ()
+    #: Units of the tier's existing sites, and the target as the scenario gives it (before "total" mode).
+    existing_units: int = 0
+    stated_target: int = 0
 
     @property
     def name(self) -> str:
@@ -87,6 +96,29 @@ class TierProblem:
         return travel_costs(self.demand if demand is None else demand, self.sites, radius_m=spec.radius_m,
                             circuity=self.circuity, network=self.network, cost=spec.cost, radius_s=spec.radius_s)
 
+    @property
+    def economics(self) -> dict:
+        """The tier's costs as the model uses them: objective, unit costs (CNY), budget."""
+        spec = self.spec
+        unit = "station_cost_cny" if spec.is_station else "charger_cost_cny"
+        record = {"objective": spec.objective, unit: spec.unit_cost_cny}
+        if not spec.is_station:
+            record["site_cost_cny"] = spec.site_cost_cny
+        if spec.objective == "cost":
+            record["min_coverage"] = spec.min_coverage
+        if spec.budget_cny > 0:
+            record["budget_cny"] = spec.budget_cny
+        return record
+
+    def least_cost(self) -> float:
+        """A lower bound on what the tier's new units cost, CNY (:func:`siting.models.blocks.least_cost_of`)."""
+        sites = self.sites
+        return least_cost_of(site_cost=sites["site_cost_cny"].to_numpy(float),
+                             unit_cost=sites["unit_cost_cny"].to_numpy(float),
+                             min_units=sites["min_units"].to_numpy(), max_units=sites["max_units"].to_numpy(),
+                             existing_units=sites["existing_units"].to_numpy(),
+                             forced_open=sites["forced_open"].to_numpy(bool), total_units=self.target)
+
     def subset(self, demand_mask: np.ndarray, site_mask: np.ndarray, *, target: int, required: list) -> TierProblem:
         """The problem restricted to some demand points and sites (a district of a decomposed plan)."""
         return dataclasses.replace(self, demand=self.demand[demand_mask].reset_index(drop=True),
@@ -105,6 +137,8 @@ class PlanInputs:
     osm_sites: gpd.GeoDataFrame | None = None
     #: Per tier, the point files it names (:func:`read_tier_files`).
     files: dict[str, dict[str, gpd.GeoDataFrame]] = field(default_factory=dict)
+    #: Chargers that exist today, every tier (:func:`siting.inputs.read_existing_chargers`).
+    existing_chargers: gpd.GeoDataFrame | None = None
 
 
 def read_tier_files(spec: TierSpec, boundaries: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFrame]:
@@ -174,8 +208,57 @@ def tier_problem(spec: TierSpec, inputs: PlanInputs, built: dict[str, TierProble
                     inputs.osm_sites, tier=spec.name, kinds=spec.osm_kinds, boundaries=inputs.boundaries,
                     metric_crs=crs))
     sites = with_site_columns(sites, spec)
-    return TierProblem(spec=spec, target=spec.target, demand=demand, sites=sites, required=tuple(required),
-                       circuity=s.network.circuity, network=inputs.network, hubs=hubs)
+    if inputs.existing_chargers is not None:
+        sites = _with_existing_chargers(sites, inputs.existing_chargers, spec, crs)
+    existing = int(sites["existing_units"].sum()) if not spec.is_station else 0
+    target = spec.target
+    if s.targets.mode == "total" and not spec.is_station:
+        target = max(0, spec.target - existing)
+    years, periods = phase_targets(s.phases.years, s.phases.share, stated=spec.target, new=target,
+                                   existing=existing if s.targets.mode == "total" else 0)
+    blocks = (Budget(spec.budget_cny, label=f"{spec.name}.budget_cny"),) if spec.budget_cny > 0 else ()
+    return TierProblem(spec=spec, target=target, demand=demand, sites=sites, required=tuple(required),
+                       circuity=s.network.circuity, network=inputs.network, hubs=hubs, years=years,
+                       period_targets=periods, existing_units=existing, stated_target=spec.target, blocks=blocks)
+
+
+def phase_targets(years: tuple[int, ...], share: tuple[float, ...], *, stated: int, new: int,
+                  existing: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Cumulative new units by the end of each year of a roll-out.
+
+    ``share`` is the cumulative share of the ``stated`` target reached by each
+    year; ``existing`` units count toward it ("total" mode; 0 in "new" mode).
+    The last year reaches ``new`` exactly; no year goes backwards.
+    """
+    if not years:
+        return (), ()
+    totals, reached = [], 0
+    for k, fraction in enumerate(share):
+        wanted = new if k == len(share) - 1 else int(round(fraction * stated)) - existing
+        reached = min(new, max(reached, wanted))
+        totals.append(reached)
+    return tuple(years), tuple(totals)
+
+
+def _with_existing_chargers(sites: gpd.GeoDataFrame, existing: gpd.GeoDataFrame, spec: TierSpec,
+                            metric_crs: str) -> gpd.GeoDataFrame:
+    mine = existing[existing["tier"] == spec.name]
+    if not len(mine) or spec.is_station:
+        return sites
+    extra = cand.point_candidates(mine.assign(site_id=mine["site_id"].astype(str).str.removeprefix(f"{spec.name}-")),
+                                  id_column="site_id", tier=spec.name, kind="existing", metric_crs=metric_crs)
+    extra["name"] = mine["name"].astype(str).to_numpy()
+    clash = extra["site_id"].isin(sites["site_id"])
+    if clash.any():
+        from siting._errors import DataError
+
+        msg = (f"existing chargers: site_id {extra['site_id'][clash].iloc[0]!r} is also a candidate's id; give "
+               "existing sites ids of their own")
+        raise DataError(msg)
+    units = pd.Series(mine["chargers"].to_numpy(dtype=np.int64), index=extra["site_id"].to_numpy())
+    extra = with_site_columns(extra, spec, existing_units=units)
+    extra["max_units"] = extra["existing_units"]
+    return gpd.GeoDataFrame(pd.concat([sites, extra], ignore_index=True), crs=sites.crs)
 
 
 def with_site_columns(sites: gpd.GeoDataFrame, spec: TierSpec, *, existing_units: pd.Series | None = None,
@@ -190,6 +273,14 @@ def with_site_columns(sites: gpd.GeoDataFrame, spec: TierSpec, *, existing_units
         out["capacity_per_unit"] = float(spec.capacity_per_unit)
     if "existing_units" not in out:
         out["existing_units"] = 0
+    if "site_cost_cny" not in out:
+        out["site_cost_cny"] = float(spec.site_cost_cny)
+    if "unit_cost_cny" not in out:
+        out["unit_cost_cny"] = float(spec.unit_cost_cny)
+    if "forced_open" not in out:
+        out["forced_open"] = False
+    if "decision" not in out:
+        out["decision"] = ""
     if existing_units is not None:
         out["existing_units"] = out["site_id"].map(existing_units).fillna(out["existing_units"]).astype(np.int64)
     if capacity is not None:

