@@ -1,0 +1,465 @@
+"""OpenStreetMap extracts read with pyosmium: the drive graph and the places per tier.
+
+A ``.osm.pbf`` extract (Geofabrik, BBBike: a whole province) is read here
+directly, without converting it to XML first. The same functions read OSM XML
+(``.osm``, ``.osm.bz2``): libosmium, under pyosmium, reads both formats.
+
+* :func:`read_drive_graph` builds the drivable road graph of a region in the
+  form :func:`osmnx.graph_from_xml` gives (an unsimplified osmnx
+  ``MultiDiGraph`` in EPSG:4326), so that :func:`siting.network.graph_to_network`
+  and everything after it work unchanged. Two streaming passes: the ways with a
+  drivable ``highway`` tag, then only the nodes those ways use (filtered in C++
+  by id). Ways with no node inside the region are dropped before the graph is
+  built, so a province extract gives a city's graph.
+* :func:`osm_places` lists the places that can host chargers or stations, one
+  row per place and tier (rules in docs/network.md, "OSM places per tier").
+* :func:`street_lines` gives the drivable streets as lines, for a light base
+  layer on a map drawn offline.
+
+Progress goes to ``logging`` (about every 5 s and at the end of each pass) and
+to an optional ``progress`` callback taking one line of text.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from siting._errors import DataError
+
+log = logging.getLogger(__name__)
+
+WGS84 = "EPSG:4326"
+Progress = Callable[[str], None]
+
+#: Way tags kept on graph edges: osmnx's default ``settings.useful_tags_way``.
+_WAY_TAGS = ("bridge", "tunnel", "oneway", "lanes", "ref", "name", "highway", "maxspeed", "service", "access",
+             "area", "landuse", "width", "est_width", "junction")
+#: Node tags kept on graph nodes: osmnx's default ``settings.useful_tags_node``.
+_NODE_TAGS = ("highway", "junction", "railway", "ref")
+
+PLACE_COLUMNS = ["osm_id", "name", "kind", "tier", "capacity", "address", "lon", "lat"]
+
+
+@dataclass(frozen=True)
+class PlaceRule:
+    """Tags that make an OSM object a place of ``kind`` for ``tiers``.
+
+    An object matches when it carries one of ``tags`` (``(key, value)`` pairs)
+    and every pair of ``also`` (a further condition, e.g. a depot tag on a bus
+    station); it is refused when it carries ``access`` in ``refuse_access``.
+    """
+
+    kind: str
+    tiers: tuple[str, ...]
+    tags: tuple[tuple[str, str], ...]
+    also: tuple[tuple[str, str], ...] = ()
+    refuse_access: tuple[str, ...] = field(default=())
+
+
+#: The places offered per tier, in order: an object takes the first rule of each tier it matches.
+PLACE_RULES: tuple[PlaceRule, ...] = (
+    # public: where drivers already stop, and the chargers that exist
+    PlaceRule("parking", ("public",), (("amenity", "parking"),), refuse_access=("private", "no")),
+    PlaceRule("fuel", ("public", "hydrogen"), (("amenity", "fuel"),)),
+    PlaceRule("mall", ("public",), (("shop", "mall"),)),
+    PlaceRule("retail", ("public",), (("landuse", "retail"),)),
+    PlaceRule("transport_hub", ("public",), (("railway", "station"), ("amenity", "bus_station"),
+                                             ("aeroway", "terminal"), ("public_transport", "station"))),
+    PlaceRule("charging_station", ("public",), (("amenity", "charging_station"),)),
+    # residential: where people live and park overnight
+    PlaceRule("residential_area", ("residential",), (("landuse", "residential"),)),
+    PlaceRule("apartments", ("residential",), (("building", "apartments"), ("building", "residential"))),
+    # rural: village squares and town centres
+    PlaceRule("village", ("rural",), (("place", "village"),)),
+    PlaceRule("hamlet", ("rural",), (("place", "hamlet"),)),
+    PlaceRule("town_centre", ("rural",), (("place", "town"),)),
+    # commercial: fleets' bases
+    PlaceRule("bus_depot", ("commercial",), (("amenity", "bus_depot"),)),
+    PlaceRule("bus_depot", ("commercial",), (("amenity", "bus_station"),), also=(("bus_station", "depot"),)),
+    PlaceRule("bus_depot", ("commercial",), (("amenity", "bus_station"),), also=(("depot", "yes"),)),
+    PlaceRule("logistics", ("commercial",), (("industrial", "logistics"), ("building", "warehouse"),
+                                             ("landuse", "logistics"))),
+    PlaceRule("port", ("commercial",), (("landuse", "port"), ("landuse", "harbour"), ("harbour", "yes"),
+                                        ("industrial", "port"))),
+    PlaceRule("industrial", ("commercial",), (("landuse", "industrial"),)),
+)
+
+#: Tiers in the order rows are listed.
+PLACE_TIERS = ("public", "residential", "rural", "commercial", "hydrogen")
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+
+class _Ticker:
+    """Progress lines at most every ``interval_s``, to the log and an optional callback."""
+
+    def __init__(self, progress: Progress | None, interval_s: float = 5.0) -> None:
+        self.progress = progress
+        self.interval_s = interval_s
+        self.last = time.monotonic()
+
+    def say(self, text: str, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self.last < self.interval_s:
+            return
+        self.last = now
+        log.info("%s", text)
+        if self.progress is not None:
+            self.progress(text)
+
+
+def _processor(path: Path, entities: Any) -> Any:
+    import osmium
+    if not path.exists():
+        msg = f"{path}: no such OSM file; fix network.source (relative to the scenario file)"
+        raise DataError(msg)
+    return osmium.FileProcessor(str(path), entities)
+
+
+def _read_error(path: Path, exc: Exception) -> DataError:
+    if "out of order" in str(exc):
+        return DataError(f"{path}: the OSM objects are not sorted by type and id ({exc}); sort the file with "
+                         f"`osmium sort {path.name} -o sorted.osm.pbf`")
+    return DataError(f"{path}: cannot read the OSM file ({type(exc).__name__}: {exc}); "
+                     "give an .osm.pbf or OSM XML extract (see docs/network.md)")
+
+
+def _region_mask(lon: np.ndarray, lat: np.ndarray, region: Any | None) -> np.ndarray:
+    """Which points lie in ``region`` (WGS84 polygon; None: all), bounding box first."""
+    if region is None:
+        return np.ones(len(lon), dtype=bool)
+    west, south, east, north = region.bounds
+    inside = (lon >= west) & (lon <= east) & (lat >= south) & (lat <= north)
+    if inside.any():
+        shapely.prepare(region)
+        candidates = np.flatnonzero(inside)
+        inside[candidates] = shapely.contains_xy(region, lon[candidates], lat[candidates])
+    return inside
+
+
+# ---------------------------------------------------------------------------------------------- the graph
+
+
+def _drivable(tags: dict[str, str]) -> bool:
+    # the same rule as siting.network._drivable (osmnx's "drive" filter) on the way's tags
+    from siting.network import _drivable as drivable_edge
+    return drivable_edge(tags)
+
+
+@dataclass
+class _Ways:
+    ids: list[int] = field(default_factory=list)
+    refs: list[list[int]] = field(default_factory=list)
+    tags: list[dict[str, str]] = field(default_factory=list)
+
+
+def _read_drive_ways(path: Path, ticker: _Ticker) -> _Ways:
+    import osmium
+    ways = _Ways()
+    seen = 0
+    processor = _processor(path, osmium.osm.WAY).with_filter(osmium.filter.KeyFilter("highway"))
+    for way in processor:
+        seen += 1
+        tags = {key: way.tags[key] for key in _WAY_TAGS if key in way.tags}
+        if _drivable(tags):
+            ways.ids.append(way.id)
+            ways.refs.append([ref.ref for ref in way.nodes])
+            ways.tags.append(tags)
+        ticker.say(f"{path.name}: pass 1/2, {seen:,} highway ways read, {len(ways.ids):,} drivable")
+    ticker.say(f"{path.name}: pass 1/2 done, {seen:,} highway ways, {len(ways.ids):,} drivable", force=True)
+    return ways
+
+
+def _read_nodes(path: Path, ids: np.ndarray, ticker: _Ticker) -> pd.DataFrame:
+    import osmium
+    found_id, found_lon, found_lat, found_tags = [], [], [], []
+    processor = (_processor(path, osmium.osm.NODE)
+                 .with_filter(osmium.filter.IdFilter(ids.tolist())))
+    total = len(ids)
+    for node in processor:
+        loc = node.location
+        if not loc.valid():
+            continue
+        found_id.append(node.id)
+        found_lon.append(loc.lon)
+        found_lat.append(loc.lat)
+        found_tags.append({key: node.tags[key] for key in _NODE_TAGS if key in node.tags} if len(node.tags) else {})
+        ticker.say(f"{path.name}: pass 2/2, {len(found_id):,} of {total:,} road nodes "
+                   f"({100 * len(found_id) / max(total, 1):.0f} %)")
+    ticker.say(f"{path.name}: pass 2/2 done, {len(found_id):,} of {total:,} road nodes found", force=True)
+    return pd.DataFrame({"id": np.asarray(found_id, dtype=np.int64), "lon": found_lon, "lat": found_lat,
+                         "tags": found_tags})
+
+
+def read_drive_graph(path: str | Path, *, region: Any | None = None,
+                     progress: Progress | None = None) -> Any:
+    """The drivable road graph of an OSM extract, in osmnx's form.
+
+    Parameters
+    ----------
+    path : str or Path
+        An ``.osm.pbf`` file, or OSM XML (``.osm``, ``.osm.bz2``).
+    region : shapely Polygon or MultiPolygon, optional
+        In WGS84 (EPSG:4326). Ways with no node inside it are dropped before
+        the graph is built (ways crossing its edge are kept whole). None keeps
+        the whole extract.
+    progress : callable, optional
+        Called with a line of text about every 5 s and at the end of each pass.
+
+    Returns
+    -------
+    networkx.MultiDiGraph
+        Unsimplified, EPSG:4326, built by osmnx from the drivable ways
+        (osmnx's ``"drive"`` rules, :func:`siting.network._drivable`) with
+        osmnx's default node and way attributes and edge ``length`` in metres:
+        what :func:`osmnx.graph_from_xml` followed by the drivable filter
+        gives, ready for :func:`siting.network.graph_to_network`
+        (``simplified=False``).
+
+    Raises
+    ------
+    DataError
+        If the file is missing or unreadable, or holds no drivable road in the region.
+    """
+    import osmnx as ox
+    path = Path(path)
+    ticker = _Ticker(progress)
+    start = time.perf_counter()
+    try:
+        ways = _read_drive_ways(path, ticker)
+        lengths = np.fromiter((len(r) for r in ways.refs), dtype=np.int64, count=len(ways.refs))
+        flat = np.fromiter((n for r in ways.refs for n in r), dtype=np.int64, count=int(lengths.sum()))
+        nodes = _read_nodes(path, np.unique(flat), ticker)
+    except DataError:
+        raise
+    except Exception as exc:  # libosmium raises RuntimeError and others on a bad file
+        raise _read_error(path, exc) from None
+    # region: keep the ways with a node inside it, and the nodes of those ways
+    inside = pd.Series(_region_mask(nodes["lon"].to_numpy(), nodes["lat"].to_numpy(), region),
+                       index=nodes["id"].to_numpy())
+    known = pd.Series(True, index=nodes["id"].to_numpy())
+    way_of = np.repeat(np.arange(len(lengths)), lengths)
+    flat_inside = inside.reindex(flat, fill_value=False).to_numpy()
+    keep_way = np.zeros(len(lengths), dtype=bool)
+    keep_way[way_of[flat_inside]] = True
+    flat_known = known.reindex(flat, fill_value=False).to_numpy()
+    missing = int((~flat_known & keep_way[way_of]).sum())
+    if missing:
+        log.info("%s: %d way node references point outside the extract; dropped", path.name, missing)
+    elements: list[dict[str, Any]] = []
+    used: set[int] = set()
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    for i in np.flatnonzero(keep_way):
+        refs = flat[offsets[i]:offsets[i + 1]][flat_known[offsets[i]:offsets[i + 1]]]
+        if len(refs) < 2:
+            continue
+        used.update(refs.tolist())
+        elements.append({"type": "way", "id": ways.ids[i], "nodes": refs.tolist(), "tags": ways.tags[i]})
+    chosen = nodes[nodes["id"].isin(used)]
+    elements.extend({"type": "node", "id": int(i), "lon": float(x), "lat": float(y), "tags": t}
+                    for i, x, y, t in zip(chosen["id"], chosen["lon"], chosen["lat"], chosen["tags"], strict=True))
+    if not elements:
+        msg = (f"{path}: no drivable roads in the region (OSM ways with a drivable highway tag); check that the "
+               "extract covers the districts")
+        raise DataError(msg)
+    # osmnx's own graph builder (graph_from_xml calls the same), so that the graph has exactly its form
+    graph = ox.graph._create_graph([{"elements": elements}], bidirectional=False)
+    log.info("%s: drive graph of %d nodes and %d edges from %d ways in %.1f s", path.name, len(graph),
+             graph.number_of_edges(), int(keep_way.sum()), time.perf_counter() - start)
+    return graph
+
+
+# ---------------------------------------------------------------------------------------------- places
+
+
+def _tag_pairs() -> list[tuple[str, str]]:
+    pairs = {pair for rule in PLACE_RULES for pair in rule.tags}
+    return sorted(pairs)
+
+
+def _match(tags: Any) -> list[tuple[str, str]]:
+    """``(tier, kind)`` of every tier the object's tags make it a place of (first rule per tier)."""
+    found: dict[str, str] = {}
+    access = tags.get("access")
+    for rule in PLACE_RULES:
+        if all(t in found for t in rule.tiers):
+            continue
+        if not any(tags.get(k) == v for k, v in rule.tags):
+            continue
+        if rule.also and not all(tags.get(k) == v for k, v in rule.also):
+            continue
+        if access in rule.refuse_access:
+            continue
+        for tier in rule.tiers:
+            found.setdefault(tier, rule.kind)
+    return sorted(found.items(), key=lambda item: PLACE_TIERS.index(item[0]))
+
+
+def _name(tags: Any) -> str:
+    for key in ("name", "name:en", "brand", "operator"):
+        value = tags.get(key)
+        if value:
+            return value
+    return ""
+
+
+def _address(tags: Any) -> str:
+    street = " ".join(p for p in (tags.get("addr:street"), tags.get("addr:housenumber")) if p)
+    place = " ".join(p for p in (tags.get("addr:postcode"), tags.get("addr:city")) if p)
+    return ", ".join(p for p in (street, place) if p) or tags.get("addr:full", "")
+
+
+def _capacity(tags: Any) -> float:
+    value = tags.get("capacity")
+    try:
+        number = float(value) if value is not None else np.nan
+    except ValueError:  # "50-60", "yes": not a count
+        return np.nan
+    return number if number >= 0 else np.nan
+
+
+def _way_point(way: Any) -> tuple[float, float] | None:
+    coords = [(n.lon, n.lat) for n in way.nodes if n.location.valid()]
+    if not coords:
+        return None
+    if len(coords) >= 4 and coords[0] == coords[-1]:
+        geometry = shapely.make_valid(shapely.Polygon(coords))
+    elif len(coords) >= 2:
+        geometry = shapely.LineString(coords)
+    else:
+        geometry = shapely.Point(coords[0])
+    point = geometry.representative_point()
+    return (point.x, point.y) if not point.is_empty else None
+
+
+def osm_places(path: str | Path, *, region: Any | None = None,
+               progress: Progress | None = None) -> gpd.GeoDataFrame:
+    """Places that can host chargers or stations, one row per place and tier.
+
+    Parameters
+    ----------
+    path : str or Path
+        An ``.osm.pbf`` file, or OSM XML (``.osm``, ``.osm.bz2``).
+    region : shapely Polygon or MultiPolygon, optional
+        In WGS84 (EPSG:4326): only places whose point lies inside are kept.
+    progress : callable, optional
+        Called with a line of text about every 5 s and at the end.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``osm_id`` (``node-<id>``, ``way-<id>``, ``relation-<id>``), ``name``
+        (``name``, else ``name:en``, ``brand``, ``operator``; may be empty),
+        ``kind``, ``tier`` (public, residential, rural, commercial, hydrogen;
+        rules in :data:`PLACE_RULES`), ``capacity`` (the ``capacity`` tag:
+        parking spaces, vehicles a charging station serves at once; NaN where
+        absent or not a number), ``address`` (from ``addr:*``; may be empty),
+        ``lon, lat`` (a node's position, or a point inside a way's or a
+        multipolygon's area: ``representative_point``) and the point geometry,
+        EPSG:4326. Sorted by tier, kind, ``osm_id``.
+
+    Raises
+    ------
+    DataError
+        If the file is missing or unreadable.
+    """
+    import osmium
+    path = Path(path)
+    ticker = _Ticker(progress)
+    tag_filter = osmium.filter.TagFilter(*_tag_pairs())
+    wkb = osmium.geom.WKBFactory()
+    rows: list[tuple[str, str, str, str, float, str, float, float]] = []
+    start = time.perf_counter()
+    seen = 0
+    try:
+        processor = (_processor(path, osmium.osm.ALL).with_locations()
+                     .with_areas(tag_filter).with_filter(tag_filter))
+        for obj in processor:
+            seen += 1
+            if obj.is_node():
+                if not obj.location.valid():
+                    continue
+                osm_id, point = f"node-{obj.id}", (obj.location.lon, obj.location.lat)
+            elif obj.is_way():
+                if obj.is_closed() and len(obj.nodes) >= 4 and obj.tags.get("area") != "no":
+                    continue  # a closed way comes again as an area, below, when its polygon is valid
+                osm_id, point = f"way-{obj.id}", _way_point(obj)
+            elif obj.is_area():
+                osm_id = f"{'way' if obj.from_way() else 'relation'}-{obj.orig_id()}"
+                try:
+                    geometry = shapely.from_wkb(wkb.create_multipolygon(obj), on_invalid="fix")
+                except RuntimeError:  # a broken ring: libosmium cannot make a polygon
+                    continue
+                rep = shapely.make_valid(geometry).representative_point()
+                point = None if rep.is_empty else (rep.x, rep.y)
+            else:
+                continue  # relations come as areas when they are multipolygons
+            if point is None:
+                continue
+            matches = _match(obj.tags)
+            if matches:
+                name, address, capacity = _name(obj.tags), _address(obj.tags), _capacity(obj.tags)
+                rows.extend((osm_id, name, kind, tier, capacity, address, point[0], point[1])
+                            for tier, kind in matches)
+            ticker.say(f"{path.name}: {seen:,} tagged objects read, {len(rows):,} places")
+    except DataError:
+        raise
+    except Exception as exc:  # libosmium raises RuntimeError and others on a bad file
+        raise _read_error(path, exc) from None
+    table = pd.DataFrame(rows, columns=PLACE_COLUMNS).drop_duplicates(["osm_id", "tier"])
+    table = table[_region_mask(table["lon"].to_numpy(float), table["lat"].to_numpy(float), region)]
+    table["capacity"] = table["capacity"].astype(float)
+    table["_order"] = table["tier"].map(PLACE_TIERS.index)
+    table = table.sort_values(["_order", "kind", "osm_id"]).drop(columns="_order").reset_index(drop=True)
+    ticker.say(f"{path.name}: {len(table):,} places in the region ({seen:,} tagged objects) "
+               f"in {time.perf_counter() - start:.1f} s", force=True)
+    return gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(table["lon"], table["lat"]), crs=WGS84)
+
+
+def places_as_features(places: pd.DataFrame) -> gpd.GeoDataFrame:
+    """One row per place (its first tier's kind): the ``osm_id, kind, name`` table of :func:`siting.network.osm_features`."""
+    first = places.drop_duplicates("osm_id").sort_values("osm_id").reset_index(drop=True)
+    return gpd.GeoDataFrame(first[["osm_id", "kind", "name"]],
+                            geometry=gpd.points_from_xy(first["lon"], first["lat"]), crs=WGS84)
+
+
+# ---------------------------------------------------------------------------------------------- streets
+
+
+def street_lines(graph: Any) -> gpd.GeoDataFrame:
+    """The edges of an osmnx graph as lines, for a light street layer on a map.
+
+    Parameters
+    ----------
+    graph : networkx.MultiDiGraph
+        In any CRS (``graph.graph["crs"]``), e.g. from :func:`read_drive_graph`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``name, highway`` and a LineString per street segment, EPSG:4326; the
+        two directions of a two-way street give one line.
+    """
+    import osmnx as ox
+    edges = ox.graph_to_gdfs(graph, nodes=False, fill_edge_geometry=True).reset_index()
+    pair = np.sort(edges[["u", "v"]].to_numpy(), axis=1)
+    edges = edges.assign(_a=pair[:, 0], _b=pair[:, 1]).drop_duplicates(["_a", "_b", "key"])
+    columns = {c: edges[c].map(_first) if c in edges else "" for c in ("name", "highway")}
+    return gpd.GeoDataFrame(columns, geometry=edges.geometry.to_numpy(), crs=edges.crs).to_crs(WGS84)
+
+
+def _first(value: Any) -> str:
+    if isinstance(value, list):
+        return str(value[0]) if value else ""
+    return "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
