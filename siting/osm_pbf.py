@@ -7,10 +7,10 @@ directly, without converting it to XML first. The same functions read OSM XML
 * :func:`read_drive_graph` builds the drivable road graph of a region in the
   form :func:`osmnx.graph_from_xml` gives (an unsimplified osmnx
   ``MultiDiGraph`` in EPSG:4326), so that :func:`siting.network.graph_to_network`
-  and everything after it work unchanged. Two streaming passes: the ways with a
-  drivable ``highway`` tag, then only the nodes those ways use (filtered in C++
-  by id). Ways with no node inside the region are dropped before the graph is
-  built, so a province extract gives a city's graph.
+  and everything after it work unchanged. One streaming pass: libosmium keeps
+  node locations in its index (C++) and hands Python only the objects with a
+  ``highway`` tag; ways with no node inside the region are dropped before the
+  graph is built, so a province extract gives a city's graph.
 * :func:`osm_places` lists the places that can host chargers or stations, one
   row per place and tier (rules in docs/network.md, "OSM places per tier").
 * :func:`street_lines` gives the drivable streets as lines, for a light base
@@ -158,48 +158,61 @@ def _drivable(tags: dict[str, str]) -> bool:
 
 
 @dataclass
-class _Ways:
-    ids: list[int] = field(default_factory=list)
-    refs: list[list[int]] = field(default_factory=list)
-    tags: list[dict[str, str]] = field(default_factory=list)
+class _Roads:
+    """What the graph needs from one pass: drivable ways with their node ids and coordinates."""
+
+    way_ids: list[int] = field(default_factory=list)
+    way_tags: list[dict[str, str]] = field(default_factory=list)
+    refs: list[int] = field(default_factory=list)
+    lon: list[float] = field(default_factory=list)
+    lat: list[float] = field(default_factory=list)
+    lengths: list[int] = field(default_factory=list)
+    node_tags: dict[int, dict[str, str]] = field(default_factory=dict)
 
 
-def _read_drive_ways(path: Path, ticker: _Ticker) -> _Ways:
+def _read_roads(path: Path, ticker: _Ticker, bounds: tuple[float, float, float, float] | None) -> _Roads:
+    """Drivable ways with node locations, in one pass (libosmium's node location index, in C++).
+
+    Ways with no node in ``bounds`` (west, south, east, north; None: everywhere)
+    are dropped as they are read, so memory follows the region's roads, not the file's.
+    """
     import osmium
-    ways = _Ways()
-    seen = 0
-    processor = _processor(path, osmium.osm.WAY).with_filter(osmium.filter.KeyFilter("highway"))
-    for way in processor:
-        seen += 1
-        tags = {key: way.tags[key] for key in _WAY_TAGS if key in way.tags}
-        if _drivable(tags):
-            ways.ids.append(way.id)
-            ways.refs.append([ref.ref for ref in way.nodes])
-            ways.tags.append(tags)
-        ticker.say(f"{path.name}: pass 1/2, {seen:,} highway ways read, {len(ways.ids):,} drivable")
-    ticker.say(f"{path.name}: pass 1/2 done, {seen:,} highway ways, {len(ways.ids):,} drivable", force=True)
-    return ways
-
-
-def _read_nodes(path: Path, ids: np.ndarray, ticker: _Ticker) -> pd.DataFrame:
-    import osmium
-    found_id, found_lon, found_lat, found_tags = [], [], [], []
-    processor = (_processor(path, osmium.osm.NODE)
-                 .with_filter(osmium.filter.IdFilter(ids.tolist())))
-    total = len(ids)
-    for node in processor:
-        loc = node.location
-        if not loc.valid():
+    roads = _Roads()
+    seen = dropped = 0
+    west, south, east, north = bounds if bounds is not None else (-180.0, -90.0, 180.0, 90.0)
+    processor = (_processor(path, osmium.osm.NODE | osmium.osm.WAY).with_locations()
+                 .with_filter(osmium.filter.KeyFilter("highway")))
+    for obj in processor:
+        if obj.is_node():  # a node with a highway tag (signals, crossings): its tags go on the graph node
+            roads.node_tags[obj.id] = {key: obj.tags[key] for key in _NODE_TAGS if key in obj.tags}
             continue
-        found_id.append(node.id)
-        found_lon.append(loc.lon)
-        found_lat.append(loc.lat)
-        found_tags.append({key: node.tags[key] for key in _NODE_TAGS if key in node.tags} if len(node.tags) else {})
-        ticker.say(f"{path.name}: pass 2/2, {len(found_id):,} of {total:,} road nodes "
-                   f"({100 * len(found_id) / max(total, 1):.0f} %)")
-    ticker.say(f"{path.name}: pass 2/2 done, {len(found_id):,} of {total:,} road nodes found", force=True)
-    return pd.DataFrame({"id": np.asarray(found_id, dtype=np.int64), "lon": found_lon, "lat": found_lat,
-                         "tags": found_tags})
+        seen += 1
+        ticker.say(f"{path.name}: {seen:,} highway ways read, {len(roads.way_ids):,} drivable in the region")
+        tags = {key: obj.tags[key] for key in _WAY_TAGS if key in obj.tags}
+        if not _drivable(tags):
+            continue
+        refs, lon, lat = [], [], []
+        for ref in obj.nodes:
+            location = ref.location
+            if not location.valid():  # a node outside the extract
+                dropped += 1
+                continue
+            refs.append(ref.ref)
+            lon.append(location.lon)
+            lat.append(location.lat)
+        if not any(west <= x <= east and south <= y <= north for x, y in zip(lon, lat, strict=True)):
+            continue
+        roads.refs.extend(refs)
+        roads.lon.extend(lon)
+        roads.lat.extend(lat)
+        roads.way_ids.append(obj.id)
+        roads.way_tags.append(tags)
+        roads.lengths.append(len(refs))
+    if dropped:
+        log.info("%s: %d way node references point outside the extract; dropped", path.name, dropped)
+    ticker.say(f"{path.name}: {seen:,} highway ways read, {len(roads.way_ids):,} drivable in the region",
+               force=True)
+    return roads
 
 
 def read_drive_graph(path: str | Path, *, region: Any | None = None,
@@ -215,7 +228,7 @@ def read_drive_graph(path: str | Path, *, region: Any | None = None,
         the graph is built (ways crossing its edge are kept whole). None keeps
         the whole extract.
     progress : callable, optional
-        Called with a line of text about every 5 s and at the end of each pass.
+        Called with a line of text about every 5 s and at the end of the pass.
 
     Returns
     -------
@@ -237,38 +250,29 @@ def read_drive_graph(path: str | Path, *, region: Any | None = None,
     ticker = _Ticker(progress)
     start = time.perf_counter()
     try:
-        ways = _read_drive_ways(path, ticker)
-        lengths = np.fromiter((len(r) for r in ways.refs), dtype=np.int64, count=len(ways.refs))
-        flat = np.fromiter((n for r in ways.refs for n in r), dtype=np.int64, count=int(lengths.sum()))
-        nodes = _read_nodes(path, np.unique(flat), ticker)
+        roads = _read_roads(path, ticker, None if region is None else region.bounds)
     except DataError:
         raise
     except Exception as exc:  # libosmium raises RuntimeError and others on a bad file
         raise _read_error(path, exc) from None
-    # region: keep the ways with a node inside it, and the nodes of those ways
-    inside = pd.Series(_region_mask(nodes["lon"].to_numpy(), nodes["lat"].to_numpy(), region),
-                       index=nodes["id"].to_numpy())
-    known = pd.Series(True, index=nodes["id"].to_numpy())
+    refs = np.asarray(roads.refs, dtype=np.int64)
+    lon = np.asarray(roads.lon, dtype=float)
+    lat = np.asarray(roads.lat, dtype=float)
+    lengths = np.asarray(roads.lengths, dtype=np.int64)
+    # region: keep the ways with a node inside it
     way_of = np.repeat(np.arange(len(lengths)), lengths)
-    flat_inside = inside.reindex(flat, fill_value=False).to_numpy()
     keep_way = np.zeros(len(lengths), dtype=bool)
-    keep_way[way_of[flat_inside]] = True
-    flat_known = known.reindex(flat, fill_value=False).to_numpy()
-    missing = int((~flat_known & keep_way[way_of]).sum())
-    if missing:
-        log.info("%s: %d way node references point outside the extract; dropped", path.name, missing)
-    elements: list[dict[str, Any]] = []
-    used: set[int] = set()
+    keep_way[way_of[_region_mask(lon, lat, region)]] = True
+    keep_way &= lengths >= 2
     offsets = np.concatenate([[0], np.cumsum(lengths)])
-    for i in np.flatnonzero(keep_way):
-        refs = flat[offsets[i]:offsets[i + 1]][flat_known[offsets[i]:offsets[i + 1]]]
-        if len(refs) < 2:
-            continue
-        used.update(refs.tolist())
-        elements.append({"type": "way", "id": ways.ids[i], "nodes": refs.tolist(), "tags": ways.tags[i]})
-    chosen = nodes[nodes["id"].isin(used)]
-    elements.extend({"type": "node", "id": int(i), "lon": float(x), "lat": float(y), "tags": t}
-                    for i, x, y, t in zip(chosen["id"], chosen["lon"], chosen["lat"], chosen["tags"], strict=True))
+    elements: list[dict[str, Any]] = [
+        {"type": "way", "id": roads.way_ids[i], "nodes": refs[offsets[i]:offsets[i + 1]].tolist(),
+         "tags": roads.way_tags[i]} for i in np.flatnonzero(keep_way)]
+    used = keep_way[way_of]
+    nodes = pd.DataFrame({"id": refs[used], "lon": lon[used], "lat": lat[used]}).drop_duplicates("id")
+    elements.extend({"type": "node", "id": i, "lon": x, "lat": y, "tags": roads.node_tags.get(i, {})}
+                    for i, x, y in zip(nodes["id"].tolist(), nodes["lon"].tolist(), nodes["lat"].tolist(),
+                                       strict=True))
     if not elements:
         msg = (f"{path}: no drivable roads in the region (OSM ways with a drivable highway tag); check that the "
                "extract covers the districts")
