@@ -35,6 +35,7 @@ import pandas as pd
 import shapely
 
 from siting._errors import DataError
+from siting.network import _drivable  # osmnx's "drive" rule on a way's tags, as for OSM XML
 
 log = logging.getLogger(__name__)
 
@@ -149,12 +150,6 @@ def _region_mask(lon: np.ndarray, lat: np.ndarray, region: Any | None) -> np.nda
 
 
 # ---------------------------------------------------------------------------------------------- the graph
-
-
-def _drivable(tags: dict[str, str]) -> bool:
-    # the same rule as siting.network._drivable (osmnx's "drive" filter) on the way's tags
-    from siting.network import _drivable as drivable_edge
-    return drivable_edge(tags)
 
 
 @dataclass
