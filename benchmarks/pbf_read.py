@@ -181,9 +181,10 @@ def main() -> None:
     xml = args.out / "helsinki.osm"
     if not xml.exists():
         write_complete_xml(HELSINKI, xml)
-    base = json.loads(subprocess.run(
-        [sys.executable, "-c", f"import sys, json; sys.path.insert(0, {str(ROOT)!r}); import benchmarks.pbf_read as b; "
-         "print(json.dumps(b._import_baseline()))"], check=True, capture_output=True, text=True).stdout)
+    code = (f"import sys, json; sys.path.insert(0, {str(ROOT)!r}); import benchmarks.pbf_read as b; "
+            "print(json.dumps(b._import_baseline()))")
+    base = json.loads(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                                     text=True).stdout)
     rows = {}
     for what, path in (("graph", big), ("places", big), ("graph_small", HELSINKI), ("osmnx_xml", xml)):
         kind = "graph_whole" if what == "graph_small" else what

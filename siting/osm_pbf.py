@@ -35,7 +35,8 @@ import pandas as pd
 import shapely
 
 from siting._errors import DataError
-from siting.network import _drivable  # osmnx's "drive" rule on a way's tags, as for OSM XML
+# osmnx's "drive" rule on a way's tags, the same as for OSM XML
+from siting.network import _drivable
 
 log = logging.getLogger(__name__)
 
