@@ -225,3 +225,13 @@ def test_helsinki_scenario_plans_offline_on_the_pbf(tmp_path, monkeypatch):
     named = osm[(osm["kind"] == "osm:parking") & (osm["name"] != "")]
     assert len(named) >= 5
     assert sites["selected"].any() and plan.tiers["public"].result.status in ("optimal", "feasible")
+
+
+def test_progress_lines_reach_the_callback_and_the_log(caplog):
+    lines: list[str] = []
+    with caplog.at_level("INFO", logger="siting.osm_pbf"):
+        read_drive_graph(HELSINKI, progress=lines.append)
+        osm_places(HELSINKI, progress=lines.append)
+    assert lines[0] == "helsinki.osm.pbf: 2,650 highway ways read, 916 drivable in the region"
+    assert lines[-1].startswith("helsinki.osm.pbf: 78 places in the region")
+    assert lines[-1] in caplog.messages
