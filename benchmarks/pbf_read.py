@@ -209,8 +209,7 @@ process; peak memory is its `ru_maxrss`, of which importing osmnx and pyosmium a
 | the same data as OSM XML (references to nodes outside the extract removed), `osmnx.graph_from_xml` (all ways, before the drivable filter) | {xml_mb:.1f} MB .osm | {rows['osmnx_xml']['seconds']:.2f} s | — | {rows['osmnx_xml']['peak_mb']:.0f} MB | {rows['osmnx_xml']['nodes']:,} nodes, {rows['osmnx_xml']['edges']:,} edges |
 
 Both readers stream the file once (`osm_places` reads relations once more first, for multipolygons).
-libosmium keeps a node location index of the whole file in C++ (`flex_mem`: about 16 bytes a node while
-ids are sparse) and hands Python only the tagged objects that matter (`KeyFilter("highway")`,
+libosmium keeps a node location index of the whole file in C++ (`flex_mem`) and hands Python only the tagged objects that matter (`KeyFilter("highway")`,
 `TagFilter` of the place rules); the graph keeps only the drivable ways with a node in the region's box,
 so Python's memory follows the region's roads, not the file's size.
 """

@@ -35,8 +35,9 @@ import pandas as pd
 import shapely
 
 from siting._errors import DataError
+
 # osmnx's "drive" rule on a way's tags, the same as for OSM XML
-from siting.network import _drivable
+from siting.network import _NOT_DRIVABLE, _drivable
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +47,8 @@ Progress = Callable[[str], None]
 #: Way tags kept on graph edges: osmnx's default ``settings.useful_tags_way``.
 _WAY_TAGS = ("bridge", "tunnel", "oneway", "lanes", "ref", "name", "highway", "maxspeed", "service", "access",
              "area", "landuse", "width", "est_width", "junction")
-#: Node tags kept on graph nodes: osmnx's default ``settings.useful_tags_node``.
-_NODE_TAGS = ("highway", "junction", "railway", "ref")
+
+_WAY_TAG_SET = frozenset(_WAY_TAGS)
 
 PLACE_COLUMNS = ["osm_id", "name", "kind", "tier", "capacity", "address", "lon", "lat"]
 
@@ -111,6 +112,10 @@ class _Ticker:
         self.interval_s = interval_s
         self.last = time.monotonic()
 
+    def due(self) -> bool:
+        """Whether a line would be shown now (to skip formatting it otherwise)."""
+        return time.monotonic() - self.last >= self.interval_s
+
     def say(self, text: str, *, force: bool = False) -> None:
         now = time.monotonic()
         if not force and now - self.last < self.interval_s:
@@ -160,52 +165,55 @@ class _Roads:
     way_ids: list[int] = field(default_factory=list)
     way_tags: list[dict[str, str]] = field(default_factory=list)
     refs: list[int] = field(default_factory=list)
-    lon: list[float] = field(default_factory=list)
-    lat: list[float] = field(default_factory=list)
+    lon: list[int] = field(default_factory=list)  # libosmium's 1e-7 degree integers
+    lat: list[int] = field(default_factory=list)
     lengths: list[int] = field(default_factory=list)
-    node_tags: dict[int, dict[str, str]] = field(default_factory=dict)
+
+
+#: libosmium's fixed-point coordinates: 1e-7 degree units; this x marks a node missing from the extract.
+_COORDINATE_PRECISION = 10_000_000
+_UNDEFINED_COORDINATE = 2_147_483_647
 
 
 def _read_roads(path: Path, ticker: _Ticker, bounds: tuple[float, float, float, float] | None) -> _Roads:
     """Drivable ways with node locations, in one pass (libosmium's node location index, in C++).
 
-    Ways with no node in ``bounds`` (west, south, east, north; None: everywhere)
-    are dropped as they are read, so memory follows the region's roads, not the file's.
+    Ways whose bounding box misses ``bounds`` (west, south, east, north; None:
+    everywhere) are dropped as they are read, so memory follows the region's
+    roads, not the file's. Coordinates are read as libosmium's integers and
+    converted once, with numpy.
     """
     import osmium
     roads = _Roads()
-    seen = dropped = 0
-    west, south, east, north = bounds if bounds is not None else (-180.0, -90.0, 180.0, 90.0)
+    seen = 0
+    west, south, east, north = (round(b * _COORDINATE_PRECISION) for b in
+                                (bounds if bounds is not None else (-180.0, -90.0, 180.0, 90.0)))
+    xs_all, ys_all = roads.lon, roads.lat  # integers here; read_drive_graph scales them
+    # nodes feed libosmium's location index only; Python sees the ways with a highway tag
     processor = (_processor(path, osmium.osm.NODE | osmium.osm.WAY).with_locations()
+                 .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
                  .with_filter(osmium.filter.KeyFilter("highway")))
-    for obj in processor:
-        if obj.is_node():  # a node with a highway tag (signals, crossings): its tags go on the graph node
-            roads.node_tags[obj.id] = {key: obj.tags[key] for key in _NODE_TAGS if key in obj.tags}
-            continue
+    for way in processor:
         seen += 1
-        ticker.say(f"{path.name}: {seen:,} highway ways read, {len(roads.way_ids):,} drivable in the region")
-        tags = {key: obj.tags[key] for key in _WAY_TAGS if key in obj.tags}
-        if not _drivable(tags):
+        if ticker.due():
+            ticker.say(f"{path.name}: {seen:,} highway ways read, {len(roads.way_ids):,} drivable in the region")
+        tags = way.tags
+        if tags.get("highway") in _NOT_DRIVABLE:  # most non-drivable ways stop here, cheaply
             continue
-        refs, lon, lat = [], [], []
-        for ref in obj.nodes:
-            location = ref.location
-            if not location.valid():  # a node outside the extract
-                dropped += 1
-                continue
-            refs.append(ref.ref)
-            lon.append(location.lon)
-            lat.append(location.lat)
-        if not any(west <= x <= east and south <= y <= north for x, y in zip(lon, lat, strict=True)):
+        nodes = way.nodes
+        xs = [n.x for n in nodes]
+        ys = [n.y for n in nodes]
+        if max(xs) < west or min(xs) > east or max(ys) < south or min(ys) > north:
+            continue  # (a missing node's x is huge: such a way is judged by its other nodes later)
+        kept = {t.k: t.v for t in tags if t.k in _WAY_TAG_SET}
+        if not _drivable(kept):
             continue
-        roads.refs.extend(refs)
-        roads.lon.extend(lon)
-        roads.lat.extend(lat)
-        roads.way_ids.append(obj.id)
-        roads.way_tags.append(tags)
-        roads.lengths.append(len(refs))
-    if dropped:
-        log.info("%s: %d way node references point outside the extract; dropped", path.name, dropped)
+        roads.refs.extend([n.ref for n in nodes])
+        xs_all.extend(xs)
+        ys_all.extend(ys)
+        roads.way_ids.append(way.id)
+        roads.way_tags.append(kept)
+        roads.lengths.append(len(xs))
     ticker.say(f"{path.name}: {seen:,} highway ways read, {len(roads.way_ids):,} drivable in the region",
                force=True)
     return roads
@@ -231,7 +239,9 @@ def read_drive_graph(path: str | Path, *, region: Any | None = None,
     networkx.MultiDiGraph
         Unsimplified, EPSG:4326, built by osmnx from the drivable ways
         (osmnx's ``"drive"`` rules, :func:`siting.network._drivable`) with
-        osmnx's default node and way attributes and edge ``length`` in metres:
+        osmnx's default way attributes, node ``x, y`` (node tags such as
+        traffic signals are not read: nothing downstream uses them, and
+        skipping them halves the time) and edge ``length`` in metres:
         what :func:`osmnx.graph_from_xml` followed by the drivable filter
         gives, ready for :func:`siting.network.graph_to_network`
         (``simplified=False``).
@@ -252,9 +262,17 @@ def read_drive_graph(path: str | Path, *, region: Any | None = None,
     except Exception as exc:  # libosmium raises RuntimeError and others on a bad file
         raise _read_error(path, exc) from None
     refs = np.asarray(roads.refs, dtype=np.int64)
-    lon = np.asarray(roads.lon, dtype=float)
-    lat = np.asarray(roads.lat, dtype=float)
+    x = np.asarray(roads.lon, dtype=np.int64)
     lengths = np.asarray(roads.lengths, dtype=np.int64)
+    # nodes missing from a clipped extract: drop their references (osmnx's XML reader stops on them)
+    known = x != _UNDEFINED_COORDINATE
+    if not known.all():
+        log.info("%s: %d way node references point outside the extract; dropped", path.name, int((~known).sum()))
+        way_of = np.repeat(np.arange(len(lengths)), lengths)
+        lengths = np.bincount(way_of[known], minlength=len(lengths))
+        refs, x = refs[known], x[known]
+    lon = x / _COORDINATE_PRECISION
+    lat = np.asarray(roads.lat, dtype=np.int64)[known] / _COORDINATE_PRECISION
     # region: keep the ways with a node inside it
     way_of = np.repeat(np.arange(len(lengths)), lengths)
     keep_way = np.zeros(len(lengths), dtype=bool)
@@ -266,8 +284,8 @@ def read_drive_graph(path: str | Path, *, region: Any | None = None,
          "tags": roads.way_tags[i]} for i in np.flatnonzero(keep_way)]
     used = keep_way[way_of]
     nodes = pd.DataFrame({"id": refs[used], "lon": lon[used], "lat": lat[used]}).drop_duplicates("id")
-    elements.extend({"type": "node", "id": i, "lon": x, "lat": y, "tags": roads.node_tags.get(i, {})}
-                    for i, x, y in zip(nodes["id"].tolist(), nodes["lon"].tolist(), nodes["lat"].tolist(),
+    elements.extend({"type": "node", "id": i, "lon": lo, "lat": la, "tags": {}}
+                    for i, lo, la in zip(nodes["id"].tolist(), nodes["lon"].tolist(), nodes["lat"].tolist(),
                                        strict=True))
     if not elements:
         msg = (f"{path}: no drivable roads in the region (OSM ways with a drivable highway tag); check that the "
@@ -329,9 +347,36 @@ def _capacity(tags: Any) -> float:
     return number if number >= 0 else np.nan
 
 
-def _way_point(way: Any) -> tuple[float, float] | None:
+def _point(obj: Any, wkb: Any, box: tuple[float, float, float, float]) -> tuple[float, float] | None:
+    """A node's position or a point inside a way or an area; None when outside ``box`` (or no geometry)."""
+    west, south, east, north = box
+    if obj.is_node():
+        location = obj.location
+        if not location.valid() or not (west <= location.lon <= east and south <= location.lat <= north):
+            return None
+        return location.lon, location.lat
+    if obj.is_way():
+        return _way_point(obj, box)
+    try:
+        geometry = shapely.from_wkb(wkb.create_multipolygon(obj), on_invalid="fix")
+    except RuntimeError:  # a broken ring: libosmium cannot make a polygon
+        return None
+    gw, gs, ge, gn = geometry.bounds
+    if ge < west or gw > east or gn < south or gs > north:
+        return None
+    if not geometry.is_valid:
+        geometry = shapely.make_valid(geometry)
+    point = geometry.representative_point()
+    return None if point.is_empty else (point.x, point.y)
+
+
+def _way_point(way: Any, box: tuple[float, float, float, float]) -> tuple[float, float] | None:
     coords = [(n.lon, n.lat) for n in way.nodes if n.location.valid()]
     if not coords:
+        return None
+    west, south, east, north = box
+    lons, lats = zip(*coords, strict=True)
+    if max(lons) < west or min(lons) > east or max(lats) < south or min(lats) > north:
         return None
     if len(coords) >= 4 and coords[0] == coords[-1]:
         geometry = shapely.make_valid(shapely.Polygon(coords))
@@ -380,6 +425,7 @@ def osm_places(path: str | Path, *, region: Any | None = None,
     tag_filter = osmium.filter.TagFilter(*_tag_pairs())
     wkb = osmium.geom.WKBFactory()
     rows: list[tuple[str, str, str, str, float, str, float, float]] = []
+    box = region.bounds if region is not None else (-180.0, -90.0, 180.0, 90.0)
     start = time.perf_counter()
     seen = 0
     try:
@@ -387,32 +433,22 @@ def osm_places(path: str | Path, *, region: Any | None = None,
                      .with_areas(tag_filter).with_filter(tag_filter))
         for obj in processor:
             seen += 1
-            if obj.is_node():
-                if not obj.location.valid():
-                    continue
-                osm_id, point = f"node-{obj.id}", (obj.location.lon, obj.location.lat)
-            elif obj.is_way():
-                if obj.is_closed() and len(obj.nodes) >= 4 and obj.tags.get("area") != "no":
-                    continue  # a closed way comes again as an area, below, when its polygon is valid
-                osm_id, point = f"way-{obj.id}", _way_point(obj)
-            elif obj.is_area():
-                osm_id = f"{'way' if obj.from_way() else 'relation'}-{obj.orig_id()}"
-                try:
-                    geometry = shapely.from_wkb(wkb.create_multipolygon(obj), on_invalid="fix")
-                except RuntimeError:  # a broken ring: libosmium cannot make a polygon
-                    continue
-                rep = shapely.make_valid(geometry).representative_point()
-                point = None if rep.is_empty else (rep.x, rep.y)
-            else:
-                continue  # relations come as areas when they are multipolygons
+            if ticker.due():
+                ticker.say(f"{path.name}: {seen:,} tagged objects read, {len(rows):,} places")
+            if obj.is_relation():
+                continue  # multipolygon relations come as areas
+            if obj.is_way() and obj.is_closed() and len(obj.nodes) >= 4 and obj.tags.get("area") != "no":
+                continue  # a closed way comes again as an area, below, when its polygon is valid
+            matches = _match(obj.tags)
+            if not matches:
+                continue
+            point = _point(obj, wkb, box)
             if point is None:
                 continue
-            matches = _match(obj.tags)
-            if matches:
-                name, address, capacity = _name(obj.tags), _address(obj.tags), _capacity(obj.tags)
-                rows.extend((osm_id, name, kind, tier, capacity, address, point[0], point[1])
-                            for tier, kind in matches)
-            ticker.say(f"{path.name}: {seen:,} tagged objects read, {len(rows):,} places")
+            osm_id = (f"node-{obj.id}" if obj.is_node() else f"way-{obj.id}" if obj.is_way()
+                      else f"{'way' if obj.from_way() else 'relation'}-{obj.orig_id()}")
+            name, address, capacity = _name(obj.tags), _address(obj.tags), _capacity(obj.tags)
+            rows.extend((osm_id, name, kind, tier, capacity, address, point[0], point[1]) for tier, kind in matches)
     except DataError:
         raise
     except Exception as exc:  # libosmium raises RuntimeError and others on a bad file
