@@ -310,7 +310,7 @@ def test_graphml_source(tmp_path):
 
 
 @pytest.mark.parametrize(("extra", "source", "message"), [
-    ("", "qingdao.osm.pbf", "osmium extract"),
+    ("", "missing.osm.pbf", "names no file"),
     ("", "roads.shp", "neither"),
     ("", "missing.osm", "names no file"),
     ('\n[residential]\ncost = "time"\nradius_s = 300\n', "none", "residential.cost.*needs a road network"),
