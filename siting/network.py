@@ -7,8 +7,10 @@ from ``[network] source``:
 * ``"osm"`` — the drivable network of the region's polygon downloaded with
   osmnx, then kept in the cache folder so that a second run needs no network;
 * a path to an OSM XML file (``.osm``, ``.osm.bz2``) read with
-  :func:`osmnx.graph_from_xml` and filtered to drivable ways, or a GraphML
-  file saved by :func:`osmnx.save_graphml`.
+  :func:`osmnx.graph_from_xml` and filtered to drivable ways, a GraphML
+  file saved by :func:`osmnx.save_graphml`, or an ``.osm.pbf`` extract read
+  with pyosmium (:mod:`siting.osm_pbf`) and cut to the region plus
+  :data:`PBF_MARGIN_M` before the graph is built.
 
 The graph is projected to the scenario's metric CRS and reduced to a
 :class:`RoadNetwork`: node coordinates and two compressed sparse row matrices
@@ -48,6 +50,10 @@ log = logging.getLogger(__name__)
 
 #: Bump when the prepared-network format or the preparation changes.
 CACHE_VERSION = 1
+
+#: Roads kept around the region when a ``.pbf`` extract is cut to it: a drive to a charger near the
+#: border may use a road just outside it.
+PBF_MARGIN_M = 2000.0
 
 #: Speeds (km/h) for road types whose edges carry no ``maxspeed`` tag: about
 #: the design speeds of China's urban road classes (CJJ 37-2012: expressway
@@ -182,6 +188,10 @@ def load_network(scenario: Scenario, region: Any) -> RoadNetwork | None:
     elif path.name.lower().endswith(".graphml"):
         graph = _read_graphml(path)
         simplified = True
+    elif _is_pbf(path):
+        from siting.osm_pbf import read_drive_graph
+        graph = read_drive_graph(path, region=_with_margin(region, scenario.region.metric_crs))
+        simplified = False
     else:
         graph = _read_osm_xml(path)
         simplified = False
@@ -201,12 +211,26 @@ def cache_folder(scenario: Scenario) -> Path:
     return Path(base) / "siting"
 
 
+def _is_pbf(path: Path | None) -> bool:
+    return path is not None and path.name.lower().endswith(".pbf")
+
+
+def _with_margin(region: Any, metric_crs: str) -> Any:
+    """``region`` (WGS84) grown by :data:`PBF_MARGIN_M`, in WGS84 (None stays None: the whole file)."""
+    if region is None:
+        return None
+    grown = gpd.GeoSeries([region], crs="EPSG:4326").to_crs(metric_crs).buffer(PBF_MARGIN_M)
+    return grown.to_crs("EPSG:4326").iloc[0]
+
+
 def _cache_key(scenario: Scenario, region: Any, path: Path | None) -> str:
     h = hashlib.sha256()
     h.update(f"v{CACHE_VERSION}|{scenario.region.metric_crs}|{scenario.network.default_speed_kmh}|".encode())
     if path is None:
         h.update(b"osm-drive|" + region.wkb)
     else:
+        if _is_pbf(path) and region is not None:  # a .pbf is cut to the region: one file serves many
+            h.update(b"pbf|" + region.wkb)
         with path.open("rb") as file:
             for chunk in iter(lambda: file.read(1 << 20), b""):
                 h.update(chunk)
@@ -421,7 +445,9 @@ def osm_features(scenario: Scenario, region: Any) -> gpd.GeoDataFrame:
 
     Fuel stations, parking, malls, transport hubs (bus and railway stations)
     and industrial land, read from the scenario's OSM XML file or downloaded
-    for ``"osm"`` (cached like the network).
+    for ``"osm"`` (cached like the network). From an ``.osm.pbf`` extract, the
+    places of :func:`siting.osm_pbf.osm_places` in the region, one row per
+    place (the kind of its first tier).
 
     Returns
     -------
@@ -441,6 +467,11 @@ def osm_features(scenario: Scenario, region: Any) -> gpd.GeoDataFrame:
         table = pd.read_csv(cached, dtype={"osm_id": str, "kind": str, "name": str}, keep_default_na=False)
         return gpd.GeoDataFrame(table[["osm_id", "kind", "name"]],
                                 geometry=gpd.points_from_xy(table["lon"], table["lat"]), crs="EPSG:4326")
+    if _is_pbf(path):
+        from siting.osm_pbf import osm_places, places_as_features
+        features = places_as_features(osm_places(path, region=region))
+        _write_features(features, cached)
+        return features
     with _osmnx_settings(cache_folder=cache_folder(scenario) / "osmnx-http", use_cache=True) as ox:
         try:
             raw = (ox.features_from_polygon(region, tags=FEATURE_TAGS) if path is None
@@ -453,11 +484,15 @@ def osm_features(scenario: Scenario, region: Any) -> gpd.GeoDataFrame:
                    "local OSM XML file")
             raise DataError(msg) from None
     features = _tidy_features(raw)
+    _write_features(features, cached)
+    return features
+
+
+def _write_features(features: gpd.GeoDataFrame, cached: Path) -> None:
     with contextlib.suppress(OSError):
         cached.parent.mkdir(parents=True, exist_ok=True)
         pd.DataFrame({"osm_id": features["osm_id"], "kind": features["kind"], "name": features["name"],
                       "lon": features.geometry.x, "lat": features.geometry.y}).to_csv(cached, index=False)
-    return features
 
 
 def _tidy_features(raw: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

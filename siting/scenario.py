@@ -631,12 +631,9 @@ def _check_network(s: Scenario, fail: Fail) -> None:
     path = network_file(s)
     if path is not None:
         name = path.name.lower()
-        if name.endswith(".pbf"):
-            fail("network.source", n.source, "is a .pbf file, which osmnx cannot read; cut the region to OSM XML "
-                 "with `osmium extract -p region.geojson in.osm.pbf -o city.osm` (see docs/network.md)")
-        if not name.endswith(NETWORK_SUFFIXES):
+        if not name.endswith((*NETWORK_SUFFIXES, ".osm.pbf", ".pbf")):
             fail("network.source", n.source,
-                 'is neither "none", "osm" nor a .osm, .osm.bz2 or .graphml file; see docs/network.md')
+                 'is neither "none", "osm" nor a .osm.pbf, .osm, .osm.bz2 or .graphml file; see docs/network.md')
         if not path.exists():
             fail("network.source", n.source, f"names no file ({path}); fix the path (relative to the scenario file)")
     if n.osm_candidates and (n.source == "none" or (path is not None and path.name.lower().endswith(".graphml"))):

@@ -195,10 +195,15 @@ def test_the_river_changes_the_plan(plans):
     assert chosen["straight"] != chosen["road"]
     assert road.coverage < straight.coverage - 0.05  # the river and the snapping legs cost reach
     # the straight-line plan serves demand across the river where no road does within the radius
-    crossing = straight.assignment.merge(straight.sites[["site_id", "district_code"]], on="site_id")
-    assert (crossing["demand_id"].str[:6] != crossing["district_code"]).any()
-    crossing = road.assignment.merge(road.sites[["site_id", "district_code"]], on="site_id")
-    assert (crossing["demand_id"].str[:6] == crossing["district_code"]).all()
+    crossing = straight.assignment.merge(straight.sites[["site_id", "district_code", "lon"]], on="site_id")
+    straight_crossing = crossing[crossing["demand_id"].str[:6] != crossing["district_code"]]
+    assert len(straight_crossing)
+    crossing = road.assignment.merge(road.sites[["site_id", "district_code", "lon"]], on="site_id")
+    road_crossing = crossing[crossing["demand_id"].str[:6] != crossing["district_code"]]
+    assert len(road_crossing) < len(straight_crossing)
+    # on the road the river is crossed only by the bridge at 120.400 E: from sites near it, the long way round
+    assert (abs(road_crossing["lon"] - 120.400) < 0.015).all()
+    assert (road_crossing["distance_m"] > road_crossing["straight_m"]).all()
 
 
 def test_default_offline_plan_has_no_network(plans):
@@ -305,7 +310,7 @@ def test_graphml_source(tmp_path):
 
 
 @pytest.mark.parametrize(("extra", "source", "message"), [
-    ("", "qingdao.osm.pbf", "osmium extract"),
+    ("", "missing.osm.pbf", "names no file"),
     ("", "roads.shp", "neither"),
     ("", "missing.osm", "names no file"),
     ('\n[residential]\ncost = "time"\nradius_s = 300\n', "none", "residential.cost.*needs a road network"),

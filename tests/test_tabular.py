@@ -69,7 +69,7 @@ def _full_width(folder: Path) -> Path:
 
 def _percent(folder: Path) -> Path:
     table = _original()
-    table["urban_share"] = table["urban_share"].map("{:.0%}".format)  # "82%": a percentage cell saved as CSV
+    table["urban_share"] = table["urban_share"].map("{:.4%}".format)  # "95.6889%": a percentage cell saved as CSV
     path = folder / "stats_percent.csv"
     table.to_csv(path, index=False, encoding="utf-8")
     return path
