@@ -24,6 +24,7 @@ from siting.demand import build_demand_surface, geonames_places
 from siting.inputs import read_boundaries, read_district_stats, read_points, read_population_layer
 from siting.problem import PlanInputs, TierProblem, read_tier_files, tier_problem
 from siting.scenario import Scenario, Solver, network_file
+from siting.townships import read_townships
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,8 @@ log = logging.getLogger(__name__)
 Allocator = Callable[[TierProblem, Solver], TierPlan]
 
 SITE_COLUMNS = ["site_id", "tier", "status", "district_code", "district_name", "lon", "lat", "chargers",
-                "capacity_kg_per_day", "demand_served", "demand_unit", "kind", "name", "rank", "district_name_en"]
+                "capacity_kg_per_day", "demand_served", "demand_unit", "kind", "name", "rank", "district_name_en",
+                "township_code", "township_name"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,8 @@ class Plan:
     input_hashes: dict[str, str] = field(default_factory=dict)
     #: The road network used: source, CRS, nodes, edges (empty with ``network.source = "none"``).
     network: dict = field(default_factory=dict)
+    #: Township polygons (``region.townships``), EPSG:4326; None when the scenario names none.
+    townships: gpd.GeoDataFrame | None = None
 
     @property
     def specs(self) -> dict:
@@ -69,6 +73,7 @@ class Plan:
                 "capacity_kg_per_day": chosen["capacity"] if hydrogen else 0.0,
                 "demand_served": chosen["demand_served"].round(3), "demand_unit": tp.demand_unit,
                 "kind": chosen["kind"], "name": chosen["name"], "rank": chosen["rank"],
+                "township_code": chosen.get("township_code", ""), "township_name": chosen.get("township_name", ""),
             }))
         table = pd.concat(frames, ignore_index=True).merge(self._names(), on="district_code", how="left")
         table = table.sort_values(["tier", "rank", "site_id"], key=self._tier_key).reset_index(drop=True)
@@ -80,11 +85,14 @@ class Plan:
         frames = [tp.sites.drop(columns=["geometry", "x_m", "y_m"]) for tp in self.tiers.values()]
         table = pd.concat(frames, ignore_index=True).merge(self._names(), on="district_code", how="left")
         table = table.rename(columns={"units": "chargers_or_stations"})
+        for column in ("township_code", "township_name"):
+            table[column] = table[column].fillna("") if column in table else ""
         table["demand_served"] = table["demand_served"].round(3)
         table["demand_in_reach"] = table["demand_in_reach"].round(3)
         table["score"] = table["score"].round(3)
         columns = ["site_id", "tier", "kind", "name", "district_code", "district_name", "lon", "lat", "status",
-                   "selected", "chargers_or_stations", "capacity", "demand_served", "demand_in_reach", "score", "rank"]
+                   "selected", "chargers_or_stations", "capacity", "demand_served", "demand_in_reach", "score", "rank",
+                   "township_code", "township_name"]
         return table[columns].sort_values(["tier", "rank"], key=self._tier_key).reset_index(drop=True)
 
     def districts(self) -> pd.DataFrame:
@@ -170,6 +178,7 @@ def plan_with(scenario: Scenario, solve: Allocator, *, report: Callable[[str], N
         population_layer = (read_population_layer(s.demand.population_layer, column=s.demand.population_column)
                             if s.demand.population_layer else None)
         files = {spec.name: read_tier_files(spec, boundaries) for spec in s.tiers}
+        townships = read_townships(s.region.townships, boundaries=boundaries) if s.region.townships else None
     network = osm_sites = None
     if s.network.source != "none":
         with timer.stage("network"):
@@ -179,18 +188,20 @@ def plan_with(scenario: Scenario, solve: Allocator, *, report: Callable[[str], N
             osm_sites = osm_features(s, region) if s.network.osm_candidates else None
     with timer.stage("demand surface"):
         cells = build_demand_surface(boundaries, stats, metric_crs=s.region.metric_crs, demand=s.demand,
-                                     urban_centres=centres, places=places, population_layer=population_layer)
+                                     urban_centres=centres, places=places, population_layer=population_layer,
+                                     townships=townships)
     inputs = PlanInputs(scenario=s, boundaries=boundaries, cells=cells, places=places, network=network,
-                        osm_sites=osm_sites, files=files)
+                        osm_sites=osm_sites, files=files, townships=townships)
     problems: dict[str, TierProblem] = {}
     tiers: dict[str, TierPlan] = {}
     for spec in s.tiers:
         with timer.stage(spec.name):
-            problems[spec.name] = tier_problem(spec, inputs, problems)
+            solved = {name: tp for name, tp in tiers.items() if isinstance(tp, TierPlan)}  # not a queued district
+            problems[spec.name] = tier_problem(spec, inputs, problems, solved=solved)
             tiers[spec.name] = solve(problems[spec.name], s.solver)
     return Plan(scenario=s, boundaries=boundaries, stats=stats, cells=cells, tiers=tiers,
                 timings_s=timer.timings, input_hashes=input_hashes(s),
-                network=network.summary() if network is not None else {})
+                network=network.summary() if network is not None else {}, townships=townships)
 
 
 def input_hashes(s: Scenario) -> dict[str, str]:
@@ -200,6 +211,7 @@ def input_hashes(s: Scenario) -> dict[str, str]:
         "urban_centres": s.region.urban_centres, "demand_hubs": s.hydrogen.demand_hubs,
         "existing_stations": s.hydrogen.existing_stations, "candidate_sites": s.hydrogen.candidate_sites,
         "population_layer": s.demand.population_layer, "network": network_file(s),
+        "townships": s.region.townships,
     }
     for spec in s.tiers:
         if not spec.builtin and spec.hubs is not None:

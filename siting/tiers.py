@@ -115,6 +115,8 @@ class TierSpec:
     builtin: bool = False
     #: Whether the tier's map layer is on when the map opens.
     shown: bool = True
+    #: Every township with EVs gets a site of this tier, unless the tier ``reach_towns_beyond`` names has one there.
+    every_township: bool = False
 
     @property
     def is_station(self) -> bool:
@@ -162,7 +164,8 @@ def _charger_tier(name, config, target, *, colour, label, demand, unit, kind, de
         candidates=candidates, candidate_density_column=density,
         candidate_min_density_per_km2=config.candidate_min_density_per_km2, candidate_kind=kind,
         demand_block_m=config.demand_block_m, cost=config.cost, radius_s=config.radius_s,
-        reach_towns_beyond=reach_towns_beyond, osm_kinds=osm_kinds, builtin=True, shown=shown)
+        reach_towns_beyond=reach_towns_beyond, osm_kinds=osm_kinds, builtin=True, shown=shown,
+        every_township=config.every_township)
 
 
 def scenario_tier(name: str, table, index: int) -> TierSpec:
