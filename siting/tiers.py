@@ -74,6 +74,9 @@ class TierSpec:
     radius_s : float or None
     reach_towns_beyond : str or None
         Name of a tier: towns that no candidate of that tier reaches must have a site of this one in reach.
+    every_township : bool
+        Every township with EVs gets a site of this tier inside it, except those where the solved plan of
+        ``reach_towns_beyond`` has one (a constraint block; needs the scenario's townships).
     hubs : Path or None
         Demand hubs (``hub_id, name, lon, lat`` and ``hub_weight_column``) when ``demand`` is ``"hubs"``.
     hub_weight_column : str

@@ -114,8 +114,12 @@ class EverySiteGroupBlock:
 
         Its units (the site's minimum) are taken one by one from the open new
         site with the most spare capacity that stays at or above its own
-        minimum (the least useful units); demand the donor can no longer serve
-        is shed, farthest first. Returns None when no donor is left.
+        minimum (the least useful units); when every open site is at its
+        minimum, the open site serving least is closed instead (never the last
+        open site of a group or of a required demand point), and units it had
+        beyond what the group needs go to open sites with room. Demand a
+        donor can no longer serve is shed, farthest first. Returns None when
+        no donor is left.
         """
         table = model.cost
         units = units.copy()
@@ -128,33 +132,21 @@ class EverySiteGroupBlock:
         remaining = weights - np.bincount(table.demand, weights=amount, minlength=table.n_demand)
         order = np.lexsort((table.cost, table.site))  # pairs by site, nearest first
         bounds = np.searchsorted(table.site[order], np.arange(table.n_sites + 1))
-        for _, found in self._open_groups(model):
-            if (units[found] > 0).any():
-                continue
-            gain = np.bincount(table.site, weights=np.clip(remaining, 0, None)[table.demand],
-                               minlength=table.n_sites)
-            j = int(found[np.argmax(gain[found])])
-            need = int(keep[j])
-            if need > model.max_units[j]:
-                return None
-            for _ in range(need):
-                donors = np.flatnonzero(is_new & (units > keep))
-                if not len(donors):
-                    return None
-                spare = capacity[donors] * units[donors] - load[donors]
-                k = int(donors[np.argmax(spare)])
-                units[k] -= 1
-                excess = load[k] - capacity[k] * units[k]
-                for p in order[bounds[k]:bounds[k + 1]][::-1]:  # farthest first
-                    if excess <= 1e-12:
-                        break
-                    cut = min(excess, amount[p])
-                    amount[p] -= cut
-                    remaining[table.demand[p]] += cut
-                    load[k] -= cut
-                    excess -= cut
-            units[j] = need
-            room = capacity[j] * need - load[j]
+        groups = self._open_groups(model)
+
+        def shed(k: int) -> None:
+            excess = load[k] - capacity[k] * units[k]
+            for p in order[bounds[k]:bounds[k + 1]][::-1]:  # farthest first
+                if excess <= 1e-12:
+                    break
+                cut = min(excess, amount[p])
+                amount[p] -= cut
+                remaining[table.demand[p]] += cut
+                load[k] -= cut
+                excess -= cut
+
+        def serve(j: int) -> None:
+            room = capacity[j] * units[j] - load[j]
             for p in order[bounds[j]:bounds[j + 1]]:
                 if room <= 1e-12:
                     break
@@ -164,4 +156,57 @@ class EverySiteGroupBlock:
                     remaining[table.demand[p]] -= take
                     load[j] += take
                     room -= take
+
+        def closable(j: int) -> np.ndarray:
+            """Open new sites (not ``j``) whose closing leaves every group and required point with a site."""
+            ok = is_new & (units > 0)
+            ok[j] = False
+            for _, found in groups:
+                opened = found[units[found] > 0]
+                if len(opened) == 1:
+                    ok[opened] = False
+            for i in np.flatnonzero(model.required):
+                opened = table.site[table.demand == i]
+                opened = opened[units[opened] > 0]
+                if len(opened) == 1:
+                    ok[opened] = False
+            return np.flatnonzero(ok)
+
+        for _, found in groups:
+            if (units[found] > 0).any():
+                continue
+            gain = np.bincount(table.site, weights=np.clip(remaining, 0, None)[table.demand],
+                               minlength=table.n_sites)
+            j = int(found[np.argmax(gain[found])])
+            need = int(keep[j])
+            if need > model.max_units[j]:
+                return None
+            got = 0
+            while got < need:
+                donors = np.flatnonzero(is_new & (units > keep))
+                donors = donors[donors != j]
+                if len(donors):
+                    k = int(donors[np.argmax(capacity[donors] * units[donors] - load[donors])])
+                    units[k] -= 1
+                    got += 1
+                else:
+                    candidates = closable(j)
+                    if not len(candidates):
+                        return None
+                    k = int(candidates[np.argmin(load[candidates])])
+                    got += int(units[k])
+                    units[k] = 0
+                shed(k)
+            units[j] = min(got, int(model.max_units[j]))
+            surplus = got - int(units[j])
+            for k in np.flatnonzero(is_new & (units > 0) & (units < model.max_units)):
+                if surplus == 0:
+                    break
+                extra = min(surplus, int(model.max_units[k] - units[k]))
+                units[k] += extra
+                surplus -= extra
+                serve(k)
+            if surplus:
+                return None
+            serve(j)
         return units, amount
