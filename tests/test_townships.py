@@ -336,3 +336,30 @@ def test_every_populated_township_is_served_in_the_default_plan(tmp_path):
     sites = plan.sites()
     inside = [polygons[c].buffer(1e-6).contains(p) for c, p in zip(sites["township_code"], sites.geometry)]
     assert np.mean(inside) == 1.0
+
+
+def test_the_township_search_finds_a_township_and_opens_its_popup(served_plan):
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("Debian's chromium is missing (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    problems: list[str] = []
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1280, "height": 860})
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        page.goto((served_plan / "map.html").resolve().as_uri(), wait_until="load")
+        page.locator(".search-button").nth(1).click()  # the second magnifier: townships
+        page.locator("input.search-input").nth(1).click()
+        page.keyboard.type("370299101", delay=10)
+        page.wait_for_selector(".search-tip")
+        page.keyboard.press("Enter")
+        page.wait_for_selector(".leaflet-popup-content")
+        popup = page.locator(".leaflet-popup-content").inner_text()
+        checked = page.locator(".leaflet-control-layers label", has_text="Townships:").locator("input").is_checked()
+        attribution = page.locator(".leaflet-control-attribution").inner_text()
+        browser.close()
+    assert "北甲镇" in popup and "370299101" in popup
+    assert checked  # the township layer was switched on
+    assert "© OpenStreetMap contributors (ODbL)" in attribution
+    assert problems == []
