@@ -192,6 +192,8 @@ def tier_plan(problem: TierProblem, demand: pd.DataFrame, costs: pd.DataFrame, r
         "demand": demand["weight"],
         "served": demand["demand_id"].map(served).fillna(0.0).to_numpy(),
     })
+    if "township_code" in demand:  # the township table sums demand by township
+        demand_out["township_code"] = demand["township_code"].to_numpy()
     weights = costs["demand_id"].map(demand.set_index("demand_id")["weight"])
     in_reach = weights.groupby(costs["site_id"]).sum()
     solved = result.sites.set_index("site_id")

@@ -368,6 +368,8 @@ def _merge(pending: _Pending, parts: dict[str, TierPlan]) -> TierPlan:
     demand_out = pd.DataFrame({"demand_id": demand["demand_id"], "district_code": demand["district_code"],
                                "demand": demand["weight"],
                                "served": demand["demand_id"].map(served).fillna(0.0).to_numpy()})
+    if "township_code" in demand:
+        demand_out["township_code"] = demand["township_code"].to_numpy()
     assignment = pd.concat([p.assignment for p in parts.values()], ignore_index=True)
     results = [p.result for p in parts.values()]
     shares = pending.shares.copy()

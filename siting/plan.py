@@ -27,8 +27,9 @@ from siting.demand import build_demand_surface, geonames_places
 from siting.inputs import (read_boundaries, read_district_stats, read_existing_chargers, read_points,
                            read_population_layer)
 from siting.models.blocks import Budget
-from siting.problem import PlanInputs, TierProblem, read_tier_files, tier_problem
+from siting.problem import PlanInputs, TierProblem, read_tier_files, tier_problem, with_every_township
 from siting.scenario import Scenario, Solver, network_file
+from siting.townships import read_townships
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ Allocator = Callable[[TierProblem, Solver], TierPlan]
 
 SITE_COLUMNS = ["site_id", "tier", "status", "district_code", "district_name", "lon", "lat", "chargers",
                 "capacity_kg_per_day", "demand_served", "demand_unit", "kind", "name", "rank", "district_name_en",
-                "cost_cny", "year"]
+                "cost_cny", "year", "township_code", "township_name"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,8 @@ class Plan:
     input_hashes: dict[str, str] = field(default_factory=dict)
     #: The road network used: source, CRS, nodes, edges (empty with ``network.source = "none"``).
     network: dict = field(default_factory=dict)
+    #: Township polygons (``region.townships``), EPSG:4326; None when the scenario names none.
+    townships: gpd.GeoDataFrame | None = None
 
     @property
     def specs(self) -> dict:
@@ -78,6 +81,7 @@ class Plan:
                 # the cost of a new site (existing: none); the first year of a roll-out with units there
                 "cost_cny": chosen["cost_cny"].where(chosen["status"] == "new") if "cost_cny" in chosen else np.nan,
                 "year": chosen["year"] if "year" in chosen else pd.NA,
+                "township_code": chosen.get("township_code", ""), "township_name": chosen.get("township_name", ""),
             }))
         table = pd.concat(frames, ignore_index=True).merge(self._names(), on="district_code", how="left")
         table["year"] = table["year"].astype("Int64")
@@ -90,12 +94,14 @@ class Plan:
         frames = [tp.sites.drop(columns=["geometry", "x_m", "y_m"]) for tp in self.tiers.values()]
         table = pd.concat(frames, ignore_index=True).merge(self._names(), on="district_code", how="left")
         table = table.rename(columns={"units": "chargers_or_stations"})
+        for column in ("township_code", "township_name"):
+            table[column] = table[column].fillna("") if column in table else ""
         table["demand_served"] = table["demand_served"].round(3)
         table["demand_in_reach"] = table["demand_in_reach"].round(3)
         table["score"] = table["score"].round(3)
         columns = ["site_id", "tier", "kind", "name", "district_code", "district_name", "lon", "lat", "status",
                    "selected", "chargers_or_stations", "capacity", "demand_served", "demand_in_reach", "score", "rank",
-                   "decision"]
+                   "decision", "township_code", "township_name"]
         return table[columns].sort_values(["tier", "rank"], key=self._tier_key).reset_index(drop=True)
 
     def phases(self) -> pd.DataFrame | None:
@@ -204,6 +210,7 @@ def plan_with(scenario: Scenario, solve: Allocator, *, report: Callable[[str], N
                     if s.region.existing_chargers else None)
         decisions = (read_decisions(s.decisions.file, tiers={t.name: t.target for t in s.tiers})
                      if s.decisions.file else None)
+        townships = read_townships(s.region.townships, boundaries=boundaries) if s.region.townships else None
     network = osm_sites = None
     if s.network.source != "none":
         with timer.stage("network"):
@@ -213,20 +220,23 @@ def plan_with(scenario: Scenario, solve: Allocator, *, report: Callable[[str], N
             osm_sites = osm_features(s, region) if s.network.osm_candidates else None
     with timer.stage("demand surface"):
         cells = build_demand_surface(boundaries, stats, metric_crs=s.region.metric_crs, demand=s.demand,
-                                     urban_centres=centres, places=places, population_layer=population_layer)
+                                     urban_centres=centres, places=places, population_layer=population_layer,
+                                     townships=townships)
     inputs = PlanInputs(scenario=s, boundaries=boundaries, cells=cells, places=places, network=network,
-                        osm_sites=osm_sites, files=files, existing_chargers=existing)
+                        osm_sites=osm_sites, files=files, existing_chargers=existing, townships=townships)
     with timer.stage("candidates"):
         problems = build_problems(inputs, decisions)
     tiers: dict[str, TierPlan] = {}
     budgets = TotalBudget(s.budget.total_cny, problems)
     for name, problem in problems.items():
         with timer.stage(name):
+            solved = {t: tp for t, tp in tiers.items() if isinstance(tp, TierPlan)}  # not a queued district
+            problem = with_every_township(problem, inputs, solved)
             tiers[name] = solve(budgets.limit(problem), s.solver)
             budgets.spend(tiers[name])
     return Plan(scenario=s, boundaries=boundaries, stats=stats, cells=cells, tiers=tiers,
                 timings_s=timer.timings, input_hashes=input_hashes(s),
-                network=network.summary() if network is not None else {})
+                network=network.summary() if network is not None else {}, townships=townships)
 
 
 def build_problems(inputs: PlanInputs, decisions: pd.DataFrame | None = None) -> dict[str, TierProblem]:
@@ -301,6 +311,7 @@ def input_hashes(s: Scenario) -> dict[str, str]:
         "existing_stations": s.hydrogen.existing_stations, "candidate_sites": s.hydrogen.candidate_sites,
         "population_layer": s.demand.population_layer, "network": network_file(s),
         "existing_chargers": s.region.existing_chargers, "decisions": s.decisions.file,
+        "townships": s.region.townships,
     }
     for spec in s.tiers:
         if not spec.builtin and spec.hubs is not None:

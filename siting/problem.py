@@ -22,7 +22,9 @@ from siting import candidates as cand
 from siting.costs import travel_costs
 from siting.inputs import read_points
 from siting.models.blocks import Budget, least_cost_of
+from siting.models.township_block import EverySiteGroupBlock, SiteGroup
 from siting.tiers import TierSpec
+from siting.townships import address, populated_townships, township_points
 
 if TYPE_CHECKING:
     from siting.network import RoadNetwork
@@ -139,6 +141,8 @@ class PlanInputs:
     files: dict[str, dict[str, gpd.GeoDataFrame]] = field(default_factory=dict)
     #: Chargers that exist today, every tier (:func:`siting.inputs.read_existing_chargers`).
     existing_chargers: gpd.GeoDataFrame | None = None
+    #: Township polygons (:func:`siting.townships.read_townships`); sites and demand points get their township.
+    townships: gpd.GeoDataFrame | None = None
 
 
 def read_tier_files(spec: TierSpec, boundaries: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFrame]:
@@ -207,6 +211,8 @@ def tier_problem(spec: TierSpec, inputs: PlanInputs, built: dict[str, TierProble
                 sites = cand.merge_candidates(sites, cand.osm_candidates(
                     inputs.osm_sites, tier=spec.name, kinds=spec.osm_kinds, boundaries=inputs.boundaries,
                     metric_crs=crs))
+    sites = address(sites, inputs.townships, metric_crs=crs)
+    demand = address(demand, inputs.townships, metric_crs=crs)
     sites = with_site_columns(sites, spec)
     if inputs.existing_chargers is not None:
         sites = _with_existing_chargers(sites, inputs.existing_chargers, spec, crs)
@@ -368,3 +374,68 @@ def _hub_sites(hubs: gpd.GeoDataFrame, spec: TierSpec, inputs: PlanInputs,
                              index=station_sites["site_id"].to_numpy())
     sites = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs="EPSG:4326")
     return with_site_columns(sites, spec, existing_units=existing, capacity=capacity)
+
+
+def with_every_township(problem: TierProblem, inputs: PlanInputs, solved: dict[str, Any]) -> TierProblem:
+    """``problem`` with the rule "every township with EVs gets a site", once the tiers before it are solved.
+
+    A tier with ``every_township`` serves the townships that the tier it
+    complements (``reach_towns_beyond``, solved before it) left without a
+    site; without townships or the rule the problem is returned as it is.
+    """
+    spec = problem.spec
+    if not spec.every_township or inputs.townships is None:
+        return problem
+    sites, blocks = every_township(spec, problem.sites, inputs, solved.get(spec.reach_towns_beyond or ""))
+    added = ~sites["site_id"].isin(problem.sites["site_id"])
+    if added.any():
+        extra = sites[added].drop(columns=[*SITE_COLUMNS, "decision"], errors="ignore")
+        sites = gpd.GeoDataFrame(pd.concat([sites[~added], with_site_columns(extra, spec)], ignore_index=True),
+                                 crs=sites.crs)
+    return dataclasses.replace(problem, sites=sites, blocks=(*problem.blocks, *blocks))
+
+
+def every_township(spec: TierSpec, sites: gpd.GeoDataFrame, inputs: PlanInputs,
+                   other: Any = None) -> tuple[gpd.GeoDataFrame, tuple]:
+    """The rule "every township with EVs gets a site": candidates where a township has none, and the block.
+
+    Parameters
+    ----------
+    sites : geopandas.GeoDataFrame
+        The tier's sites with ``township_code, township_name`` (:func:`siting.townships.address`).
+    other : TierPlan, optional
+        The solved plan of the tier this one complements: townships where it
+        placed a site are served already.
+
+    Returns
+    -------
+    tuple
+        ``sites`` plus a candidate (``kind`` ``township``: the township's most
+        populous cell, or its seat) in each township that needs a site and has
+        none, and ``(block,)`` (an :class:`~siting.models.township_block.EverySiteGroupBlock`),
+        or ``()`` when no township needs a site of this tier.
+    """
+    crs = inputs.scenario.region.metric_crs
+    need = populated_townships(inputs.cells, inputs.townships)
+    if other is not None:
+        served = other.sites.loc[other.sites["status"] != "candidate", "township_code"]
+        need = need[~need["township_code"].isin(set(served))]
+    if not len(need):
+        return sites, ()
+    lacking = need.loc[~need["township_code"].isin(set(sites["township_code"])), "township_code"]
+    if len(lacking):
+        points = township_points(inputs.cells, inputs.townships, lacking, metric_crs=crs)
+        extra = points.assign(site_id=spec.name + "-township-" + points["township_code"], tier=spec.name,
+                              kind="township", name=points["township_name"])
+        extra = gpd.GeoDataFrame(extra.reindex(columns=sites.columns.drop("geometry")),
+                                 geometry=gpd.points_from_xy(extra["lon"], extra["lat"]), crs=sites.crs)
+        sites = gpd.GeoDataFrame(pd.concat([sites, extra], ignore_index=True), crs=sites.crs)
+    members = sites.groupby("township_code")["site_id"].apply(tuple)
+    groups = tuple(SiteGroup(key=code, label=f"township {code} {name} (district {district})",
+                             site_ids=members.get(code, ()))
+                   for code, name, district in need[["township_code", "township_name", "district_code"]].itertuples(
+                       index=False))
+    section = spec.name if spec.builtin else f"tiers.{spec.name}"
+    fix = (f"raise the {spec.name} target, lower {section}.min_chargers_per_site, "
+           f"or set {section}.every_township = false")
+    return sites, (EverySiteGroupBlock(groups=groups, fix=fix, noun="townships", name="every_township"),)

@@ -39,6 +39,7 @@ from folium.elements import JSCSSMixin
 
 from siting.labels import Words, words
 from siting.tables import charger_tiers, district_metrics
+from siting.township_map import Attribution, TownshipSearch, township_layers
 
 if TYPE_CHECKING:
     from siting.allocate import TierPlan
@@ -80,6 +81,10 @@ def build_map(plan: Plan) -> folium.Map:
     _district_labels(plan, w).add_to(fmap)
     demand_layer, demand_classes = _demand_layer(plan, w)
     demand_layer.add_to(fmap)
+    townships = township_layers(plan, w)
+    if townships is not None:
+        for layer in townships[:2]:
+            layer.add_to(fmap)
     sites = plan.sites()
     tier_layers = {}
     for tier, tp in plan.tiers.items():
@@ -96,10 +101,15 @@ def build_map(plan: Plan) -> folium.Map:
     plugins.MeasureControl(position="topleft", primary_length_unit="kilometers",
                            primary_area_unit="sqkilometers").add_to(fmap)
     _SiteSearch(tier_layers, w).add_to(fmap)
+    if townships is not None:
+        TownshipSearch(townships[0], w).add_to(fmap)
     _OutlineMiniMap(district_layers[DEFAULT_METRIC], bounds=(west, south, east, north)).add_to(fmap)
-    _LayerOrder(district_layers, demand_layer).add_to(fmap)
+    _LayerOrder(district_layers, demand_layer, townships=townships[0] if townships else None).add_to(fmap)
+    if plan.scenario.region.attribution:
+        Attribution(plan.scenario.region.attribution).add_to(fmap)
     fmap.get_root().html.add_child(folium.Element(_title_html(plan, w)))
-    fmap.get_root().html.add_child(folium.Element(_legend_html(plan, scales, demand_classes, w, sites)))
+    fmap.get_root().html.add_child(folium.Element(_legend_html(plan, scales, demand_classes, w, sites,
+                                                               extra=townships[2] if townships else "")))
     fmap.fit_bounds([[south, west], [north, east]])
     return fmap
 
@@ -518,6 +528,12 @@ class _LayerOrder(folium.MacroElement):
                 return null;
             }
             function reorder() {
+                {%- if this.townships %}
+                var townships = {{ this.townships }};
+                if (map.hasLayer(townships)) { townships.bringToBack(); }
+                var townshipLegend = document.getElementById("siting-legend-townships");
+                if (townshipLegend) { townshipLegend.style.display = map.hasLayer(townships) ? "block" : "none"; }
+                {%- endif %}
                 if (map.hasLayer(demand)) { demand.bringToBack(); }
                 var key = current();
                 if (key) { districts[key].bringToBack(); }
@@ -533,11 +549,13 @@ class _LayerOrder(folium.MacroElement):
         {% endmacro %}
     """)
 
-    def __init__(self, districts: dict[str, folium.GeoJson], demand: folium.GeoJson):
+    def __init__(self, districts: dict[str, folium.GeoJson], demand: folium.GeoJson, *,
+                 townships: folium.GeoJson | None = None):
         super().__init__()
         self._name = "LayerOrder"
         self.districts = {key: layer.get_name() for key, layer in districts.items()}
         self.demand = demand.get_name()
+        self.townships = townships.get_name() if townships is not None else None
 
 
 def _text(value) -> str:
@@ -606,7 +624,7 @@ def _ramp(scale, *, steps: int = 9) -> str:
 
 
 def _legend_html(plan: Plan, scales: dict, demand_classes: list[tuple[float, float, str]], w: Words,
-                 sites: pd.DataFrame) -> str:
+                 sites: pd.DataFrame, *, extra: str = "") -> str:
     parts = [f"<b>{_esc(w['legend.sites'])}</b>"]
     for tp in plan.tiers.values():
         if not tp.spec.is_station:
@@ -646,6 +664,7 @@ def _legend_html(plan: Plan, scales: dict, demand_classes: list[tuple[float, flo
                        f"height:10px;background:{colour}'></span>" for low, high, colour in demand_classes)
     parts.append(f"<div id='siting-legend-demand' style='display:none'><b>{_esc(w['legend.grid'])}</b><div>"
                  f"{demand_classes[0][0]:,.0f} {swatches} {demand_classes[-1][1]:,.0f}</div></div>")
+    parts.append(extra)
     return ("<div id='siting-legend' class='siting-box' style='bottom:40px;left:10px;max-width:330px'>"
             + "".join(parts) + "</div>")
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from siting.labels import Words, words
-from siting.tables import charger_tiers, district_metrics, station_tiers
+from siting.tables import charger_tiers, district_metrics, station_tiers, township_metrics
 
 if TYPE_CHECKING:
     from siting.plan import Plan
@@ -39,6 +39,7 @@ def render_report(plan: Plan) -> str:
         *_rollout(plan, w),
         f"<h2>{_esc(w['report.per_district'])}</h2>",
         _district_table(plan, table, w),
+        _township_section(plan, w),
         f"<h2>{_esc(w['report.charts'])}</h2>",
         "<div class='charts'>",
     ]
@@ -50,6 +51,8 @@ def render_report(plan: Plan) -> str:
             parts.append(_figure(_hub_figure(plan.tiers[tier]), w("report.fig.hubs", label=w.tier(plan.tiers[tier].spec))))
     parts.append("</div>")
     parts.append(f"<p class='note'>{w['report.note']}</p>")
+    if s.region.attribution:
+        parts.append(f"<p class='note'>{_esc(w('report.credit', text=s.region.attribution))}</p>")
     return (f"<!DOCTYPE html><html lang='{s.language}'><head><meta charset='utf-8'><title>{title} — "
             f"{_esc(w['report.title_suffix'])}</title><style>{_CSS}</style></head><body>" + "\n".join(parts)
             + "</body></html>\n")
@@ -78,6 +81,22 @@ def _esc(value) -> str:
 
 def _pct(value) -> str:
     return "–" if value is None or not np.isfinite(value) else f"{100 * value:.1f} %"
+
+
+def _township_section(plan: Plan, w: Words) -> str:
+    """How many townships have EVs and how many of those have a charging site (empty without townships)."""
+    metrics = township_metrics(plan)
+    if metrics is None:
+        return ""
+    populated = metrics[metrics["evs"] > 0]
+    unserved = populated[populated["charging_sites"] == 0]
+    text = w("report.townships_served", townships=len(metrics), populated=len(populated),
+             served=len(populated) - len(unserved))
+    if len(unserved):
+        names = plan.townships.set_index("township_code")["township_name"]
+        text += " " + w("report.townships_unserved", names=", ".join(
+            f"{names[c]} ({c})" for c in unserved["township_code"]))
+    return (f"<h2>{_esc(w['report.townships'])}</h2><p>{_esc(text)} {_esc(w['report.townships_file'])}</p>")
 
 
 def _tier_table(plan: Plan, w: Words) -> str:

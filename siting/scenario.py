@@ -41,6 +41,10 @@ class Region:
     geonames_places: bool = True
     #: Chargers that exist today (tier, lon, lat, chargers[, site_id, name]): CSV, XLSX, GeoJSON or GeoPackage.
     existing_chargers: Path | None = None
+    #: Township polygons (township_code, township_name[, township_kind], district_code): addresses, townships.csv.
+    townships: Path | None = None
+    #: Credit line for the region's data, shown on the map and in the report (e.g. OpenStreetMap's ODbL notice).
+    attribution: str = ""
 
 
 @dataclass(frozen=True)
@@ -162,6 +166,8 @@ class ChargerTier:
     min_coverage: float = 0.0
     #: Most this tier may spend on new sites and chargers, CNY (0: no limit).
     budget_cny: float = 0.0
+    #: Give every township with EVs a site of this tier (or of the tier it complements); needs region.townships.
+    every_township: bool = False
 
     def check(self, fail: Fail) -> None:
         _check_units(self, fail)
@@ -604,6 +610,9 @@ def _check_values(s: Scenario) -> None:
 
     if s.targets.hydrogen_new_stations > 0 and s.hydrogen.demand_hubs is None:
         fail("hydrogen.demand_hubs", None, "is needed when targets.hydrogen_new_stations > 0; add a hubs CSV")
+    for section in ("public", "residential", "rural"):
+        if getattr(s, section).every_township and s.region.townships is None:
+            fail(f"{section}.every_township", True, "needs township polygons; set region.townships (docs/scenario.md)")
     _check_network(s, fail)
     try:
         from pyproj import CRS

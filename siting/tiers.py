@@ -74,6 +74,9 @@ class TierSpec:
     radius_s : float or None
     reach_towns_beyond : str or None
         Name of a tier: towns that no candidate of that tier reaches must have a site of this one in reach.
+    every_township : bool
+        Every township with EVs gets a site of this tier inside it, except those where the solved plan of
+        ``reach_towns_beyond`` has one (a constraint block; needs the scenario's townships).
     hubs : Path or None
         Demand hubs (``hub_id, name, lon, lat`` and ``hub_weight_column``) when ``demand`` is ``"hubs"``.
     hub_weight_column : str
@@ -123,6 +126,8 @@ class TierSpec:
     min_coverage: float = 0.0
     #: Most the tier may spend on new sites and units, CNY (0: no limit).
     budget_cny: float = 0.0
+    #: Every township with EVs gets a site of this tier, unless the tier ``reach_towns_beyond`` names has one there.
+    every_township: bool = False
 
     @property
     def is_station(self) -> bool:
@@ -174,7 +179,7 @@ def _charger_tier(name, config, target, *, colour, label, demand, unit, kind, de
         demand_block_m=config.demand_block_m, cost=config.cost, radius_s=config.radius_s,
         reach_towns_beyond=reach_towns_beyond, osm_kinds=osm_kinds, builtin=True, shown=shown,
         site_cost_cny=config.site_cost_cny, unit_cost_cny=config.charger_cost_cny, objective=config.objective,
-        min_coverage=config.min_coverage, budget_cny=config.budget_cny)
+        min_coverage=config.min_coverage, budget_cny=config.budget_cny, every_township=config.every_township)
 
 
 def scenario_tier(name: str, table, index: int) -> TierSpec:

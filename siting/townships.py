@@ -158,3 +158,81 @@ def township_seats(townships: gpd.GeoDataFrame, *, metric_crs: str, kind: str = 
     return pd.DataFrame({"township_code": chosen["township_code"].to_numpy(),
                          "district_code": chosen["district_code"].to_numpy(),
                          "x_m": shapely.get_x(seats), "y_m": shapely.get_y(seats)})
+
+
+def address(frame: pd.DataFrame, townships: gpd.GeoDataFrame | None, *, metric_crs: str) -> pd.DataFrame:
+    """``frame`` with ``township_code, township_name`` of each row's point (``x_m, y_m, district_code``).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame or geopandas.GeoDataFrame
+        Sites or demand points with ``x_m, y_m`` in ``metric_crs`` and ``district_code``.
+    townships : geopandas.GeoDataFrame or None
+        From :func:`read_townships`; None gives empty strings.
+
+    Returns
+    -------
+    pandas.DataFrame or geopandas.GeoDataFrame
+        A copy of ``frame`` (same type) with the two columns set (see :func:`locate`).
+    """
+    out = frame.copy()
+    if townships is None or not len(out):
+        out["township_code"] = ""
+        out["township_name"] = ""
+        return out
+    found = locate(out["x_m"].to_numpy(), out["y_m"].to_numpy(), out["district_code"].to_numpy(), townships,
+                   metric_crs=metric_crs)
+    out["township_code"] = found["township_code"].to_numpy()
+    out["township_name"] = found["township_name"].to_numpy()
+    return out
+
+
+def populated_townships(cells: pd.DataFrame, townships: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Townships whose demand-surface cells hold EVs, with their totals.
+
+    Parameters
+    ----------
+    cells : pandas.DataFrame
+        The demand surface with ``township_code`` (built with townships), ``population`` and ``evs``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``township_code, township_name, district_code, population, evs`` sorted by code, EVs > 0 only.
+    """
+    totals = cells.groupby("township_code")[["population", "evs"]].sum()
+    table = pd.DataFrame(townships[["township_code", "township_name", "district_code"]])
+    table["population"] = table["township_code"].map(totals["population"]).fillna(0.0).to_numpy()
+    table["evs"] = table["township_code"].map(totals["evs"]).fillna(0.0).to_numpy()
+    return table[table["evs"] > 0].sort_values("township_code").reset_index(drop=True)
+
+
+def township_points(cells: gpd.GeoDataFrame, townships: gpd.GeoDataFrame, codes, *, metric_crs: str) -> pd.DataFrame:
+    """One point per township in ``codes``: its most populous demand cell, else its seat.
+
+    The seat (a point on the township's surface) stands in for a township too
+    small to hold a cell's point.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``township_code, township_name, district_code, cell_id`` (empty for a
+        seat), ``x_m, y_m`` (``metric_crs``), ``lon, lat`` (EPSG:4326).
+    """
+    codes = list(codes)
+    chosen = townships[townships["township_code"].isin(codes)]
+    inside = cells[cells["township_code"].isin(codes)]
+    best = inside.loc[inside.groupby("township_code")["population"].idxmax()].set_index("township_code")
+    seats = shapely.point_on_surface(chosen.to_crs(metric_crs).geometry.array)
+    rows = []
+    for i, (code, name, district) in enumerate(zip(chosen["township_code"], chosen["township_name"],
+                                                   chosen["district_code"], strict=True)):
+        if code in best.index:
+            cell = best.loc[code]
+            rows.append((code, name, district, cell["cell_id"], cell["x_m"], cell["y_m"], cell["lon"], cell["lat"]))
+        else:
+            point = gpd.GeoSeries([seats[i]], crs=metric_crs).to_crs(WGS84).iloc[0]
+            rows.append((code, name, district, "", shapely.get_x(seats[i]), shapely.get_y(seats[i]),
+                         round(point.x, 6), round(point.y, 6)))
+    return pd.DataFrame(rows, columns=["township_code", "township_name", "district_code", "cell_id", "x_m", "y_m",
+                                       "lon", "lat"])
