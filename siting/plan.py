@@ -7,6 +7,7 @@ folium.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import time
@@ -19,11 +20,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from siting._errors import ScenarioError
+from siting._tabular import recording_encodings
 from siting.allocate import TierPlan, allocate
 from siting.demand import build_demand_surface, geonames_places
 from siting.inputs import read_boundaries, read_district_stats, read_points, read_population_layer
 from siting.problem import PlanInputs, TierProblem, read_tier_files, tier_problem
-from siting.scenario import Scenario, Solver, network_file
+from siting.scenario import SECTIONS, Scenario, Solver, network_file
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +50,10 @@ class Plan:
     input_hashes: dict[str, str] = field(default_factory=dict)
     #: The road network used: source, CRS, nodes, edges (empty with ``network.source = "none"``).
     network: dict = field(default_factory=dict)
+    #: Tiers of the scenario with nothing to plan (a target of 0, see :attr:`TierSpec.skipped`), in order.
+    skipped: tuple[str, ...] = ()
+    #: Encoding each table was read in (``utf-8``, ``utf-8-sig``, ``gb18030``, ``xlsx``), by scenario key.
+    input_encodings: dict[str, str] = field(default_factory=dict)
 
     @property
     def specs(self) -> dict:
@@ -159,8 +166,22 @@ def plan_with(scenario: Scenario, solve: Allocator, *, report: Callable[[str], N
 
     :mod:`siting.decompose` passes one that splits a tier by district.
     """
+    with recording_encodings() as encodings:
+        plan = _plan_with(scenario, solve, report)
+    return dataclasses.replace(plan, input_encodings=encodings_by_key(encodings, input_files(scenario)))
+
+
+def _plan_with(scenario: Scenario, solve: Allocator, report: Callable[[str], None] | None) -> Plan:
     timer = _Timer(report)
     s = scenario
+    planned = [spec for spec in s.tiers if not spec.skipped]
+    if not planned:
+        msg = (f"{s.path}: every tier has a target of 0 ({', '.join(t.name for t in s.tiers)}): nothing to plan; "
+               "set a target above 0 in [targets]")
+        raise ScenarioError(msg)
+    # a skipped tier's problem is still built when a planned tier looks at its candidates (reach_towns_beyond)
+    looked_at = {spec.reach_towns_beyond for spec in planned}
+    built = [spec for spec in s.tiers if not spec.skipped or spec.name in looked_at]
     with timer.stage("inputs"):
         boundaries = read_boundaries(s.region.boundaries, metric_crs=s.region.metric_crs)
         stats = read_district_stats(s.region.district_stats, boundaries, ev_stock=s.demand.ev_stock)
@@ -169,7 +190,7 @@ def plan_with(scenario: Scenario, solve: Allocator, *, report: Callable[[str], N
         places = geonames_places(boundaries) if s.region.geonames_places else None
         population_layer = (read_population_layer(s.demand.population_layer, column=s.demand.population_column)
                             if s.demand.population_layer else None)
-        files = {spec.name: read_tier_files(spec, boundaries) for spec in s.tiers}
+        files = {spec.name: read_tier_files(spec, boundaries) for spec in built}
     network = osm_sites = None
     if s.network.source != "none":
         with timer.stage("network"):
@@ -184,13 +205,39 @@ def plan_with(scenario: Scenario, solve: Allocator, *, report: Callable[[str], N
                         osm_sites=osm_sites, files=files)
     problems: dict[str, TierProblem] = {}
     tiers: dict[str, TierPlan] = {}
-    for spec in s.tiers:
+    for spec in built:
         with timer.stage(spec.name):
             problems[spec.name] = tier_problem(spec, inputs, problems)
-            tiers[spec.name] = solve(problems[spec.name], s.solver)
+            if not spec.skipped:
+                tiers[spec.name] = solve(problems[spec.name], s.solver)
     return Plan(scenario=s, boundaries=boundaries, stats=stats, cells=cells, tiers=tiers,
                 timings_s=timer.timings, input_hashes=input_hashes(s),
-                network=network.summary() if network is not None else {})
+                network=network.summary() if network is not None else {},
+                skipped=tuple(spec.name for spec in s.tiers if spec.skipped))
+
+
+def input_files(s: Scenario) -> dict[str, Path]:
+    """Every file the scenario names, by its scenario key (``region.district_stats``, ``tiers.taxi.demand`` …)."""
+    files: dict[str, Path] = {}
+    sections = {name: getattr(s, name) for name in SECTIONS}
+    sections.update({f"tiers.{name}": table for name, table in s.extra_tiers.items()})
+    for section, value in sections.items():
+        for f in dataclasses.fields(value):
+            path = getattr(value, f.name)
+            if isinstance(path, Path):
+                files[f"{section}.{f.name}"] = path
+    return files
+
+
+def encodings_by_key(encodings: dict[str, str], files: dict[str, Path]) -> dict[str, str]:
+    """``{path: encoding}`` as recorded while reading, keyed by scenario key (a file the scenario does not
+    name directly by its file name), so that ``plan.json`` holds no absolute paths."""
+    keys = {path.resolve(): key for key, path in files.items()}
+    out = {}
+    for path, encoding in encodings.items():
+        resolved = Path(path).resolve()
+        out[keys.get(resolved, resolved.name)] = encoding
+    return dict(sorted(out.items()))
 
 
 def input_hashes(s: Scenario) -> dict[str, str]:
