@@ -26,6 +26,7 @@ from siting.labels import words
 from siting.plan import Plan
 from siting.qgis import plan_styles, write_layer_styles
 from siting.report import render_report
+from siting.scenario import SECRET_KEYS, mask_secret
 from siting.tables import district_metrics
 from siting.workbook import DECISIONS, summary_table, write_workbook
 
@@ -268,7 +269,7 @@ def plan_record(plan: Plan, timings_s: dict[str, float], *, overrides: Mapping[s
     if plan.input_encodings:
         record["input_encodings"] = dict(plan.input_encodings)
     if overrides:
-        record["overrides"] = dict(overrides)
+        record["overrides"] = {k: mask_secret(str(v)) if k in SECRET_KEYS else v for k, v in overrides.items()}
     basemaps = basemap_record(s)
     if basemaps:
         record["basemaps"] = basemaps

@@ -318,6 +318,10 @@ class Scenario:
         return data
 
 
+#: Scenario keys whose values are secrets: written to files only through :func:`mask_secret`.
+SECRET_KEYS = ("map.tianditu_key",)
+
+
 def mask_secret(text: str) -> str:
     """``"****…1a2b"``: a secret (an API key) as it may be written to files and logs."""
     text = text.strip()

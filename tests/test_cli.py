@@ -261,3 +261,27 @@ def test_errors_are_in_the_scenarios_language(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "siting.cli", "plan", str(scenario), "--out", str(tmp_path / "o"),
                            "--lang", "en"], capture_output=True, text=True, check=False, encoding="utf-8")
     assert proc.stderr.startswith("error: ") and "must be positive" in proc.stderr
+
+
+def test_tianditu_layers_only_with_a_key_and_the_key_is_masked_in_plan_json(tmp_path, monkeypatch, plan_dir):
+    assert "tianditu.gov.cn" not in (plan_dir / "map.html").read_text(encoding="utf-8")  # offline by default
+    key = "0123456789abcdef0123456789abcdef"
+    scenario = write_slice(tmp_path / "inputs", targets={"residential_chargers": 0, "rural_chargers": 0})
+    monkeypatch.setenv("SITING_TIANDITU_KEY", key)
+    assert main(["plan", str(scenario), "--out", str(tmp_path / "env"), "--quiet"]) == 0
+    monkeypatch.delenv("SITING_TIANDITU_KEY")
+    assert main(["plan", str(scenario), "--out", str(tmp_path / "set"), "--quiet",
+                 "--set", f'map.tianditu_key="{key}"']) == 0
+    for out, source in ((tmp_path / "env", "SITING_TIANDITU_KEY"), (tmp_path / "set", "scenario")):
+        html = (out / "map.html").read_text(encoding="utf-8")
+        for layer in ("vec", "cva"):
+            assert (f"https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+                    f"&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={{z}}&TILEROW={{y}}"
+                    f"&TILECOL={{x}}&tk={key}").replace("&", "\\u0026") in html  # in a script: & escaped
+        text = (out / "plan.json").read_text(encoding="utf-8")
+        assert key not in text and key[:8] not in text
+        record = json.loads(text)
+        assert record["basemaps"] == {"tianditu": {"key": "****" + key[-4:], "from": source}}
+    record = json.loads((tmp_path / "set" / "plan.json").read_text(encoding="utf-8"))
+    assert record["parameters"]["map"] == {"tianditu_key": "****" + key[-4:]}
+    assert record["overrides"] == {"map.tianditu_key": "****" + key[-4:]}
