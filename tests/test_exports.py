@@ -245,3 +245,27 @@ def test_gbk_and_thousands_separators_give_the_same_plan_and_are_recorded(tmp_pa
         assert (plain.parent / "out" / name).read_bytes() == (excel.parent / "out" / name).read_bytes()
     record = json.loads((excel.parent / "out" / "plan.json").read_text(encoding="utf-8"))
     assert record["input_encodings"]["region.district_stats"] == "gb18030"
+
+
+def test_a_decision_column_goes_to_the_chinese_workbook_and_back_as_a_decisions_table(tmp_path):
+    """The candidates' ``decision`` column (issue 10) in Chinese words, read back as a decisions CSV would be."""
+    from openpyxl import load_workbook
+
+    from siting.labels import words
+    from siting.workbook import DECISION_COLUMNS, DECISIONS, read_decisions_workbook, write_workbook
+
+    w = words("zh")
+    candidates = pd.DataFrame({"site_id": ["c1", "c2", "c3"], "tier": ["public", "public", "rural"],
+                               "lon": [120.1, 120.2, 120.3], "lat": [36.1, 36.2, 36.3],
+                               "decision": ["required", None, "excluded"], "chargers_or_stations": [12, 0, 0]})
+    path = write_workbook(tmp_path / "plan.xlsx", {"candidates": candidates}, labels=w.columns(),
+                          sheet_titles={"candidates": w["sheet.candidates"]},
+                          decision_labels={d: w[f"decision.{d}"] for d in DECISIONS})
+    sheet = load_workbook(path)["候选站点"]
+    headers = [c.value for c in sheet[1]]
+    assert headers[:5] == ["站点编号", "类别", "经度", "纬度", "决定"]
+    assert [sheet.cell(row=r, column=5).value for r in (2, 3, 4)] == ["必建", None, "不建"]
+    back = read_decisions_workbook(path)
+    assert list(back.columns) == DECISION_COLUMNS
+    assert back[["site_id", "tier", "decision"]].values.tolist() == [["c1", "public", "required"],
+                                                                     ["c3", "rural", "excluded"]]
