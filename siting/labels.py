@@ -534,6 +534,9 @@ _ERRORS_ZH: tuple[tuple[str, str], ...] = (
     ((r"target of ([\d,]+) (\w+) exceeds the ([\d,]+) that the ([\d,]+) candidate sites can hold "
       r"\(short by ([\d,]+)\); .*$"),
      r"目标 \1（\2）超过 \4 个候选站点最多可容纳的 \3（缺 \5）；请增加候选站点或提高每站上限"),
+    ((r"the target of ([\d,]+) (\w+) cannot give every required demand point \((\d+)\) a site within (\S+) with "
+      r"(\S+) per site; .*$"),
+     r"目标 \1（\2）无法让全部 \3 个必须覆盖的需求点在 \4 范围内有站点（每站 \5）；请提高目标或降低每站下限"),
     ((r"(\d+) required demand point\(s\) \(e\.g\. (.+?)\) need a site within (\S+), but the target of 0 \w+ "
       r"opens none; raise the target$"), r"\1 个必须覆盖的需求点（如 \2）需要 \3 范围内有站点，但目标为 0；请提高目标"),
     (r"every tier has a target of 0 \((.+)\): nothing to plan; .*$", r"所有类别的目标均为 0（\1）：无需规划；请在 [targets] 中设置大于 0 的目标"),

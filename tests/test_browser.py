@@ -8,6 +8,7 @@ shown as text, and the site search.
 from __future__ import annotations
 
 import io
+import re
 import time
 from pathlib import Path
 
@@ -28,6 +29,12 @@ if not CHROMIUM.exists():
                 "tests", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is missing: pip install "
                                "-e '.[test]'")
+
+
+def layer_label(page, name: str):
+    """The layer control's entry of a tier's layer (``"Public chargers (60 sites, …)"``), not a district colouring
+    that names the tier ("Share of public chargers demand covered": Playwright's has_text ignores case)."""
+    return page.locator(".leaflet-control-layers label", has_text=re.compile(rf"^\s*{re.escape(name)} \("))
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +113,7 @@ def test_sites_are_drawn(page, plan_dir):
     shown = sites[sites["tier"].isin(["public"])]  # residential and rural start switched off
     assert counts["circles"] == len(shown)
     assert counts["stations"] == int((sites["tier"] == "hydrogen").sum())
-    page.page.locator(".leaflet-control-layers label", has_text="Residential chargers").click()
+    layer_label(page.page, "Residential chargers").click()
     more = page.page.evaluate("""() => {
         const map = Object.values(window).find(v => v instanceof L.Map);
         let n = 0;
@@ -128,7 +135,7 @@ def test_screenshot_is_not_blank(page, plan_dir):
     with_sites = shot()
     colours = np.unique((with_sites * 255).astype(np.uint8).reshape(-1, 3), axis=0)
     assert len(colours) > 50  # polygons, sites, labels and controls, not one flat colour
-    page.page.locator(".leaflet-control-layers label", has_text="Public chargers").click()
+    layer_label(page.page, "Public chargers").click()
     without_sites = shot()
     changed = np.abs(with_sites - without_sites).sum(axis=-1) > 0.1
     assert changed.sum() > 1000  # the public sites covered that many pixels
@@ -163,7 +170,7 @@ def test_search_finds_a_site_by_id_and_opens_its_popup(page, plan_dir):
     p.keyboard.press("Enter")
     p.wait_for_selector(".leaflet-popup-content")
     assert site_id in p.locator(".leaflet-popup-content").inner_text()
-    assert p.locator(".leaflet-control-layers label", has_text="Rural chargers").locator("input").is_checked()
+    assert layer_label(p, "Rural chargers").locator("input").is_checked()
     assert page.problems == []
 
 
