@@ -60,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
             code = EXIT_INTERNAL_ERROR
     for w in caught:
         if issubclass(w.category, UserWarning) and "siting" in (w.filename or "") or w.category is UserWarning:
-            print(_words(args)("cli.warning", message=w.message), file=sys.stderr)
+            words = _words(args)
+            print(words("cli.warning", message=translate_error(str(w.message), words.language)), file=sys.stderr)
     return code
 
 

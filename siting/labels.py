@@ -540,6 +540,13 @@ _ERRORS_ZH: tuple[tuple[str, str], ...] = (
     ((r"(\d+) required demand point\(s\) \(e\.g\. (.+?)\) need a site within (\S+), but the target of 0 \w+ "
       r"opens none; raise the target$"), r"\1 个必须覆盖的需求点（如 \2）需要 \3 范围内有站点，但目标为 0；请提高目标"),
     (r"every tier has a target of 0 \((.+)\): nothing to plan; .*$", r"所有类别的目标均为 0（\1）：无需规划；请在 [targets] 中设置大于 0 的目标"),
+    # the two warnings a plan gives most
+    ((r"district (\S+) has ([\d,.]+) (.+?) of demand but no candidate within (.+?) of it, so it gets none; "
+      r"lower (\S+) or raise the radius$"),
+     r"区县 \1 有 \2 \3 的需求，但 \4 范围内没有候选站点，因此不会布局；请降低 \5 或增大半径"),
+    ((r"time limit of (\S+) s reached; the plan is feasible with a gap of (.+?), not proven optimal "
+      r"\(raise solver\.time_limit_s\)$"),
+     r"已达到 \1 秒的时间上限；规划可行，间隙为 \2，未证明最优（可提高 solver.time_limit_s）"),
     (r"^--set (.+?): write KEY=VALUE.*$", r"--set \1：请写成 KEY=VALUE（情景中的键），例如 public.radius_m=900"),
 )
 

@@ -285,3 +285,31 @@ def test_tianditu_layers_only_with_a_key_and_the_key_is_masked_in_plan_json(tmp_
     record = json.loads((tmp_path / "set" / "plan.json").read_text(encoding="utf-8"))
     assert record["parameters"]["map"] == {"tianditu_key": "****" + key[-4:]}
     assert record["overrides"] == {"map.tianditu_key": "****" + key[-4:]}
+
+
+@pytest.mark.parametrize(("old", "new", "english"), [
+    ("public_chargers = 3000", "public_charger = 3000", "did you mean"),
+    ("public_chargers = 3000\n", "", "missing required key"),
+    ("public_chargers = 3000", "public_chargers = -5", "is negative"),
+    ("public_chargers = 3000", 'public_chargers = "lots"', "must be a whole number"),
+    ("cell_size_m = 1000", 'cell_size_m = "1 km"', "must be a number"),
+    ('district_stats = "stats.csv"', 'district_stats = "nope.csv"', "no such file"),
+    ("time_limit_s = 30", "time_limit_s = 0", "must be positive"),
+])
+def test_the_common_scenario_errors_have_chinese_words(tmp_path, old, new, english):
+    """The real messages (not copies) go through the table: a change of wording in the code shows here."""
+    from siting._errors import ScenarioError
+    from siting.labels import translate_error
+    from siting.scenario import load_scenario
+
+    scenario = write_slice(tmp_path / "inputs")
+    text = scenario.read_text(encoding="utf-8")
+    assert old in text
+    scenario.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(scenario)
+    message = str(info.value)
+    assert english in message
+    chinese = translate_error(message, "zh")
+    assert english not in chinese and chinese.startswith(str(scenario)), chinese
+    assert any("\u4e00" <= c <= "\u9fff" for c in chinese)
