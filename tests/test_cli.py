@@ -202,8 +202,8 @@ def test_set_refuses_bad_keys_values_and_several_values(tmp_path, capsys):
     scenario = write_slice(tmp_path / "inputs")
     out = tmp_path / "out"
     cases = [
-        (["--set", "public.radiusm=900"], "--set public.radiusm=900: unknown key 'public.radiusm'; did you mean "
-                                          "'public.radius_m'?"),
+        (["--set", "public.radiusm=900"], ("--set public.radiusm=900: unknown key 'public.radiusm'; did you mean "
+                                           "'public.radius_m'?")),
         (["--set", "public.radius_m=-1"], "--set public.radius_m=-1: 'public.radius_m' = -1.0 must be positive"),
         (["--set", "public.radius_m=600,900"], "siting plan takes one value per key"),
         (["--set", "public.radius_m=600", "--set", "public.radius_m=900"], "given twice"),

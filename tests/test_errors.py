@@ -224,8 +224,8 @@ def test_a_district_out_of_reach_is_named_in_a_warning():
     with pytest.warns(UserWarning) as caught:
         warn_unreachable_districts("rural", demand, costs, "5,000 m", "sessions/day")
     assert [str(w.message) for w in caught] == [
-        "rural tier: district 370212 has 1,200 sessions/day of demand but no candidate within 5,000 m of it, so it "
-        "gets none; lower rural.candidate_min_density_per_km2 or raise the radius"]
+        ("rural tier: district 370212 has 1,200 sessions/day of demand but no candidate within 5,000 m of it, so it "
+         "gets none; lower rural.candidate_min_density_per_km2 or raise the radius")]
 
 
 def test_time_limit_gives_a_feasible_plan_and_a_warning(tmp_path, capsys):
