@@ -45,7 +45,8 @@ def measure(path: Path, runs: int, screenshots: Path | None) -> dict:
             start = time.perf_counter()
             for label in page.locator(".leaflet-control-layers-overlays label").all():
                 text = label.inner_text()
-                if "chargers (" in text and not label.locator("input").is_checked():
+                # a charger tier's layer, in English or Chinese ("… (60 sites, 3,000 chargers)" / "…，3,000 台）")
+                if ("chargers)" in text or "台）" in text) and not label.locator("input").is_checked():
                     label.click()
             page.evaluate(FRAME)
             toggles.append(time.perf_counter() - start)

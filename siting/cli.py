@@ -18,6 +18,7 @@ import warnings
 from pathlib import Path
 
 from siting._errors import SitingError
+from siting.labels import translate_error
 
 EXIT_USER_ERROR = 2
 EXIT_RUNS_FAILED = 1  # siting sweep: some runs failed (recorded in sweep.csv), the others completed
@@ -44,23 +45,50 @@ def main(argv: list[str] | None = None) -> int:
             status.clear()
             if args.debug:
                 raise
-            print(f"error: {exc}", file=sys.stderr)
+            w = _words(args)
+            print(w("cli.error", message=translate_error(str(exc), w.language)), file=sys.stderr)
             code = EXIT_USER_ERROR
         except KeyboardInterrupt:
             status.clear()
-            print("interrupted: nothing was written", file=sys.stderr)
+            print(_words(args)["cli.interrupted"], file=sys.stderr)
             code = EXIT_INTERRUPTED
         except Exception as exc:  # anything else is our bug: say so in one line
             status.clear()
             if args.debug:
                 raise
-            print(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback, "
-                  "and please report it)", file=sys.stderr)
+            print(_words(args)("cli.internal", message=f"{type(exc).__name__}: {exc}"), file=sys.stderr)
             code = EXIT_INTERNAL_ERROR
     for w in caught:
         if issubclass(w.category, UserWarning) and "siting" in (w.filename or "") or w.category is UserWarning:
-            print(f"warning: {w.message}", file=sys.stderr)
+            words = _words(args)
+            print(words("cli.warning", message=translate_error(str(w.message), words.language)), file=sys.stderr)
     return code
+
+
+def _words(args: argparse.Namespace):
+    """The words of the run's language: ``--lang``, else the scenario's ``language`` (if it can be read), else English.
+
+    Used for the error and warning lines, so it never raises: a scenario that
+    cannot be read gives English.
+    """
+    from siting.labels import LANGUAGES, words
+
+    language = getattr(args, "lang", None)
+    if language is None and getattr(args, "command", None) in ("plan", "sweep"):
+        try:
+            import tomllib
+
+            from siting.scenario import builtin_scenario_path
+
+            path = args.scenario if args.scenario is not None else builtin_scenario_path()
+            language = tomllib.loads(Path(path).read_text(encoding="utf-8")).get("language")
+            for text in getattr(args, "sets", None) or ():
+                key, _, value = text.partition("=")
+                if key.strip() == "language":
+                    language = value.strip().strip('"')
+        except Exception:  # an unreadable scenario: its own error says so, in English
+            language = None
+    return words(language if language in LANGUAGES else "en")
 
 
 def _interrupt(signum, frame) -> None:
@@ -77,6 +105,11 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--out", type=Path, help="output folder (default: maps/<scenario name>/)")
     plan.add_argument("--decisions", type=Path, metavar="FILE",
                       help="the planner's decisions: candidates.csv or plan.xlsx with the decision column filled in")
+    plan.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                      help="override a scenario key for this run, e.g. public.radius_m=900 or targets.rural_chargers=0 "
+                           "(repeatable; same keys and checks as `siting sweep --set`)")
+    plan.add_argument("--lang", choices=("zh", "en"),
+                      help="language of the map, report, workbook and terminal (default: the scenario's `language`)")
     plan.add_argument("--decompose", action="store_true",
                       help="split each charger tier by district and solve the districts as Dask tasks (docs/sweeps.md)")
     _dask_arguments(plan)
@@ -126,7 +159,16 @@ def _plan(args: argparse.Namespace, status: _StatusLine) -> int:
     from siting.scenario import load_scenario, with_decisions
 
     start = time.perf_counter()
-    scenario = load_scenario(args.scenario)
+    overrides = plan_overrides(args.sets)
+    if overrides:
+        from siting.scenario import builtin_scenario_path
+        from siting.sweep import load_variant
+
+        scenario = load_variant(args.scenario if args.scenario is not None else builtin_scenario_path(), overrides)
+    else:
+        scenario = load_scenario(args.scenario)
+    if args.lang is not None:
+        scenario = scenario.replace(language=args.lang)
     if args.decisions is not None:
         scenario = with_decisions(scenario, args.decisions)
     out_dir = args.out if args.out is not None else Path("maps") / scenario.name
@@ -149,10 +191,31 @@ def _plan(args: argparse.Namespace, status: _StatusLine) -> int:
     map_html = render_map(plan)
     extra["map"] = round(time.perf_counter() - t, 3)
     status.show(f"{scenario.name}: writing {out_dir} …")
-    write_plan(plan, out_dir, map_html=map_html, timings_s=extra)
+    write_plan(plan, out_dir, map_html=map_html, timings_s=extra, overrides=dict(overrides))
     status.clear()
     _print_summary(plan, out_dir, time.perf_counter() - start)
     return 0
+
+
+def plan_overrides(sets: list[str]) -> tuple[tuple[str, object], ...]:
+    """``--set KEY=VALUE`` texts of ``siting plan`` as overrides: one value per key, each key once.
+
+    Raises
+    ------
+    ScenarioError
+        A text that is not KEY=VALUE, a key given twice, or several values for one key.
+    """
+    from siting._errors import ScenarioError
+    from siting.sweep import expand, parse_set
+
+    parsed = [parse_set(text) for text in sets]
+    for key, values in parsed:
+        if len(values) > 1:
+            msg = (f"--set {key}={','.join(map(str, values))}: siting plan takes one value per key; "
+                   "use `siting sweep --set` to run several")
+            raise ScenarioError(msg)
+    variants = expand(parsed)  # refuses a key given twice
+    return variants[0].overrides if variants else ()
 
 
 def _sweep(args: argparse.Namespace, status: _StatusLine) -> int:
@@ -232,13 +295,28 @@ def _print_summary(plan, out_dir: Path, seconds: float) -> None:
 
     w = words(plan.scenario.language)
     print(w("cli.written", name=plan.scenario.name, out=out_dir, seconds=seconds))
-    print(w("cli.header", tier="tier", target="target", placed="placed", sites="sites", covered="covered"))
+    header = [w[f"cli.col.{key}"] for key in ("tier", "target", "placed", "sites", "covered", "status")]
+    print("  " + _pad(header[0], 14) + "".join(_pad(h, n, right=True) for h, n in zip(header[1:5], (9, 9, 7, 9),
+                                                                                     strict=True)) + "  " + header[5])
     for tier, tp in plan.tiers.items():
-        gap = "" if tp.result.gap is None else f" (gap {100 * tp.result.gap:.2f} %)"
+        gap = "" if tp.result.gap is None else w("cli.gap", gap=100 * tp.result.gap)
         sites = int((tp.sites["status"] != "candidate").sum())
-        print(f"  {tier:<12}{tp.target:>9,}{tp.units_placed:>9,}{sites:>7,}{100 * tp.coverage:>8.1f}%  "
+        name = tier if w.language == "en" else w.tier(tp.spec)
+        print(f"  {_pad(name, 14)}{tp.target:>9,}{tp.units_placed:>9,}{sites:>7,}{100 * tp.coverage:>8.1f}%  "
               f"{w.status(tp.result.status)}{gap}")
+    for tier in plan.skipped:
+        spec = plan.scenario.tier(tier)
+        print(w("cli.skipped", tier=tier if w.language == "en" else w.tier(spec)))
     print(w("cli.open", path=out_dir / "map.html"))
+
+
+def _pad(text: str, width: int, *, right: bool = False) -> str:
+    """``text`` padded to ``width`` terminal columns (a Chinese character takes two)."""
+    import unicodedata
+
+    used = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    fill = " " * max(0, width - used)
+    return fill + text if right else text + fill
 
 
 class _StatusLine:

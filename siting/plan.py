@@ -20,7 +20,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from siting._errors import InfeasibleError
+from siting._errors import InfeasibleError, ScenarioError
+from siting._tabular import recording_encodings
 from siting.allocate import TierPlan, allocate
 from siting.decisions import apply_decisions, check_all_applied, read_decisions
 from siting.demand import build_demand_surface, geonames_places
@@ -28,7 +29,7 @@ from siting.inputs import (read_boundaries, read_district_stats, read_existing_c
                            read_population_layer)
 from siting.models.blocks import Budget
 from siting.problem import PlanInputs, TierProblem, read_tier_files, tier_problem, with_every_township
-from siting.scenario import Scenario, Solver, network_file
+from siting.scenario import SECTIONS, Scenario, Solver, network_file
 from siting.townships import read_townships
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,10 @@ class Plan:
     network: dict = field(default_factory=dict)
     #: Township polygons (``region.townships``), EPSG:4326; None when the scenario names none.
     townships: gpd.GeoDataFrame | None = None
+    #: Tiers of the scenario with nothing to plan (a target of 0, see :attr:`TierSpec.skipped`), in order.
+    skipped: tuple[str, ...] = ()
+    #: Encoding each table was read in (``utf-8``, ``utf-8-sig``, ``gb18030``, ``xlsx``), by scenario key.
+    input_encodings: dict[str, str] = field(default_factory=dict)
 
     @property
     def specs(self) -> dict:
@@ -194,8 +199,22 @@ def plan_with(scenario: Scenario, solve: Allocator, *, report: Callable[[str], N
 
     :mod:`siting.decompose` passes one that splits a tier by district.
     """
+    with recording_encodings() as encodings:
+        plan = _plan_with(scenario, solve, report)
+    return dataclasses.replace(plan, input_encodings=encodings_by_key(encodings, input_files(scenario)))
+
+
+def _plan_with(scenario: Scenario, solve: Allocator, report: Callable[[str], None] | None) -> Plan:
     timer = _Timer(report)
     s = scenario
+    planned = [spec for spec in s.tiers if not spec.skipped]
+    if not planned:
+        msg = (f"{s.path}: every tier has a target of 0 ({', '.join(t.name for t in s.tiers)}): nothing to plan; "
+               "set a target above 0 in [targets]")
+        raise ScenarioError(msg)
+    # a skipped tier's problem is still built when a planned tier looks at its candidates (reach_towns_beyond)
+    looked_at = {spec.reach_towns_beyond for spec in planned}
+    built = [spec for spec in s.tiers if not spec.skipped or spec.name in looked_at]
     with timer.stage("inputs"):
         boundaries = read_boundaries(s.region.boundaries, metric_crs=s.region.metric_crs)
         stats = read_district_stats(s.region.district_stats, boundaries, ev_stock=s.demand.ev_stock)
@@ -204,7 +223,7 @@ def plan_with(scenario: Scenario, solve: Allocator, *, report: Callable[[str], N
         places = geonames_places(boundaries) if s.region.geonames_places else None
         population_layer = (read_population_layer(s.demand.population_layer, column=s.demand.population_column)
                             if s.demand.population_layer else None)
-        files = {spec.name: read_tier_files(spec, boundaries) for spec in s.tiers}
+        files = {spec.name: read_tier_files(spec, boundaries) for spec in built}
         existing = (read_existing_chargers(s.region.existing_chargers, boundaries=boundaries,
                                            tiers={t.name: not t.is_station for t in s.tiers})
                     if s.region.existing_chargers else None)
@@ -225,10 +244,12 @@ def plan_with(scenario: Scenario, solve: Allocator, *, report: Callable[[str], N
     inputs = PlanInputs(scenario=s, boundaries=boundaries, cells=cells, places=places, network=network,
                         osm_sites=osm_sites, files=files, existing_chargers=existing, townships=townships)
     with timer.stage("candidates"):
-        problems = build_problems(inputs, decisions)
+        problems = build_problems(inputs, decisions, specs=built)
     tiers: dict[str, TierPlan] = {}
     budgets = TotalBudget(s.budget.total_cny, problems)
     for name, problem in problems.items():
+        if problem.spec.skipped:
+            continue
         with timer.stage(name):
             solved = {t: tp for t, tp in tiers.items() if isinstance(tp, TierPlan)}  # not a queued district
             problem = with_every_township(problem, inputs, solved)
@@ -236,11 +257,13 @@ def plan_with(scenario: Scenario, solve: Allocator, *, report: Callable[[str], N
             budgets.spend(tiers[name])
     return Plan(scenario=s, boundaries=boundaries, stats=stats, cells=cells, tiers=tiers,
                 timings_s=timer.timings, input_hashes=input_hashes(s),
-                network=network.summary() if network is not None else {}, townships=townships)
+                network=network.summary() if network is not None else {}, townships=townships,
+                skipped=tuple(spec.name for spec in s.tiers if spec.skipped))
 
 
-def build_problems(inputs: PlanInputs, decisions: pd.DataFrame | None = None) -> dict[str, TierProblem]:
-    """Every tier's problem, with the planner's decisions applied, before any is solved.
+def build_problems(inputs: PlanInputs, decisions: pd.DataFrame | None = None, *,
+                   specs: list | None = None) -> dict[str, TierProblem]:
+    """Every tier's problem (of ``specs``, default all), with the planner's decisions applied, before any is solved.
 
     Raises
     ------
@@ -250,7 +273,7 @@ def build_problems(inputs: PlanInputs, decisions: pd.DataFrame | None = None) ->
     s = inputs.scenario
     problems: dict[str, TierProblem] = {}
     used: set = set()
-    for spec in s.tiers:
+    for spec in s.tiers if specs is None else specs:
         problem = tier_problem(spec, inputs, problems)
         if decisions is not None:
             sites, applied = apply_decisions(problem.sites, decisions, spec=spec, path=s.decisions.file,
@@ -301,6 +324,30 @@ class TotalBudget:
     def _after(self, name: str) -> list[str]:
         names = list(self.least)
         return names[names.index(name) + 1:]
+
+
+def input_files(s: Scenario) -> dict[str, Path]:
+    """Every file the scenario names, by its scenario key (``region.district_stats``, ``tiers.taxi.demand`` …)."""
+    files: dict[str, Path] = {}
+    sections = {name: getattr(s, name) for name in SECTIONS}
+    sections.update({f"tiers.{name}": table for name, table in s.extra_tiers.items()})
+    for section, value in sections.items():
+        for f in dataclasses.fields(value):
+            path = getattr(value, f.name)
+            if isinstance(path, Path):
+                files[f"{section}.{f.name}"] = path
+    return files
+
+
+def encodings_by_key(encodings: dict[str, str], files: dict[str, Path]) -> dict[str, str]:
+    """``{path: encoding}`` as recorded while reading, keyed by scenario key (a file the scenario does not
+    name directly by its file name), so that ``plan.json`` holds no absolute paths."""
+    keys = {path.resolve(): key for key, path in files.items()}
+    out = {}
+    for path, encoding in encodings.items():
+        resolved = Path(path).resolve()
+        out[keys.get(resolved, resolved.name)] = encoding
+    return dict(sorted(out.items()))
 
 
 def input_hashes(s: Scenario) -> dict[str, str]:

@@ -37,7 +37,8 @@ import pyproj
 from folium import plugins
 from folium.elements import JSCSSMixin
 
-from siting.labels import Words, words
+from siting.basemaps import add_tianditu, tianditu_key
+from siting.labels import Words, html_language, words
 from siting.tables import charger_tiers, district_metrics
 from siting.township_map import Attribution, TownshipSearch, township_layers
 
@@ -55,12 +56,18 @@ GRID_DIGITS = 4
 #: The district colouring shown when the map opens.
 DEFAULT_METRIC = "chargers_per_1000_evs"
 NO_DATA_COLOUR = "#d9d9d9"
+#: Fonts of the map's and report's text: Latin first, then CJK fonts of Linux, Windows and macOS.
+FONT_FAMILIES = ('"Helvetica Neue",Arial,"Noto Sans CJK SC","Source Han Sans SC","Microsoft YaHei","PingFang SC",'
+                 '"WenQuanYi Micro Hei",sans-serif')
 
 
 def render_map(plan: Plan) -> str:
     """The plan as one self-contained HTML document (UTF-8 text)."""
     fmap = build_map(plan)
-    return inline_assets(fmap.get_root().render())
+    document = inline_assets(fmap.get_root().render())
+    # the page's language picks the right CJK glyph variants (zh-CN: simplified Chinese forms)
+    return document.replace("<html>", f"<html lang=\"{html_language(plan.scenario.language)}\">", 1)
+
 
 
 def build_map(plan: Plan) -> folium.Map:
@@ -71,6 +78,9 @@ def build_map(plan: Plan) -> folium.Map:
                       control_scale=True, zoom_start=9)
     folium.TileLayer("OpenStreetMap", name=w["map.basemap.osm"], show=False, overlay=True,
                      control=True).add_to(fmap)
+    key, _ = tianditu_key(plan.scenario)
+    if key:
+        add_tianditu(fmap, key, w)
     table = district_metrics(plan)
     scales = _district_scales(plan, table)
     district_layers = {}
@@ -97,9 +107,11 @@ def build_map(plan: Plan) -> folium.Map:
     for layer in _year_layers(plan, w):
         layer.add_to(fmap)
     folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
-    plugins.Fullscreen(position="topleft").add_to(fmap)
+    plugins.Fullscreen(position="topleft", title=w["control.fullscreen"],
+                       title_cancel=w["control.fullscreen_exit"]).add_to(fmap)
     plugins.MeasureControl(position="topleft", primary_length_unit="kilometers",
-                           primary_area_unit="sqkilometers").add_to(fmap)
+                           primary_area_unit="sqkilometers", localization=w["control.measure_locale"]).add_to(fmap)
+    _ControlWords(w).add_to(fmap)
     _SiteSearch(tier_layers, w).add_to(fmap)
     if townships is not None:
         TownshipSearch(townships[0], w).add_to(fmap)
@@ -265,7 +277,7 @@ def _demand_layer(plan: Plan, w: Words) -> tuple[folium.GeoJson, list[tuple[floa
     features = []
     for i, row in enumerate(blocks.to_dict("records")):
         demand = " · ".join(f"{_short(tp.spec, w)} {row[tp.spec.demand] * tp.spec.demand_share:,.0f} "
-                            f"{tp.spec.demand_unit}" for tp in grid_tiers.values())
+                            f"{w.demand_unit(tp.spec.demand_unit)}" for tp in grid_tiers.values())
         features.append({
             "type": "Feature",
             "geometry": {"type": "Polygon", "coordinates": [list(zip(lons[i].tolist(), lats[i].tolist()))]},
@@ -323,7 +335,7 @@ def _charger_layer(tp: TierPlan, sites: pd.DataFrame, w: Words) -> folium.GeoJso
             "properties": {
                 "siteId": _esc(row.site_id), "tier": _esc(_short(spec, w)),
                 "district": _esc(district_label(row.district_name, row.district_name_en)),
-                "chargers": int(row.chargers), "served": _esc(f"{row.demand_served:,.1f} {row.demand_unit}"),
+                "chargers": int(row.chargers), "served": _esc(f"{row.demand_served:,.1f} {w.demand_unit(row.demand_unit)}"),
                 "rank": int(row.rank), "lonlat": f"{lon[i]:.5f}, {lat[i]:.5f}",
                 "style": {"radius": float(radius[i])},
             },
@@ -415,7 +427,8 @@ def _hub_layer(tp: TierPlan, w: Words) -> folium.FeatureGroup:
         site = where.loc[flow.site_id]
         folium.PolyLine([[hub["lat"], hub["lon"]], [site["lat"], site["lon"]]], color="#7b3294", weight=1.5,
                         opacity=0.8, dash_array="3 4",
-                        tooltip=_esc(f"{flow.demand_id} → {flow.site_id}: {flow.amount:,.0f} {tp.demand_unit}")
+                        tooltip=_esc(f"{flow.demand_id} → {flow.site_id}: {flow.amount:,.0f} "
+                                     f"{w.demand_unit(tp.demand_unit)}")
                         ).add_to(hubs)
     for row in hubs_table.to_dict("records"):
         demand = float(row[weight]) * tp.spec.demand_share
@@ -423,8 +436,8 @@ def _hub_layer(tp: TierPlan, w: Words) -> folium.FeatureGroup:
         popup = _popup_table({
             w["popup.hub"]: row["hub_id"], w["popup.name"]: row.get("name", ""),
             w["popup.name_en"]: row.get("name_en", ""), w["popup.kind"]: row.get("kind", ""),
-            w("popup.demand", unit=tp.demand_unit): f"{demand:,.0f}",
-            w("popup.hub_served", unit=tp.demand_unit): f"{got:,.0f} ({_percent(got / demand if demand else 1)})",
+            w("popup.demand", unit=w.demand_unit(tp.demand_unit)): f"{demand:,.0f}",
+            w("popup.hub_served", unit=w.demand_unit(tp.demand_unit)): f"{got:,.0f} ({_percent(got / demand if demand else 1)})",
             w["popup.lonlat"]: f"{row['lon']:.5f}, {row['lat']:.5f}",
         })
         folium.CircleMarker([row["lat"], row["lon"]], radius=4 + np.sqrt(demand) / 6, color="#7b3294",
@@ -454,7 +467,8 @@ class _SiteSearch(JSCSSMixin, folium.MacroElement):
             };
             var search = new L.Control.Search({
                 layer: all, propertyName: "siteId", initial: false, zoom: 15, position: "topleft", tooltipLimit: 15,
-                textPlaceholder: {{ this.placeholder|tojson }}, textErr: {{ this.not_found|tojson }}, marker: false,
+                textPlaceholder: {{ this.placeholder|tojson }}, textErr: {{ this.not_found|tojson }},
+                textCancel: {{ this.cancel|tojson }}, marker: false,
                 moveToLocation: function(latlng, title, map) { map.setView(latlng, 15); }
             });
             search.on("search:locationfound", function(e) {
@@ -479,6 +493,33 @@ class _SiteSearch(JSCSSMixin, folium.MacroElement):
         self.layers = {tier: layer.get_name() for tier, layer in layers.items()}
         self.placeholder = w["search.placeholder"]
         self.not_found = w["search.not_found"]
+        self.cancel = w["search.cancel"]
+
+
+class _ControlWords(folium.MacroElement):
+    """The map's own controls in the plan's language: zoom buttons' and the measure button's tooltips."""
+
+    _template = branca.element.Template("""
+        {% macro script(this, kwargs) %}
+        (function() {
+            var container = {{ this._parent.get_name() }}.getContainer();
+            var titles = {{ this.titles|tojson }};
+            for (var selector in titles) {
+                container.querySelectorAll(selector).forEach(function(el) {
+                    el.title = titles[selector];
+                    el.setAttribute("aria-label", titles[selector]);
+                });
+            }
+        })();
+        {% endmacro %}
+    """)
+
+    def __init__(self, w: Words):
+        super().__init__()
+        self._name = "ControlWords"
+        self.titles = {".leaflet-control-zoom-in": w["control.zoom_in"],
+                       ".leaflet-control-zoom-out": w["control.zoom_out"],
+                       ".leaflet-control-measure-toggle": w["control.measure"]}
 
 
 class _OutlineMiniMap(JSCSSMixin, folium.MacroElement):
@@ -585,7 +626,7 @@ def _title_html(plan: Plan, w: Words) -> str:
     s = plan.scenario
     rows = []
     for tp in plan.tiers.values():
-        gap = "" if tp.result.gap is None else f" (gap {100 * tp.result.gap:.2f} %)"
+        gap = "" if tp.result.gap is None else w("title.gap", gap=100 * tp.result.gap)
         rows.append(f"<tr><td><span class='siting-dot' style='background:{tp.spec.colour}'></span>"
                     f"{_esc(w.tier(tp.spec))}</td><td class='n'>{tp.target:,}</td>"
                     f"<td class='n'>{tp.units_placed:,}</td><td>{_esc(w['unit.' + tp.spec.unit])}</td>"
@@ -603,18 +644,19 @@ def _title_html(plan: Plan, w: Words) -> str:
 
 
 _STYLE = """<style>
+.leaflet-container{font-family:FONTS}
 .siting-box{position:fixed;z-index:1000;background:rgba(255,255,255,.95);padding:6px 10px;border-radius:4px;
-  box-shadow:0 1px 4px rgba(0,0,0,.4);font:12px sans-serif}
+  box-shadow:0 1px 4px rgba(0,0,0,.4);font:12px FONTS}
 .siting-box td.n{text-align:right;padding-left:6px}
 .siting-dot{display:inline-block;width:10px;height:10px;border-radius:5px;margin-right:5px;vertical-align:middle}
 .siting-ramp{display:inline-block;width:150px;height:10px;vertical-align:middle;border:1px solid #999}
 .siting-label-icon{pointer-events:none}
-.siting-label{font:bold 12px sans-serif;color:#222;text-align:center;white-space:nowrap;
+.siting-label{font:bold 12px FONTS;color:#222;text-align:center;white-space:nowrap;
   text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 3px #fff}
 .siting-label span{font-weight:normal;font-size:11px}
-.leaflet-popup-content table,.leaflet-tooltip{font:12px sans-serif}
+.leaflet-popup-content table,.leaflet-tooltip{font:12px FONTS}
 .leaflet-popup-content th{text-align:left;padding-right:8px;vertical-align:top}
-</style>"""
+</style>""".replace("FONTS", FONT_FAMILIES)
 
 
 def _ramp(scale, *, steps: int = 9) -> str:

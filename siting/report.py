@@ -9,14 +9,17 @@ that prints on A4. Every string from a user's files is HTML-escaped.
 
 from __future__ import annotations
 
+import functools
 import html
 import io
+import re
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from siting.labels import Words, words
+from siting.labels import Words, html_language, words
 from siting.tables import charger_tiers, district_metrics, station_tiers, township_metrics
 
 if TYPE_CHECKING:
@@ -43,17 +46,19 @@ def render_report(plan: Plan) -> str:
         f"<h2>{_esc(w['report.charts'])}</h2>",
         "<div class='charts'>",
     ]
+    cw, fonts = chart_words(s.language)
     if charger_tiers(plan):
-        parts.append(_figure(_chargers_vs_demand_figure(plan, table), w["report.fig.chargers"]))
-    parts.append(_figure(_coverage_figure(plan), w["report.fig.coverage"]))
+        parts.append(_figure(lambda: _chargers_vs_demand_figure(plan, table, cw), w["report.fig.chargers"], fonts))
+    parts.append(_figure(lambda: _coverage_figure(plan, cw), w["report.fig.coverage"], fonts))
     for tier in station_tiers(plan):
         if plan.tiers[tier].hubs is not None:
-            parts.append(_figure(_hub_figure(plan.tiers[tier]), w("report.fig.hubs", label=w.tier(plan.tiers[tier].spec))))
+            parts.append(_figure(lambda tp=plan.tiers[tier]: _hub_figure(tp, cw), w("report.fig.hubs",
+                                                                       label=w.tier(plan.tiers[tier].spec)), fonts))
     parts.append("</div>")
     parts.append(f"<p class='note'>{w['report.note']}</p>")
     if s.region.attribution:
         parts.append(f"<p class='note'>{_esc(w('report.credit', text=s.region.attribution))}</p>")
-    return (f"<!DOCTYPE html><html lang='{s.language}'><head><meta charset='utf-8'><title>{title} — "
+    return (f"<!DOCTYPE html><html lang='{html_language(s.language)}'><head><meta charset='utf-8'><title>{title} — "
             f"{_esc(w['report.title_suffix'])}</title><style>{_CSS}</style></head><body>" + "\n".join(parts)
             + "</body></html>\n")
 
@@ -111,7 +116,7 @@ def _tier_table(plan: Plan, w: Words) -> str:
         rows.append(
             f"<tr><td>{_esc(w.tier(tp.spec))}</td><td class='n'>{tp.target:,}</td>"
             f"<td class='n {'ok' if met else 'warn'}'>{tp.units_placed:,}</td><td>{_esc(w['unit.' + tp.spec.unit])}</td>"
-            f"<td class='n'>{sites:,}</td><td class='n'>{demand:,.0f} {_esc(tp.demand_unit)}</td>"
+            f"<td class='n'>{sites:,}</td><td class='n'>{demand:,.0f} {_esc(w.demand_unit(tp.demand_unit))}</td>"
             f"<td class='n'>{_pct(tp.coverage)}</td><td class='{status_class}'>{_esc(w.status(r.status))}</td>"
             f"<td class='n'>{gap}</td><td class='n'>{tp.cost_cny:,.0f}</td><td>{_esc(r.solver)}</td>"
             f"<td class='n'>{r.solve_time_s:,.1f} s</td><td class='n'>{r.n_variables:,} × {r.n_constraints:,}</td></tr>")
@@ -181,9 +186,53 @@ def _district_table(plan: Plan, table: pd.DataFrame, w: Words) -> str:
 
 # --- charts --------------------------------------------------------------------------------------------------------
 
-def _label(row) -> str:
-    """An English district label for a chart (CJK glyphs may be missing from the plotting fonts)."""
-    name = row.get("district_name_en")
+#: Fonts with Chinese glyphs that matplotlib may find (Linux, Windows, macOS), in order of preference.
+CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "Noto Sans SC", "Microsoft YaHei", "PingFang SC",
+             "WenQuanYi Micro Hei", "WenQuanYi Zen Hei", "SimHei")
+_CJK_FILES = re.compile(r"NotoSansCJK|NotoSansSC|SourceHanSans|msyh|PingFang|wqy-|simhei", re.IGNORECASE)
+
+
+def chart_words(language: str) -> tuple[Words, list[str]]:
+    """The words of the charts and the fonts to draw them with.
+
+    The plan's language when it is English or matplotlib has a font with its
+    glyphs; English otherwise, so that a chart never shows missing-glyph boxes.
+    """
+    if language == "en":
+        return words("en"), []
+    font = cjk_font()
+    return (words(language), ["DejaVu Sans", font]) if font else (words("en"), [])
+
+
+@functools.cache
+def cjk_font() -> str | None:
+    """The first of :data:`CJK_FONTS` matplotlib can use, or None.
+
+    matplotlib keeps a cache of the system's fonts made when it first ran; a
+    CJK font installed later (``apt-get install fonts-noto-cjk``) is looked
+    for among the system's font files and added.
+    """
+    from matplotlib import font_manager
+
+    def known() -> str | None:
+        names = {f.name for f in font_manager.fontManager.ttflist}
+        return next((name for name in CJK_FONTS if name in names), None)
+
+    name = known()
+    if name is None:
+        for path in font_manager.findSystemFonts():
+            if _CJK_FILES.search(Path(path).name):
+                try:
+                    font_manager.fontManager.addfont(path)
+                except (OSError, RuntimeError, ValueError):  # an unreadable font file: skip it
+                    continue
+        name = known()
+    return name
+
+
+def _label(row, w: Words) -> str:
+    """A district's label in a chart: its Chinese name in a Chinese chart, else the English name (or the code)."""
+    name = row.get("district_name") if w.language == "zh" else row.get("district_name_en")
     text = str(name) if isinstance(name, str) and name.strip() else str(row["district_code"])
     return text.replace("$", r"\$")  # no mathtext from user names
 
@@ -195,10 +244,10 @@ def _new_figure(width_in: float, height_in: float):
     return fig
 
 
-def _chargers_vs_demand_figure(plan: Plan, table: pd.DataFrame):
+def _chargers_vs_demand_figure(plan: Plan, table: pd.DataFrame, w: Words):
     summary = plan.districts()
     tiers = charger_tiers(plan)
-    labels = [_label(row) for _, row in table.iterrows()]
+    labels = [_label(row, w) for _, row in table.iterrows()]
     fig = _new_figure(7.5, 1.2 + 0.32 * len(labels))
     axes = fig.subplots(1, len(tiers), sharey=True, squeeze=False)[0]
     y = np.arange(len(labels))
@@ -209,10 +258,10 @@ def _chargers_vs_demand_figure(plan: Plan, table: pd.DataFrame):
         unit_share = units / units.sum() if units.sum() > 0 else units
         demand_share = demand / demand.sum() if demand.sum() > 0 else demand
         spec = plan.tiers[tier].spec
-        ax.barh(y - 0.2, 100 * unit_share, height=0.4, color=spec.colour, label="chargers")
-        ax.barh(y + 0.2, 100 * demand_share, height=0.4, color="#bbbbbb", label="demand")
-        ax.set_title(_plain(spec.label), fontsize=10)
-        ax.set_xlabel("% of the tier", fontsize=9)
+        ax.barh(y - 0.2, 100 * unit_share, height=0.4, color=spec.colour, label=w["chart.chargers"])
+        ax.barh(y + 0.2, 100 * demand_share, height=0.4, color="#bbbbbb", label=w["chart.demand"])
+        ax.set_title(_plain(w.tier(spec)), fontsize=10)
+        ax.set_xlabel(w["chart.share"], fontsize=9)
         ax.tick_params(labelsize=9)
         ax.legend(fontsize=8, loc="lower right", frameon=False)
     axes[0].set_yticks(y, labels)
@@ -220,7 +269,7 @@ def _chargers_vs_demand_figure(plan: Plan, table: pd.DataFrame):
     return fig
 
 
-def _coverage_figure(plan: Plan):
+def _coverage_figure(plan: Plan, w: Words):
     tiers = list(plan.tiers)
     fig = _new_figure(4.4, 2.8)
     ax = fig.subplots()
@@ -229,11 +278,12 @@ def _coverage_figure(plan: Plan):
     for bar, value in zip(bars, coverage, strict=True):
         ax.annotate(f"{value:.1f} %", (bar.get_x() + bar.get_width() / 2, value), ha="center", va="bottom",
                     fontsize=8, xytext=(0, 2), textcoords="offset points")
-    ax.set_xticks(range(len(tiers)), [_plain(t.capitalize()) for t in tiers], fontsize=8)
+    names = [t.capitalize() if w.language == "en" else w.tier(plan.tiers[t].spec) for t in tiers]
+    ax.set_xticks(range(len(tiers)), [_plain(n) for n in names], fontsize=8)
     ax.set_ylim(0, 110)
-    ax.set_ylabel("demand covered (%)", fontsize=8)
+    ax.set_ylabel(w["chart.covered_axis"], fontsize=8)
     ax.tick_params(labelsize=8)
-    ax.set_title("Demand covered by tier", fontsize=9)
+    ax.set_title(w["chart.covered_title"], fontsize=9)
     return fig
 
 
@@ -242,7 +292,7 @@ def _plain(text: str) -> str:
     return str(text).replace("$", r"\$")
 
 
-def _hub_figure(tp):
+def _hub_figure(tp, w: Words):
     served = tp.demand.set_index("demand_id")["served"]
     weight = tp.spec.hub_weight_column
     hubs = tp.hubs.copy()
@@ -253,26 +303,31 @@ def _hub_figure(tp):
     fig = _new_figure(4.4, 1.0 + 0.22 * len(hubs))
     ax = fig.subplots()
     y = np.arange(len(hubs))
-    ax.barh(y, hubs["demand"], color="#e7d4e8", label="demand")
-    ax.barh(y, hubs["served"], height=0.5, color="#7b3294", label="served")
+    ax.barh(y, hubs["demand"], color="#e7d4e8", label=w["chart.demand"])
+    ax.barh(y, hubs["served"], height=0.5, color="#7b3294", label=w["chart.served"])
     ax.set_yticks(y, labels, fontsize=7)
-    ax.set_xlabel(_plain(tp.demand_unit), fontsize=8)
+    ax.set_xlabel(_plain(w.demand_unit(tp.demand_unit)), fontsize=8)
     ax.tick_params(labelsize=7)
     ax.legend(fontsize=7, loc="lower right", frameon=False)
-    ax.set_title(_plain(f"{tp.spec.label}: {100 * tp.coverage:.1f} % of hub demand served"), fontsize=9)
+    ax.set_title(_plain(w("chart.hubs_title", label=w.tier(tp.spec), share=100 * tp.coverage)), fontsize=9)
     return fig
 
 
-def _figure(fig, caption: str) -> str:
-    return f"<figure>{_svg(fig)}<figcaption>{_esc(caption)}</figcaption></figure>"
+def _figure(build, caption: str, fonts: list[str]) -> str:
+    """A chart made by ``build()`` (drawn with ``fonts``, the default fonts when empty) with its caption."""
+    import matplotlib
+
+    style = {"svg.fonttype": "none", "svg.hashsalt": "siting", "font.size": 8}
+    if fonts:  # fonts are fixed when a text is made: set them before building the figure
+        style["font.family"] = fonts  # a list: matplotlib falls back glyph by glyph
+    with matplotlib.rc_context(style):
+        svg = _svg(build())
+    return f"<figure>{svg}<figcaption>{_esc(caption)}</figcaption></figure>"
 
 
 def _svg(fig) -> str:
     """The figure as inline SVG, text kept as text (the browser's fonts show any script), byte-stable."""
-    import matplotlib
-
     buffer = io.StringIO()
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "siting", "font.size": 8}):
-        fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     text = buffer.getvalue()
     return text[text.index("<svg"):]

@@ -336,6 +336,18 @@ class Solver:
 
 
 @dataclass(frozen=True)
+class MapOptions:
+    """``[map]``: options of ``map.html`` (see ``docs/outputs.md``)."""
+
+    #: 天地图 (Tianditu) key: adds its online vector basemap and annotation ("" and no SITING_TIANDITU_KEY: offline).
+    tianditu_key: str = ""
+
+    def check(self, fail: Fail) -> None:
+        if self.tianditu_key and not re.fullmatch(r"[0-9A-Za-z]+", self.tianditu_key.strip()):
+            fail("tianditu_key", "****", "is not a Tianditu key (letters and digits, from console.tianditu.gov.cn)")
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A validated, immutable scenario. Build with :func:`load_scenario`."""
 
@@ -357,6 +369,7 @@ class Scenario:
     budget: Budget = field(default_factory=Budget)
     decisions: Decisions = field(default_factory=Decisions)
     phases: Phases = field(default_factory=Phases)
+    map: MapOptions = field(default_factory=MapOptions)
     #: ``[tiers.NAME]`` tables: tiers defined by the scenario alone, in file order.
     extra_tiers: dict[str, TierTable] = field(default_factory=dict)
 
@@ -387,7 +400,21 @@ class Scenario:
         data = plain(self)
         if not self.extra_tiers:
             del data["extra_tiers"]  # plan.json of a scenario without them stays as it was
+        if not self.map.tianditu_key:
+            del data["map"]
+        else:  # a key is a secret: never written out in clear
+            data["map"]["tianditu_key"] = mask_secret(self.map.tianditu_key)
         return data
+
+
+#: Scenario keys whose values are secrets: written to files only through :func:`mask_secret`.
+SECRET_KEYS = ("map.tianditu_key",)
+
+
+def mask_secret(text: str) -> str:
+    """``"****…1a2b"``: a secret (an API key) as it may be written to files and logs."""
+    text = text.strip()
+    return "****" + text[-4:] if len(text) >= 16 else "****"
 
 
 #: Section name → dataclass, for every section a scenario file may have.
@@ -404,6 +431,7 @@ SECTIONS: dict[str, type] = {
     "budget": Budget,
     "decisions": Decisions,
     "phases": Phases,
+    "map": MapOptions,
 }
 TOP_LEVEL_KEYS = ("name", "title", "language")
 #: Sections holding one table per name (``[tiers.taxi]``): section → (Scenario field, dataclass).

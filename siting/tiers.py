@@ -134,6 +134,15 @@ class TierSpec:
         return self.kind == "station"
 
     @property
+    def skipped(self) -> bool:
+        """Nothing to plan: a target of 0 and no existing sites of its own (no model, no layer, no rows).
+
+        A station tier with existing stations and a target of 0 is kept: the
+        plan then shows how well the existing stations serve its demand.
+        """
+        return self.target == 0 and self.existing_sites is None
+
+    @property
     def unit(self) -> str:
         """What the tier counts: ``"stations"`` or ``"chargers"``."""
         return "stations" if self.is_station else "chargers"

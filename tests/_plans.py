@@ -47,11 +47,12 @@ def hostile_slice(folder: Path, *, targets: dict | None = None) -> Path:
     return scenario
 
 
-def plan_once(tmp_path_factory, name: str, *, targets: dict | None = None) -> Path:
-    """Write the hostile slice plan ``name`` once per session; return its output folder."""
+def plan_once(tmp_path_factory, name: str, *, targets: dict | None = None, args: tuple[str, ...] = ()) -> Path:
+    """Write the hostile slice plan ``name`` once per session (``args``: more ``siting plan`` options, e.g.
+    ``("--lang", "zh")``); return its output folder."""
     root = tmp_path_factory.getbasetemp() / "shared-plans" / name
     out = root / "out"
     if not (out / "plan.json").is_file():
         scenario = hostile_slice(root / "inputs", targets=targets)
-        assert main(["plan", str(scenario), "--out", str(out), "--quiet"]) == 0
+        assert main(["plan", str(scenario), "--out", str(out), "--quiet", *args]) == 0
     return out

@@ -28,7 +28,7 @@ def read_csv(path: Path) -> pd.DataFrame:
 
 def test_every_output_file_is_there(plan_dir):
     assert set(OUTPUT_FILES) >= {"map.html", "report.html", "sites.csv", "sites.geojson", "sites.gpkg",
-                                 "candidates.csv", "districts.csv", "plan.json"}
+                                 "candidates.csv", "districts.csv", "plan.xlsx", "plan.json"}
     for name in OUTPUT_FILES:
         assert (plan_dir / name).stat().st_size > 0, name
 
@@ -102,8 +102,9 @@ def test_geojson_is_rfc7946_and_matches_the_csv(plan_dir):
 def test_geopackage_layers_load_with_sane_types(plan_dir):
     gpkg = plan_dir / "sites.gpkg"
     layers = dict(pyogrio.list_layers(gpkg))
+    # layer_styles: QGIS's style table, an attribute table (no geometry)
     assert layers == {"sites": "Point", "candidates": "Point", "districts": "MultiPolygon",
-                      "demand_grid": "MultiPolygon"}
+                      "demand_grid": "MultiPolygon", "layer_styles": None}
     sites = gpd.read_file(gpkg, layer="sites")
     candidates = gpd.read_file(gpkg, layer="candidates")
     districts = gpd.read_file(gpkg, layer="districts")
@@ -145,3 +146,126 @@ def test_report_and_map_escape_names_from_user_files(plan_dir):
     report = (plan_dir / "report.html").read_text(encoding="utf-8")
     assert "&lt;img src=x onerror=alert(1)&gt;市南区" in report
     assert "Three &lt;i&gt;Qingdao&lt;/i&gt; districts" in report
+
+
+# --- plan.xlsx, QGIS styles, plan.json additions (issue 15) -----------------------------------------------------------
+
+def test_plan_xlsx_has_the_sheets_with_frozen_headers_and_filters(plan_dir):
+    from openpyxl import load_workbook
+
+    book = load_workbook(plan_dir / "plan.xlsx")
+    assert book.sheetnames == ["Summary", "Sites", "Candidates", "Districts", "_siting"]
+    assert book["_siting"].sheet_state == "hidden"
+    sites = read_csv(plan_dir / "sites.csv")
+    assert book["Sites"].max_row == len(sites) + 1
+    assert book["Candidates"].max_row == len(read_csv(plan_dir / "candidates.csv")) + 1
+    for title in ("Summary", "Sites", "Candidates", "Districts"):
+        sheet = book[title]
+        assert sheet.freeze_panes in ("A2", "B2") and sheet.auto_filter.ref.startswith("A1:")
+    summary = [[c.value for c in row] for row in book["Summary"].iter_rows()]
+    assert summary[0][:4] == ["Tier", "Tier name", "Target", "Placed"]
+    record = json.loads((plan_dir / "plan.json").read_text(encoding="utf-8"))
+    assert {row[0]: row[2] for row in summary[1:]} == {t: v["target"] for t, v in record["tiers"].items()}
+    headers = [c.value for c in book["Sites"][1]]
+    assert headers[:3] == ["Site id", "Tier", "Status"]
+
+
+def test_plan_xlsx_candidates_have_the_decision_drop_down(plan_dir):
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(plan_dir / "plan.xlsx")["Candidates"]
+    headers = [c.value for c in sheet[1]]
+    column = headers.index("Decision") + 1
+    validations = sheet.data_validations.dataValidation
+    assert len(validations) == 1 and validations[0].type == "list"
+    assert validations[0].formula1 == '"required,excluded"'
+    letter = sheet.cell(row=1, column=column).column_letter
+    assert str(validations[0].sqref).startswith(f"{letter}2")
+
+
+def test_plan_xlsx_given_back_reads_as_a_decisions_file(plan_dir, tmp_path):
+    from openpyxl import load_workbook
+
+    from siting.workbook import DECISION_COLUMNS, read_decisions_workbook
+
+    book = load_workbook(plan_dir / "plan.xlsx")
+    sheet = book["Candidates"]
+    headers = [c.value for c in sheet[1]]
+    decision, chargers = headers.index("Decision") + 1, headers.index("Chargers") + 1
+    sheet.cell(row=2, column=decision, value="excluded")
+    sheet.cell(row=3, column=decision, value="required")
+    sheet.cell(row=3, column=chargers, value=12)
+    book.save(tmp_path / "back.xlsx")
+    decisions = read_decisions_workbook(tmp_path / "back.xlsx")
+    candidates = read_csv(plan_dir / "candidates.csv")
+    assert list(decisions.columns) == DECISION_COLUMNS
+    assert decisions["site_id"].tolist() == candidates["site_id"].iloc[:2].tolist()
+    assert decisions["tier"].tolist() == candidates["tier"].iloc[:2].tolist()
+    assert decisions["decision"].tolist() == ["excluded", "required"]
+    assert decisions["chargers"].iloc[1] == 12 and pd.isna(decisions["chargers"].iloc[0])
+    assert decisions["lon"].tolist() == pytest.approx(candidates["lon"].iloc[:2].tolist())
+
+
+def test_sites_gpkg_has_a_qml_style_for_every_layer(plan_dir):
+    from siting.qgis import read_layer_styles
+
+    gpkg = plan_dir / "sites.gpkg"
+    styles = read_layer_styles(gpkg)
+    layers = {name for name, geometry in pyogrio.list_layers(gpkg) if geometry is not None}
+    assert set(styles) == layers
+    record = json.loads((plan_dir / "plan.json").read_text(encoding="utf-8"))
+    sites = styles["sites"]
+    assert "<renderer-v2" in sites and 'type="categorizedSymbol"' in sites
+    for tier, t in record["tiers"].items():  # each tier's colour and label from its spec
+        r, g, b = (int(t["colour"][i:i + 2], 16) for i in (1, 3, 5))
+        assert f"{r},{g},{b}" in sites, tier
+        assert t["label"] in sites, tier
+    assert 'field="site_id"' in sites and 'name="Site id"' in sites  # English field aliases
+
+
+def test_plan_json_records_the_encoding_of_each_table_by_scenario_key(plan_dir):
+    record = json.loads((plan_dir / "plan.json").read_text(encoding="utf-8"))
+    assert record["input_encodings"] == {"hydrogen.demand_hubs": "utf-8", "hydrogen.existing_stations": "utf-8",
+                                         "region.district_stats": "utf-8", "region.urban_centres": "utf-8"}
+    assert "basemaps" not in record and "overrides" not in record  # no key, no --set: nothing said
+
+
+def test_gbk_and_thousands_separators_give_the_same_plan_and_are_recorded(tmp_path):
+    from siting.cli import main
+    from tests.conftest import write_slice
+
+    plain = write_slice(tmp_path / "plain", targets={"rural_chargers": 0, "residential_chargers": 0})
+    excel = write_slice(tmp_path / "excel", targets={"rural_chargers": 0, "residential_chargers": 0})
+    stats = pd.read_csv(excel.parent / "stats.csv", dtype={"district_code": str})
+    stats["population"] = stats["population"].map(lambda v: f"{int(v):,}")  # as Excel's #,##0 saves it
+    stats.to_csv(excel.parent / "stats.csv", index=False, encoding="gb18030")
+    for scenario in (plain, excel):
+        assert main(["plan", str(scenario), "--out", str(scenario.parent / "out"), "--quiet"]) == 0
+    for name in ("sites.csv", "districts.csv"):
+        assert (plain.parent / "out" / name).read_bytes() == (excel.parent / "out" / name).read_bytes()
+    record = json.loads((excel.parent / "out" / "plan.json").read_text(encoding="utf-8"))
+    assert record["input_encodings"]["region.district_stats"] == "gb18030"
+
+
+def test_a_decision_column_goes_to_the_chinese_workbook_and_back_as_a_decisions_table(tmp_path):
+    """The candidates' ``decision`` column (issue 10) in Chinese words, read back as a decisions CSV would be."""
+    from openpyxl import load_workbook
+
+    from siting.labels import words
+    from siting.workbook import DECISION_COLUMNS, DECISIONS, read_decisions_workbook, write_workbook
+
+    w = words("zh")
+    candidates = pd.DataFrame({"site_id": ["c1", "c2", "c3"], "tier": ["public", "public", "rural"],
+                               "lon": [120.1, 120.2, 120.3], "lat": [36.1, 36.2, 36.3],
+                               "decision": ["required", None, "excluded"], "chargers_or_stations": [12, 0, 0]})
+    path = write_workbook(tmp_path / "plan.xlsx", {"candidates": candidates}, labels=w.columns(),
+                          sheet_titles={"candidates": w["sheet.candidates"]},
+                          decision_labels={d: w[f"decision.{d}"] for d in DECISIONS})
+    sheet = load_workbook(path)["候选站点"]
+    headers = [c.value for c in sheet[1]]
+    assert headers[:5] == ["站点编号", "类别", "经度", "纬度", "决定"]
+    assert [sheet.cell(row=r, column=5).value for r in (2, 3, 4)] == ["必建", None, "不建"]
+    back = read_decisions_workbook(path)
+    assert list(back.columns) == DECISION_COLUMNS
+    assert back[["site_id", "tier", "decision"]].values.tolist() == [["c1", "public", "required"],
+                                                                     ["c3", "rural", "excluded"]]
