@@ -103,7 +103,7 @@ class TierProblem:
         """The tier's costs as the model uses them: objective, unit costs (CNY), budget."""
         spec = self.spec
         unit = "station_cost_cny" if spec.is_station else "charger_cost_cny"
-        record = {"objective": spec.objective, unit: spec.unit_cost_cny}
+        record = {"objective_kind": spec.objective, unit: spec.unit_cost_cny}
         if not spec.is_station:
             record["site_cost_cny"] = spec.site_cost_cny
         if spec.objective == "cost":
