@@ -39,6 +39,8 @@ class PlanFolder:
     sites: pd.DataFrame
     districts: pd.DataFrame
     boundaries: object | None  # GeoDataFrame of the districts layer of sites.gpkg, when readable
+    #: The planner's decisions the plan honoured (``site_id, tier, decision`` from candidates.csv).
+    decisions: pd.DataFrame | None = None
 
     @property
     def name(self) -> str:
@@ -120,7 +122,24 @@ def read_plan_folder(path: Path) -> PlanFolder:
             msg = f"{path / name}: no column {', '.join(absent)}; write the plan again with this version of siting"
             raise DataError(msg)
     return PlanFolder(path=path, record=record, sites=sites, districts=districts,
-                      boundaries=_read_boundaries(path / "sites.gpkg"))
+                      boundaries=_read_boundaries(path / "sites.gpkg"), decisions=_read_decisions(path))
+
+
+def _read_decisions(path: Path) -> pd.DataFrame:
+    """The planner's decisions the plan was made with: ``site_id, tier, decision`` (none: empty)."""
+    file = path / "candidates.csv"
+    empty = pd.DataFrame({"site_id": pd.Series(dtype=str), "tier": pd.Series(dtype=str),
+                          "decision": pd.Series(dtype=str)})
+    if not file.is_file():
+        return empty
+    try:
+        table = pd.read_csv(file, encoding="utf-8-sig", usecols=lambda c: c in ("site_id", "tier", "decision"),
+                            dtype=str, keep_default_na=False)
+    except (ValueError, OSError):
+        return empty
+    if "decision" not in table:
+        return empty
+    return table[table["decision"].str.strip() != ""].reset_index(drop=True)
 
 
 def _read_boundaries(gpkg: Path):
@@ -239,7 +258,22 @@ def format_comparison(comparison: Comparison, *, changed_only: bool = False) -> 
     lines.append("")
     lines.append(f"sites added {counts.get('added', 0):,}, removed {counts.get('removed', 0):,}, "
                  f"resized {counts.get('resized', 0):,}, unchanged {counts.get('unchanged', 0):,}")
+    lines.extend(decision_lines(comparison))
     return "\n".join(lines)
+
+
+def decision_lines(comparison: Comparison) -> list[str]:
+    """What B's planner decisions changed against A: required sites added, excluded sites removed."""
+    decisions = comparison.b.decisions
+    if decisions is None or not len(decisions):
+        return []
+    change = comparison.sites.set_index("site_id")["change"]
+    lines = ["", f"decisions in B: {len(decisions):,}"]
+    for decision, rows in decisions.groupby("decision", sort=True):
+        effect = rows["site_id"].map(change).fillna("not in either plan").value_counts()
+        parts = ", ".join(f"{n:,} {what}" for what, n in effect.items())
+        lines.append(f"  {decision} {len(rows):,}: {parts}")
+    return lines
 
 
 def _row(name: str, row) -> list[str]:
@@ -359,7 +393,9 @@ def _compare_panel(comparison: Comparison) -> str:
         "<table><tr><th>Tier</th><th>Sites</th><th>Chargers / stations</th><th>Covered</th></tr>"
         f"{tier_rows}</table><div>{legend}</div>"
         "<details><summary>Changes per district</summary><table><tr><th>District</th><th></th><th>Tier</th>"
-        f"<th>Δ sites</th><th>Δ units</th><th>Covered</th></tr>{district_rows}</table></details></div>"
+        f"<th>Δ sites</th><th>Δ units</th><th>Covered</th></tr>{district_rows}</table></details>"
+        + "".join(f"<div>{esc(line.strip())}</div>" for line in decision_lines(comparison) if line.strip())
+        + "</div>"
     )
 
 

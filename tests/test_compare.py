@@ -72,7 +72,10 @@ def test_cli_prints_the_table_and_writes_the_map(plans, tmp_path, capsys):
     assert HOSTILE_DISTRICT in printed  # plain text on a terminal
     page = out.read_text(encoding="utf-8")
     assert "<script src=\"http" not in page and "L.map(" in page
-    assert "Sites added" in page and "Sites removed" in page
+    changes = compare_plans(a, b).sites["change"].value_counts()
+    assert changes.get("added", 0) + changes.get("resized", 0) > 0  # 500 more public chargers went somewhere
+    for change, n in changes.items():
+        assert f"Sites {change} ({n:,})" in page  # a layer per kind of change
     assert "<img src=x" not in page
 
 

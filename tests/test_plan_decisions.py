@@ -114,6 +114,13 @@ def test_decisions_fed_back_are_honoured_row_by_row(base, tmp_path, capsys):
     assert sites.loc[sites["tier"] == "public", "chargers"].sum() == 3000
     fed_back = _read(again, "candidates.csv").set_index("site_id")
     assert fed_back.loc[chosen[0], "decision"] == "excluded" and fed_back.loc[unchosen[1], "decision"] == "required"
+    # siting compare says what the decisions changed
+    from siting.compare import compare_plans, format_comparison
+
+    text = format_comparison(compare_plans(out, again))
+    assert "decisions in B: 5" in text
+    assert "excluded 2: 2 removed" in text
+    assert "required 3: 3 added" in text
 
 
 @pytest.mark.parametrize(("rows", "message"), [
