@@ -321,6 +321,11 @@ def _short(spec, w: Words) -> str:
     return spec.name if spec.builtin and w.language == "en" else w.tier(spec)
 
 
+def _text(value) -> str:
+    """A table cell as text (NaN and None: empty)."""
+    return "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+
+
 def _charger_layer(tp: TierPlan, sites: pd.DataFrame, w: Words) -> folium.GeoJson:
     spec = tp.spec
     chargers = sites["chargers"].to_numpy(dtype=float)
@@ -337,12 +342,17 @@ def _charger_layer(tp: TierPlan, sites: pd.DataFrame, w: Words) -> folium.GeoJso
                 "district": _esc(district_label(row.district_name, row.district_name_en)),
                 "chargers": int(row.chargers), "served": _esc(f"{row.demand_served:,.1f} {w.demand_unit(row.demand_unit)}"),
                 "rank": int(row.rank), "lonlat": f"{lon[i]:.5f}, {lat[i]:.5f}",
+                "name": _esc(_text(getattr(row, "name", ""))), "kind": _esc(_text(getattr(row, "kind", ""))),
+                "source": _esc(w.source(_text(getattr(row, "source", "")))),
+                "address": _esc(_text(getattr(row, "address", ""))),
                 "style": {"radius": float(radius[i])},
             },
         })
-    fields = ["siteId", "tier", "district", "chargers", "served", "rank", "lonlat"]
-    aliases = [w["popup.site"], w["popup.tier"], w["popup.district"], w["popup.chargers"], w["popup.served"],
-               w["popup.rank"], w["popup.lonlat"]]
+    fields = ["siteId", "name", "kind", "source", "address", "tier", "district", "chargers", "served", "rank",
+              "lonlat"]
+    aliases = [w["popup.site"], w["popup.name"], w["popup.kind"], w["popup.source"], w["popup.address"],
+               w["popup.tier"], w["popup.district"], w["popup.chargers"], w["popup.served"], w["popup.rank"],
+               w["popup.lonlat"]]
     placed = int(sites["chargers"].sum())
     return folium.GeoJson(
         {"type": "FeatureCollection", "features": features},
@@ -369,6 +379,8 @@ def _station_layers(plan: Plan, tp: TierPlan, sites: pd.DataFrame, fmap: folium.
         colour = spec.colour if new else "#555555"
         popup = _popup_table({
             w["popup.station"]: row.site_id, w["popup.name"]: row.name, w["popup.status"]: w.status(row.status),
+            w["popup.kind"]: _text(getattr(row, "kind", "")), w["popup.source"]: w.source(_text(getattr(row, "source", ""))),
+            w["popup.address"]: _text(getattr(row, "address", "")),
             w["popup.tier"]: label,
             w["popup.district"]: district_label(row.district_name, row.district_name_en),
             w["popup.capacity_kg"]: f"{row.capacity_kg_per_day:,.0f}",

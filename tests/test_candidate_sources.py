@@ -235,4 +235,9 @@ def test_helsinki_public_candidates_are_named_osm_car_parks(tmp_path):
     parks = public[(public["kind"] == "osm:parking") & (public["name"] != "")]
     assert len(parks) >= 5 and (parks["osm_id"] != "").all()
     assert set(public["source"]) <= {"osm", "cells"}
-    assert (plan.sites()["source"] != "").all()
+    sites = plan.sites()
+    assert (sites["source"] != "").all() and (sites.loc[sites["source"] == "osm", "osm_id"] != "").all()
+    from siting.render import render_map
+    html = render_map(plan)
+    chosen = sites[(sites["tier"] == "public") & (sites["name"] != "")].iloc[0]
+    assert chosen["name"] in html and '"source": "OpenStreetMap"' in html
