@@ -283,6 +283,24 @@ def with_limits(sites: gpd.GeoDataFrame, *, min_units: int, max_units: int, site
     return out
 
 
+def check_unique_ids(sites_by_tier: dict[str, pd.DataFrame]) -> None:
+    """Refuse a site id that two tiers use (the planner's ids are kept as they are).
+
+    Raises
+    ------
+    DataError
+        Naming the id, both tiers and the fix.
+    """
+    seen: dict[str, str] = {}
+    for tier, sites in sites_by_tier.items():
+        for site_id in sites["site_id"].astype(str).unique():
+            if site_id in seen:
+                msg = (f"site id {site_id!r} is a candidate of both the {seen[site_id]} and the {tier} tier; give "
+                       "each tier's candidate_sites ids of their own (e.g. a prefix)")
+                raise DataError(msg)
+            seen[site_id] = tier
+
+
 def places_cache(folder: Path, key: str) -> Path:
     return folder / f"places-{key}.csv"
 

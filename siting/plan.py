@@ -296,6 +296,9 @@ def build_problems(inputs: PlanInputs, decisions: pd.DataFrame | None = None, *,
         problems[spec.name] = problem
     if decisions is not None:
         check_all_applied(decisions, used, s.decisions.file)
+    if any(p.spec.candidate_sites is not None for p in problems.values()):
+        from siting.candidate_sources import check_unique_ids
+        check_unique_ids({name: p.sites for name, p in problems.items()})
     return problems
 
 

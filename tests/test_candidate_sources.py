@@ -241,3 +241,34 @@ def test_helsinki_public_candidates_are_named_osm_car_parks(tmp_path):
     html = render_map(plan)
     chosen = sites[(sites["tier"] == "public") & (sites["name"] != "")].iloc[0]
     assert chosen["name"] in html and '"source": "OpenStreetMap"' in html
+
+
+def test_helsinki_charging_stations_are_existing_sites_in_total_mode(tmp_path):
+    from siting.plan import run_plan
+    folder = tmp_path / "helsinki"
+    shutil.copytree(HELSINKI, folder)
+    shutil.copy(DATA / "helsinki.osm.pbf", tmp_path / "helsinki.osm.pbf")
+    text = (folder / "scenario.toml").read_text(encoding="utf-8")
+    (folder / "scenario.toml").write_text(text.replace("[targets]\n", '[targets]\nmode = "total"\n'), encoding="utf-8")
+    plan = run_plan(load_scenario(folder / "scenario.toml"))
+    public = plan.tiers["public"]
+    stations = public.sites[public.sites["kind"] == "osm:charging_station"]
+    assert len(stations) and (stations["status"] == "existing").all()
+    assert (stations["units"] == 2).all()  # no capacity tag in the extract: the documented default
+    assert public.target == 60 - 2 * len(stations) and (stations["source"] == "osm").all()
+
+
+def test_an_xlsx_file_works_and_one_id_in_two_tiers_is_refused(tmp_path, capsys):
+    scenario = _city(tmp_path / "in", public='candidate_sites = "sites.xlsx"')
+    SITES.assign(max_chargers=[8, 10, 6, 12, None]).to_excel(tmp_path / "in" / "sites.xlsx", index=False)
+    out = tmp_path / "out"
+    assert main(["plan", str(scenario), "--out", str(out), "--quiet"]) == 0, capsys.readouterr().err
+    sites = pd.read_csv(out / "sites.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert set(sites.loc[sites["tier"] == "public", "site_id"]) <= set(SITES["site_id"])
+    text = scenario.read_text(encoding="utf-8").replace("residential_chargers = 0", "residential_chargers = 10")
+    scenario.write_text(text + '\n[residential]\ncandidate_sites = "sites.xlsx"\n',
+                        encoding="utf-8")
+    assert main(["plan", str(scenario), "--out", str(tmp_path / "out2"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "site id 'P1' is a candidate of both the public and the residential tier" in err
+    assert len(err.splitlines()) == 1
