@@ -272,3 +272,20 @@ def test_an_xlsx_file_works_and_one_id_in_two_tiers_is_refused(tmp_path, capsys)
     err = capsys.readouterr().err.strip()
     assert "site id 'P1' is a candidate of both the public and the residential tier" in err
     assert len(err.splitlines()) == 1
+
+
+def test_osm_xml_places_are_candidates_too(tmp_path):
+    """A local OSM XML file gives the same places (libosmium reads both): the river town's fuel station."""
+    from siting.plan import run_plan
+    from tests._osm import write_sorted
+    from tests.test_network import FIXTURE, write_river_town
+    scenario = write_river_town(tmp_path / "town")
+    write_sorted(FIXTURE, tmp_path / "town" / "river_town.osm")  # osm_places reads sorted files
+    text = scenario.read_text(encoding="utf-8").replace(
+        "candidate_min_density_per_km2 = 0\n", 'candidate_min_density_per_km2 = 0\ncandidate_sources = ["osm", "cells"]\n')
+    scenario.write_text(text, encoding="utf-8")
+    plan = run_plan(load_scenario(scenario))
+    public = plan.tiers["public"].sites
+    fuel = public[public["name"] == "North Fuel"]
+    assert len(fuel) == 1 and fuel["kind"].iloc[0] == "osm:fuel" and fuel["source"].iloc[0] == "osm"
+    assert fuel["osm_id"].iloc[0].startswith(("node-", "way-"))
