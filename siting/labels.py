@@ -63,6 +63,12 @@ _EN = {
     "popup.name": "Name",
     "popup.name_en": "Name (en)",
     "popup.kind": "Kind",
+    "popup.source": "Source",
+    "popup.address": "Address",
+    "source.file": "planner's file",
+    "source.osm": "OpenStreetMap",
+    "source.cells": "demand cell",
+    "source.hubs": "demand hub",
     "popup.status": "Status",
     "popup.tier": "Tier",
     "popup.capacity_kg": "Capacity (kg/day)",
@@ -217,6 +223,7 @@ _EN = {
     "col.decision": "Decision",
     "col.source": "Source",
     "col.osm_id": "OSM id",
+    "col.address": "Address",
     "col.sites": "Sites",
     "col.units": "Units placed",
     "col.unit": "Unit",
@@ -309,6 +316,12 @@ _ZH = {
     "popup.name": "名称",
     "popup.name_en": "英文名",
     "popup.kind": "类型",
+    "popup.source": "来源",
+    "popup.address": "地址",
+    "source.file": "规划人员文件",
+    "source.osm": "OpenStreetMap",
+    "source.cells": "需求网格",
+    "source.hubs": "需求点",
     "popup.status": "状态",
     "popup.tier": "类别",
     "popup.capacity_kg": "能力（公斤/日）",
@@ -452,6 +465,7 @@ _ZH = {
     "col.decision": "决定",
     "col.source": "来源",
     "col.osm_id": "OSM 编号",
+    "col.address": "地址",
     "col.sites": "站点数",
     "col.units": "布局数量",
     "col.unit": "单位",
@@ -533,6 +547,10 @@ class Words(Mapping):
 
     def status(self, status: str) -> str:
         return self._table.get(f"status.{status}", status)
+
+    def source(self, source: str) -> str:
+        """Where a candidate came from (file, osm, cells, hubs), in words."""
+        return self._table.get(f"source.{source}", source)
 
     def demand_unit(self, unit: str) -> str:
         """A demand unit in this language (``sessions/day`` → ``次/日``); a scenario's own unit as written."""

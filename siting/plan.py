@@ -39,7 +39,7 @@ Allocator = Callable[[TierProblem, Solver], TierPlan]
 
 SITE_COLUMNS = ["site_id", "tier", "status", "district_code", "district_name", "lon", "lat", "chargers",
                 "capacity_kg_per_day", "demand_served", "demand_unit", "kind", "name", "rank", "district_name_en",
-                "cost_cny", "year", "township_code", "township_name"]
+                "cost_cny", "year", "township_code", "township_name", "source", "osm_id", "address"]
 
 
 @dataclass(frozen=True)
@@ -87,6 +87,8 @@ class Plan:
                 "cost_cny": chosen["cost_cny"].where(chosen["status"] == "new") if "cost_cny" in chosen else np.nan,
                 "year": chosen["year"] if "year" in chosen else pd.NA,
                 "township_code": chosen.get("township_code", ""), "township_name": chosen.get("township_name", ""),
+                "source": chosen.get("source", ""), "osm_id": chosen.get("osm_id", ""),
+                "address": chosen.get("address", ""),
             }))
         table = pd.concat(frames, ignore_index=True).merge(self._names(), on="district_code", how="left")
         table["year"] = table["year"].astype("Int64")
@@ -99,14 +101,14 @@ class Plan:
         frames = [tp.sites.drop(columns=["geometry", "x_m", "y_m"]) for tp in self.tiers.values()]
         table = pd.concat(frames, ignore_index=True).merge(self._names(), on="district_code", how="left")
         table = table.rename(columns={"units": "chargers_or_stations"})
-        for column in ("township_code", "township_name"):
+        for column in ("township_code", "township_name", "source", "osm_id", "address"):
             table[column] = table[column].fillna("") if column in table else ""
         table["demand_served"] = table["demand_served"].round(3)
         table["demand_in_reach"] = table["demand_in_reach"].round(3)
         table["score"] = table["score"].round(3)
         columns = ["site_id", "tier", "kind", "name", "district_code", "district_name", "lon", "lat", "status",
                    "selected", "chargers_or_stations", "capacity", "demand_served", "demand_in_reach", "score", "rank",
-                   "decision", "township_code", "township_name"]
+                   "decision", "township_code", "township_name", "source", "osm_id", "address"]
         return table[columns].sort_values(["tier", "rank"], key=self._tier_key).reset_index(drop=True)
 
     def phases(self) -> pd.DataFrame | None:
@@ -223,26 +225,29 @@ def _plan_with(scenario: Scenario, solve: Allocator, report: Callable[[str], Non
         places = geonames_places(boundaries) if s.region.geonames_places else None
         population_layer = (read_population_layer(s.demand.population_layer, column=s.demand.population_column)
                             if s.demand.population_layer else None)
-        files = {spec.name: read_tier_files(spec, boundaries) for spec in built}
+        files = {spec.name: read_tier_files(spec, boundaries, s.region.metric_crs) for spec in built}
         existing = (read_existing_chargers(s.region.existing_chargers, boundaries=boundaries,
                                            tiers={t.name: not t.is_station for t in s.tiers})
                     if s.region.existing_chargers else None)
         decisions = (read_decisions(s.decisions.file, tiers={t.name: t.target for t in s.tiers})
                      if s.decisions.file else None)
         townships = read_townships(s.region.townships, boundaries=boundaries) if s.region.townships else None
-    network = osm_sites = None
+    network = osm_sites = osm_places = None
     if s.network.source != "none":
         with timer.stage("network"):
             from siting.network import load_network, osm_features
             region = boundaries.to_crs("EPSG:4326").union_all()
             network = load_network(s, region)
-            osm_sites = osm_features(s, region) if s.network.osm_candidates else None
+            osm_places = _osm_places(s, region, built)
+            osm_sites = osm_features(s, region) if s.network.osm_candidates or (
+                osm_places is None and any("osm" in t.candidate_sources for t in built)) else None
     with timer.stage("demand surface"):
         cells = build_demand_surface(boundaries, stats, metric_crs=s.region.metric_crs, demand=s.demand,
                                      urban_centres=centres, places=places, population_layer=population_layer,
                                      townships=townships)
     inputs = PlanInputs(scenario=s, boundaries=boundaries, cells=cells, places=places, network=network,
-                        osm_sites=osm_sites, files=files, existing_chargers=existing, townships=townships)
+                        osm_sites=osm_sites, files=files, existing_chargers=existing, townships=townships,
+                        osm_places=osm_places)
     with timer.stage("candidates"):
         problems = build_problems(inputs, decisions, specs=built)
     tiers: dict[str, TierPlan] = {}
@@ -259,6 +264,14 @@ def _plan_with(scenario: Scenario, solve: Allocator, report: Callable[[str], Non
                 timings_s=timer.timings, input_hashes=input_hashes(s),
                 network=network.summary() if network is not None else {}, townships=townships,
                 skipped=tuple(spec.name for spec in s.tiers if spec.skipped))
+
+
+def _osm_places(s: Scenario, region, specs: list) -> gpd.GeoDataFrame | None:
+    """OSM places of the local network file when a tier takes candidates from ``"osm"`` (else None)."""
+    if not any("osm" in spec.candidate_sources for spec in specs):
+        return None
+    from siting.candidate_sources import load_osm_places
+    return load_osm_places(s, region)
 
 
 def build_problems(inputs: PlanInputs, decisions: pd.DataFrame | None = None, *,
@@ -283,6 +296,9 @@ def build_problems(inputs: PlanInputs, decisions: pd.DataFrame | None = None, *,
         problems[spec.name] = problem
     if decisions is not None:
         check_all_applied(decisions, used, s.decisions.file)
+    if any(p.spec.candidate_sites is not None for p in problems.values()):
+        from siting.candidate_sources import check_unique_ids
+        check_unique_ids({name: p.sites for name, p in problems.items()})
     return problems
 
 
@@ -363,4 +379,6 @@ def input_hashes(s: Scenario) -> dict[str, str]:
     for spec in s.tiers:
         if not spec.builtin and spec.hubs is not None:
             paths[f"{spec.name}_demand_hubs"] = spec.hubs
+        if spec.candidate_sites is not None and not spec.is_station and spec.candidates != "hubs":
+            paths[f"{spec.name}_candidate_sites"] = spec.candidate_sites
     return {k: hashlib.sha256(p.read_bytes()).hexdigest() for k, p in paths.items() if p is not None}

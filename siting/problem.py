@@ -18,6 +18,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from siting import candidate_sources as sources
 from siting import candidates as cand
 from siting.costs import travel_costs
 from siting.inputs import read_points
@@ -143,10 +144,17 @@ class PlanInputs:
     existing_chargers: gpd.GeoDataFrame | None = None
     #: Township polygons (:func:`siting.townships.read_townships`); sites and demand points get their township.
     townships: gpd.GeoDataFrame | None = None
+    #: OpenStreetMap places per tier (:func:`siting.osm_pbf.osm_places`) of a local .osm.pbf/.osm network file.
+    osm_places: gpd.GeoDataFrame | None = None
 
 
-def read_tier_files(spec: TierSpec, boundaries: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFrame]:
+def read_tier_files(spec: TierSpec, boundaries: gpd.GeoDataFrame,
+                    metric_crs: str | None = None) -> dict[str, gpd.GeoDataFrame]:
     """The point files a tier names, read and checked: ``hubs``, ``candidate_sites``, ``existing_sites``.
+
+    A charger tier's ``candidate_sites`` is read by
+    :func:`siting.candidate_sources.read_candidate_file` (candidates in
+    ``metric_crs``; default: the boundaries' UTM zone).
 
     Raises
     ------
@@ -160,7 +168,11 @@ def read_tier_files(spec: TierSpec, boundaries: gpd.GeoDataFrame) -> dict[str, g
     if spec.existing_sites is not None:
         files["existing_sites"] = read_points(spec.existing_sites, id_column="station_id",
                                               required=["capacity_kg_per_day"], boundaries=boundaries)
-    if spec.candidate_sites is not None:
+    if spec.candidate_sites is not None and spec.candidates != "hubs":
+        files["candidate_sites"] = sources.read_candidate_file(
+            spec.candidate_sites, tier=spec.name, boundaries=boundaries,
+            metric_crs=metric_crs or str(boundaries.estimate_utm_crs()))
+    elif spec.candidate_sites is not None:
         files["candidate_sites"] = read_points(spec.candidate_sites, id_column="site_id", required=[],
                                                boundaries=boundaries)
     return files
@@ -185,7 +197,7 @@ def tier_problem(spec: TierSpec, inputs: PlanInputs, built: dict[str, TierProble
     s = inputs.scenario
     crs = s.region.metric_crs
     required: list = []
-    files = inputs.files.get(spec.name) or read_tier_files(spec, inputs.boundaries)
+    files = inputs.files.get(spec.name) or read_tier_files(spec, inputs.boundaries, crs)
     hubs = files.get("hubs")
     if spec.candidates == "hubs":
         demand = _hub_demand(hubs, spec, crs)
@@ -207,10 +219,14 @@ def tier_problem(spec: TierSpec, inputs: PlanInputs, built: dict[str, TierProble
             sites = cand.cell_candidates(inputs.cells, tier=spec.name, density_column=spec.candidate_density_column,
                                          min_density_per_km2=spec.candidate_min_density_per_km2,
                                          kind=spec.candidate_kind)
-            if inputs.osm_sites is not None and spec.osm_kinds:
+            if inputs.osm_sites is not None and spec.osm_kinds and not spec.candidate_sources:
                 sites = cand.merge_candidates(sites, cand.osm_candidates(
                     inputs.osm_sites, tier=spec.name, kinds=spec.osm_kinds, boundaries=inputs.boundaries,
                     metric_crs=crs))
+        if spec.candidate_sources:
+            sites = sourced_candidates(spec, inputs, cells=sites, file_sites=files.get("candidate_sites"),
+                                       demand=demand, required=tuple(required))
+    sites = sources.label_sources(sites)
     sites = address(sites, inputs.townships, metric_crs=crs)
     demand = address(demand, inputs.townships, metric_crs=crs)
     sites = with_site_columns(sites, spec)
@@ -226,6 +242,43 @@ def tier_problem(spec: TierSpec, inputs: PlanInputs, built: dict[str, TierProble
     return TierProblem(spec=spec, target=target, demand=demand, sites=sites, required=tuple(required),
                        circuity=s.network.circuity, network=inputs.network, hubs=hubs, years=years,
                        period_targets=periods, existing_units=existing, stated_target=spec.target, blocks=blocks)
+
+
+def sourced_candidates(spec: TierSpec, inputs: PlanInputs, *, cells: gpd.GeoDataFrame,
+                       file_sites: gpd.GeoDataFrame | None, demand: pd.DataFrame,
+                       required: tuple = ()) -> gpd.GeoDataFrame:
+    """A tier's candidates from its ``candidate_sources`` in order (:func:`siting.candidate_sources.in_order`).
+
+    ``cells`` are the tier's own candidates (cells, or village clusters and
+    towns); ``"osm"`` takes the places of :attr:`PlanInputs.osm_places` by the
+    tier's ``osm_places`` rules (charging stations as existing sites when
+    ``targets.mode = "total"``), else the downloaded features of its ``osm_kinds``.
+    Per-site room and costs: :func:`siting.candidate_sources.with_limits`.
+    """
+    s = inputs.scenario
+    crs = s.region.metric_crs
+    frames = []
+    for source in spec.candidate_sources:
+        if source == "file":
+            frames.append(file_sites if file_sites is not None else sources.empty())
+        elif source == "cells":
+            frames.append(cells.assign(source="cells", osm_id="", address=""))
+        elif inputs.osm_places is not None:
+            frames.append(sources.osm_place_candidates(
+                inputs.osm_places, tier=spec.name, osm_tier=spec.osm_places or spec.name,
+                boundaries=inputs.boundaries, metric_crs=crs,
+                existing_stations=s.targets.mode == "total" and not spec.is_station))
+        elif inputs.osm_sites is not None:
+            frames.append(sources.osm_feature_candidates(inputs.osm_sites, tier=spec.name, kinds=spec.osm_kinds,
+                                                         boundaries=inputs.boundaries, metric_crs=crs))
+
+    def reach(points: pd.DataFrame, sites: pd.DataFrame) -> pd.DataFrame:
+        return travel_costs(points, sites, radius_m=spec.radius_m, circuity=s.network.circuity,
+                            network=inputs.network, cost=spec.cost, radius_s=spec.radius_s)
+
+    sites = sources.in_order(frames, demand, reach, required)
+    return sources.with_limits(sites, min_units=spec.min_units_per_site, max_units=spec.max_units_per_site,
+                               site_cost_cny=spec.site_cost_cny)
 
 
 def phase_targets(years: tuple[int, ...], share: tuple[float, ...], *, stated: int, new: int,

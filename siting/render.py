@@ -321,28 +321,48 @@ def _short(spec, w: Words) -> str:
     return spec.name if spec.builtin and w.language == "en" else w.tier(spec)
 
 
+def _text(value) -> str:
+    """A table cell as text (NaN and None: empty)."""
+    return "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+
+
+def _has_places(sites: pd.DataFrame) -> bool:
+    """Whether some site is a named place or comes from a file or OSM (not a bare demand cell)."""
+    if not {"name", "kind", "source", "address"} <= set(sites.columns) or not len(sites):
+        return False
+    named = (sites["name"].fillna("").astype(str) != "") | (sites["address"].fillna("").astype(str) != "")
+    return bool(named.any() or (~sites["source"].fillna("").isin(["", "cells"])).any())
+
+
 def _charger_layer(tp: TierPlan, sites: pd.DataFrame, w: Words) -> folium.GeoJson:
     spec = tp.spec
     chargers = sites["chargers"].to_numpy(dtype=float)
     radius = np.clip(2.0 + np.sqrt(chargers), 2.5, 12.0).round(1)
     lon = sites["lon"].round(SITE_DIGITS).to_numpy()
     lat = sites["lat"].round(SITE_DIGITS).to_numpy()
+    # name, kind, source and address only for a layer with real places (cells alone say nothing more)
+    places = _has_places(sites)
     features = []
     for i, row in enumerate(sites.itertuples()):
-        features.append({
-            "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [float(lon[i]), float(lat[i])]},
-            "properties": {
-                "siteId": _esc(row.site_id), "tier": _esc(_short(spec, w)),
-                "district": _esc(district_label(row.district_name, row.district_name_en)),
-                "chargers": int(row.chargers), "served": _esc(f"{row.demand_served:,.1f} {w.demand_unit(row.demand_unit)}"),
-                "rank": int(row.rank), "lonlat": f"{lon[i]:.5f}, {lat[i]:.5f}",
-                "style": {"radius": float(radius[i])},
-            },
-        })
+        properties = {
+            "siteId": _esc(row.site_id), "tier": _esc(_short(spec, w)),
+            "district": _esc(district_label(row.district_name, row.district_name_en)),
+            "chargers": int(row.chargers), "served": _esc(f"{row.demand_served:,.1f} {w.demand_unit(row.demand_unit)}"),
+            "rank": int(row.rank), "lonlat": f"{lon[i]:.5f}, {lat[i]:.5f}",
+            "style": {"radius": float(radius[i])},
+        }
+        if places:
+            properties.update({"name": _esc(_text(row.name)), "kind": _esc(_text(row.kind)),
+                               "source": _esc(w.source(_text(row.source))), "address": _esc(_text(row.address))})
+        features.append({"type": "Feature",
+                         "geometry": {"type": "Point", "coordinates": [float(lon[i]), float(lat[i])]},
+                         "properties": properties})
     fields = ["siteId", "tier", "district", "chargers", "served", "rank", "lonlat"]
     aliases = [w["popup.site"], w["popup.tier"], w["popup.district"], w["popup.chargers"], w["popup.served"],
                w["popup.rank"], w["popup.lonlat"]]
+    if places:
+        fields[1:1] = ["name", "kind", "source", "address"]
+        aliases[1:1] = [w["popup.name"], w["popup.kind"], w["popup.source"], w["popup.address"]]
     placed = int(sites["chargers"].sum())
     return folium.GeoJson(
         {"type": "FeatureCollection", "features": features},
@@ -369,6 +389,8 @@ def _station_layers(plan: Plan, tp: TierPlan, sites: pd.DataFrame, fmap: folium.
         colour = spec.colour if new else "#555555"
         popup = _popup_table({
             w["popup.station"]: row.site_id, w["popup.name"]: row.name, w["popup.status"]: w.status(row.status),
+            w["popup.kind"]: _text(getattr(row, "kind", "")), w["popup.source"]: w.source(_text(getattr(row, "source", ""))),
+            w["popup.address"]: _text(getattr(row, "address", "")),
             w["popup.tier"]: label,
             w["popup.district"]: district_label(row.district_name, row.district_name_en),
             w["popup.capacity_kg"]: f"{row.capacity_kg_per_day:,.0f}",

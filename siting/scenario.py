@@ -23,7 +23,15 @@ from pathlib import Path
 from typing import Any
 
 from siting._errors import ScenarioError
-from siting.tiers import DEMAND_COLUMNS, KINDS, TierSpec, builtin_tiers, scenario_tier
+from siting.tiers import (
+    CANDIDATE_SOURCES,
+    DEMAND_COLUMNS,
+    KINDS,
+    OSM_PLACE_TIERS,
+    TierSpec,
+    builtin_tiers,
+    scenario_tier,
+)
 
 #: ``fail(key, value, fix)``: raise a ScenarioError naming the file, the key (within its section) and the fix.
 Fail = Callable[[str, Any, str], None]
@@ -168,10 +176,29 @@ class ChargerTier:
     budget_cny: float = 0.0
     #: Give every township with EVs a site of this tier (or of the tier it complements); needs region.townships.
     every_township: bool = False
+    #: Candidate sites from a file (site_id, name, lon, lat; optional address, kind, max_chargers, site_cost_cny).
+    candidate_sites: Path | None = None
+    #: Where candidates come from, in order of preference: "file", "osm", "cells" (docs/candidates.md).
+    candidate_sources: tuple[str, ...] = ()
 
     def check(self, fail: Fail) -> None:
         _check_units(self, fail)
         _check_economics(self, fail)
+        _check_sources(self, fail)
+
+
+def _check_sources(t, fail: Fail) -> None:
+    """``candidate_sources`` and ``candidate_sites`` of a charger tier (docs/candidates.md)."""
+    sources = tuple(t.candidate_sources)
+    unknown = [c for c in sources if c not in CANDIDATE_SOURCES]
+    if unknown:
+        fail("candidate_sources", list(sources), f'lists {unknown[0]!r}; use "file", "osm" and "cells", in order')
+    if len(set(sources)) != len(sources):
+        fail("candidate_sources", list(sources), "names a source twice; list each once")
+    if "file" in sources and t.candidate_sites is None:
+        fail("candidate_sources", list(sources), 'lists "file" but candidate_sites names none; add the file')
+    if sources and "file" not in sources and t.candidate_sites is not None:
+        fail("candidate_sources", list(sources), 'leaves out "file" but candidate_sites names one; add "file"')
 
 
 def _check_economics(t, fail: Fail) -> None:
@@ -271,7 +298,11 @@ class TierTable:
     max_chargers_per_site: int = 10
     #: Demand units one charger (or station) serves.
     capacity_per_charger: float = 1.0
-    candidate_sources: tuple[str, ...] = ("cells",)
+    #: Where candidates come from, in order of preference: "file", "osm", "cells" (a hub file's tier: the hubs).
+    candidate_sources: tuple[str, ...] = ()
+    candidate_sites: Path | None = None
+    #: Whose OpenStreetMap place rules the "osm" source takes (default: the tier's name, e.g. "commercial").
+    osm_places: str = ""
     candidate_min_density_per_km2: float = 0.0
     demand_block_m: float = 0.0
     cost: str = "distance"
@@ -293,9 +324,7 @@ class TierTable:
             fail("demand_share", self.demand_share, "must be in (0, 1]")
         if self.colour and not re.fullmatch(r"#[0-9a-fA-F]{6}", self.colour):
             fail("colour", self.colour, 'is not a hex colour; write e.g. "#9467bd"')
-        unknown = [c for c in self.candidate_sources if c != "cells"]
-        if unknown:
-            fail("candidate_sources", list(self.candidate_sources), 'may list only "cells" for a scenario-defined tier')
+        _check_sources(self, fail)
         _check_units(self, fail)
 
 
@@ -676,6 +705,14 @@ def _check_network(s: Scenario, fail: Fail) -> None:
     if n.osm_candidates and (n.source == "none" or (path is not None and path.name.lower().endswith(".graphml"))):
         fail("network.osm_candidates", True, 'needs OSM data: set network.source to "osm" or an OSM XML file')
     for tier in s.tiers:
+        if "osm" in tier.candidate_sources and (n.source == "none" or (
+                path is not None and path.name.lower().endswith(".graphml"))):
+            section = tier.name if tier.builtin else f"tiers.{tier.name}"
+            fail(f"{section}.candidate_sources", list(tier.candidate_sources),
+                 'lists "osm" but there is no OSM data; set network.source to a .osm.pbf, .osm file or "osm"')
+        if "osm" in tier.candidate_sources and tier.osm_places not in OSM_PLACE_TIERS:
+            fail(f"tiers.{tier.name}.osm_places", tier.osm_places,
+                 f"names no OSM place rules; use one of {', '.join(OSM_PLACE_TIERS)}")
         if tier.cost == "time" and n.source == "none":
             section = tier.name if tier.builtin else f"tiers.{tier.name}"
             fail(f"{section}.cost", tier.cost, 'needs a road network; set network.source (see docs/network.md)')

@@ -30,6 +30,10 @@ DEMAND_COLUMNS = {
 #: Colours given to scenario-defined tiers that name none, in order.
 EXTRA_COLOURS = ("#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f")
 KINDS = ("charger", "station")
+#: Where a tier's candidates may come from (``candidate_sources``), see :mod:`siting.candidate_sources`.
+CANDIDATE_SOURCES = ("file", "osm", "cells")
+#: Tiers that OpenStreetMap place rules exist for (:data:`siting.osm_pbf.PLACE_RULES`).
+OSM_PLACE_TIERS = ("public", "residential", "rural", "commercial", "hydrogen")
 
 
 @dataclass(frozen=True)
@@ -83,7 +87,15 @@ class TierSpec:
     existing_sites : Path or None
         Existing stations (``station_id, name, lon, lat, capacity_kg_per_day``), fixed and counted.
     candidate_sites : Path or None
-        Extra candidate sites (``site_id, name, lon, lat``).
+        Candidate sites from a file (``site_id, name, lon, lat``; optional ``address, kind,
+        max_chargers, site_cost_cny``). Of a hub tier: extra sites beside the hubs.
+    candidate_sources : tuple of str
+        Where candidates come from, in order of preference: ``"file"``, ``"osm"``,
+        ``"cells"`` (:mod:`siting.candidate_sources`). Empty: the tier's own rule
+        (cells, plus ``osm_kinds`` with ``network.osm_candidates``).
+    osm_places : str
+        Whose OpenStreetMap place rules the tier takes (``"osm"`` source; a
+        ``tier`` of :data:`siting.osm_pbf.PLACE_RULES`).
     osm_kinds : tuple of str
         Kinds of OpenStreetMap feature offered as candidates when the network loads them.
     builtin : bool
@@ -128,6 +140,8 @@ class TierSpec:
     budget_cny: float = 0.0
     #: Every township with EVs gets a site of this tier, unless the tier ``reach_towns_beyond`` names has one there.
     every_township: bool = False
+    candidate_sources: tuple[str, ...] = ()
+    osm_places: str = ""
 
     @property
     def is_station(self) -> bool:
@@ -188,7 +202,15 @@ def _charger_tier(name, config, target, *, colour, label, demand, unit, kind, de
         demand_block_m=config.demand_block_m, cost=config.cost, radius_s=config.radius_s,
         reach_towns_beyond=reach_towns_beyond, osm_kinds=osm_kinds, builtin=True, shown=shown,
         site_cost_cny=config.site_cost_cny, unit_cost_cny=config.charger_cost_cny, objective=config.objective,
-        min_coverage=config.min_coverage, budget_cny=config.budget_cny, every_township=config.every_township)
+        min_coverage=config.min_coverage, budget_cny=config.budget_cny, every_township=config.every_township,
+        candidate_sites=config.candidate_sites, candidate_sources=_sources(config), osm_places=name)
+
+
+def _sources(config) -> tuple[str, ...]:
+    """The sources a tier names; a candidate file alone means that file only."""
+    if config.candidate_sources:
+        return tuple(config.candidate_sources)
+    return ("file",) if config.candidate_sites is not None else ()
 
 
 def scenario_tier(name: str, table, index: int) -> TierSpec:
@@ -209,4 +231,6 @@ def scenario_tier(name: str, table, index: int) -> TierSpec:
         candidate_density_column=density, candidate_min_density_per_km2=t.candidate_min_density_per_km2,
         candidate_kind=f"{name}_cell", demand_block_m=t.demand_block_m, cost=t.cost, radius_s=t.radius_s,
         hubs=hubs, hub_weight_column=t.hub_weight_column, builtin=False, site_cost_cny=t.site_cost_cny,
-        unit_cost_cny=t.charger_cost_cny, objective=t.objective, min_coverage=t.min_coverage, budget_cny=t.budget_cny)
+        unit_cost_cny=t.charger_cost_cny, objective=t.objective, min_coverage=t.min_coverage, budget_cny=t.budget_cny,
+        candidate_sites=t.candidate_sites if hubs is None else None,
+        candidate_sources=_sources(t) if hubs is None else (), osm_places=t.osm_places or name)
