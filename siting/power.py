@@ -257,16 +257,21 @@ def zone_of(sites: pd.DataFrame, zones: gpd.GeoDataFrame) -> pd.Series:
 
 @dataclass(frozen=True)
 class ZoneHeadroom:
-    """Σ over a zone's sites of units × peak kW per unit ≤ the zone's headroom left (kW).
+    """Each zone's coincident peak, net of the sites' storage, stays within the headroom left (kW).
 
-    ``site_zone`` and ``peak_per_unit`` map site ids to their zone and the
-    coincident peak of one unit; ``headroom_kw`` maps zone ids to what is left.
-    Not splittable: a zone may span districts.
+    A site draws ``min(units × peak per unit, site_connection_kw)`` at the
+    peak: above its connection it gets storage for the rest (:func:`site_power`).
+    The model picks, per site in a zone, whether it is such a 光储充 site (a
+    binary; the draw is then the connection) or not (the draw is its peak).
+    ``site_zone`` and ``peak_per_unit`` map site ids to their zone and one
+    unit's peak; ``headroom_kw`` maps zone ids to what is left. Not splittable:
+    a zone may span districts.
     """
 
     site_zone: dict
     peak_per_unit: dict
     headroom_kw: dict
+    site_connection_kw: float
     name: str = "grid_zones"
     splittable: bool = False
 
@@ -278,51 +283,87 @@ class ZoneHeadroom:
                 rows.setdefault(zone, []).append(j)
         return rows
 
+    def _draw(self, model: CapacitatedMCLP, j: int, units: float) -> float:
+        return min(self.peak_per_unit.get(model.cost.site_ids[j], 0.0) * units, self.site_connection_kw)
+
     def existing_kw(self, model: CapacitatedMCLP, members: list[int]) -> float:
-        return float(sum(self.peak_per_unit.get(model.cost.site_ids[j], 0.0) * model.existing_units[j]
-                         for j in members))
+        return float(sum(self._draw(model, j, model.existing_units[j]) for j in members))
 
     def check(self, model: CapacitatedMCLP) -> None:
-        room = 0
-        limits = []
-        rows = self._rows(model)
-        for zone, members in rows.items():
-            left = self.headroom_kw[zone] - self.existing_kw(model, members)
-            if left < -1e-6:
-                msg = (f"grid zone {zone}: existing sites draw {self.existing_kw(model, members):,.0f} kW at the peak, "
-                       f"above its headroom of {self.headroom_kw[zone]:,.0f} kW (short by {-left:,.0f} kW); "
-                       "raise its headroom_kw")
+        for zone, members in self._rows(model).items():
+            load = self.existing_kw(model, members)
+            forced = [j for j in members if model.existing_units[j] == 0 and model.forced_open is not None
+                      and model.forced_open[j]]
+            load += sum(self._draw(model, j, max(1, int(model.min_units[j]))) for j in forced)
+            if load > self.headroom_kw[zone] + 1e-6:
+                msg = (f"grid zone {zone}: existing and required sites draw {load:,.0f} kW at the peak (net of "
+                       f"storage), above the {self.headroom_kw[zone]:,.0f} kW of headroom left (short by "
+                       f"{load - self.headroom_kw[zone]:,.0f} kW); raise its headroom_kw")
                 raise InfeasibleError(msg)
-            per = [self.peak_per_unit.get(model.cost.site_ids[j], 0.0) for j in members
-                   if model.existing_units[j] == 0]
-            fits = int(left // max(per)) if per and max(per) > 0 else 0
-            limits.append((zone, left, fits))
+        self._check_room(model)
+
+    def _room(self, model: CapacitatedMCLP, members: list[int], left: float) -> int:
+        """Most new units the zone's sites can hold within ``left`` kW (largest sites first, greedily)."""
+        room = 0
+        for j in sorted(members, key=lambda j: -int(model.max_units[j])):
+            per = self.peak_per_unit.get(model.cost.site_ids[j], 0.0)
+            if model.existing_units[j] > 0 or left <= 0:
+                continue
+            top = int(model.max_units[j])
+            if per <= 0:
+                room += top
+                continue
+            units = top if min(per * top, self.site_connection_kw) <= left else int(left // per)
+            if units < max(1, int(model.min_units[j])):
+                continue
+            room += units
+            left -= min(per * units, self.site_connection_kw)
+        return room
+
+    def _check_room(self, model: CapacitatedMCLP) -> None:
+        if model.total_units is None:
+            return
+        rows = self._rows(model)
         inside = {j for members in rows.values() for j in members}
-        free = [j for j in range(len(model.cost.site_ids)) if j not in inside and model.existing_units[j] == 0]
-        room = int(sum(int(model.max_units[j]) for j in free)) + sum(
-            sum(int(min(model.max_units[j], left // max(self.peak_per_unit.get(model.cost.site_ids[j], 0.0), 1e-9)))
-                for j in members if model.existing_units[j] == 0) for (zone, left, _), members in
-            zip(limits, rows.values(), strict=True))
-        if model.total_units is not None and room < model.total_units:
-            tight = sorted(limits, key=lambda z: z[1])[:3]
-            names = "; ".join(f"{z} has {left:,.0f} kW left" for z, left, _ in tight)
+        free = sum(int(model.max_units[j]) for j in range(len(model.cost.site_ids))
+                   if j not in inside and model.existing_units[j] == 0)
+        rooms = {z: self._room(model, m, self.headroom_kw[z] - self.existing_kw(model, m)) for z, m in rows.items()}
+        room = free + sum(rooms.values())
+        if room < model.total_units:
+            short = model.total_units - room
+            per = max(self.peak_per_unit.values(), default=0.0)
+            tight = sorted(rows, key=lambda z: self.headroom_kw[z])[:3]
+            names = ", ".join(f"{z} ({self.headroom_kw[z]:,.0f} kW left, room for {rooms[z]:,})" for z in tight)
             msg = (f"grid zones leave room for only {room:,} of the {model.total_units:,} {model.unit_name} "
-                   f"(short by {model.total_units - room:,}); tightest: {names}; raise their headroom_kw or lower "
-                   "the target")
+                   f"(short by {short:,}, about {short * per:,.0f} kW of headroom); tightest zones: {names}; raise "
+                   "their headroom_kw or lower the target")
             raise InfeasibleError(msg)
 
     def add_rows(self, lp: pulp.LpProblem, v: ModelVars, model: CapacitatedMCLP) -> None:
+        c = self.site_connection_kw
         for zone, members in self._rows(model).items():
-            terms = [(v.units[j], self.peak_per_unit.get(model.cost.site_ids[j], 0.0)) for j in members
-                     if model.existing_units[j] == 0 and not isinstance(v.units[j], int | np.integer)]
+            terms, fixed = [], self.existing_kw(model, members)
+            for j in members:
+                unit = v.units[j]
+                if model.existing_units[j] > 0 or isinstance(unit, int | np.integer):
+                    continue
+                per = self.peak_per_unit.get(model.cost.site_ids[j], 0.0)
+                big = per * float(model.max_units[j])
+                if big <= c:  # never above its connection: the draw is the peak
+                    terms.append((unit, per))
+                    continue
+                draw = pulp.LpVariable(f"zone_draw_{j}", lowBound=0)
+                stored = pulp.LpVariable(f"zone_storage_{j}", cat="Binary")
+                lp += draw >= per * unit - big * stored, f"zone_draw_peak_{j}"
+                lp += draw >= c * stored, f"zone_draw_conn_{j}"
+                terms.append((draw, 1.0))
             if terms:
-                left = self.headroom_kw[zone] - self.existing_kw(model, members)
-                lp += pulp.LpAffineExpression(terms) <= left, f"zone_{zone}"
+                lp += pulp.LpAffineExpression(terms) <= self.headroom_kw[zone] - fixed, f"zone_{zone}"
 
     def repair(self, model: CapacitatedMCLP, units: np.ndarray,
                amount: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         for zone, members in self._rows(model).items():
-            load = sum(self.peak_per_unit.get(model.cost.site_ids[j], 0.0) * units[j] for j in members)
+            load = sum(self._draw(model, j, units[j]) for j in members)
             if load > self.headroom_kw[zone] + 1e-6:
                 return None
         return units, amount
@@ -358,14 +399,15 @@ class GridHeadroom:
         peak = (per["kw_per_unit"] * per["coincidence"]).to_numpy()
         block = ZoneHeadroom(site_zone=dict(zip(sites["site_id"], sites["zone_id"], strict=True)),
                              peak_per_unit=dict(zip(sites["site_id"], peak, strict=True)),
-                             headroom_kw=dict(self.left))
+                             headroom_kw=dict(self.left), site_connection_kw=self.grid.site_connection_kw)
         return dataclasses.replace(problem, sites=sites, blocks=(*problem.blocks, block))
 
     def spend(self, sites: pd.DataFrame) -> None:
         """Take a solved tier's peak (sites with ``zone_id, peak_kw``, :func:`site_power`) off its zones."""
         if self.zones is None or "zone_id" not in sites:
             return
-        used = sites[sites["zone_id"] != ""].groupby("zone_id")["peak_kw"].sum()
+        inside = sites[sites["zone_id"] != ""]
+        used = (inside["peak_kw"] - inside["storage_kw"]).groupby(inside["zone_id"]).sum()
         for zone, kw in used.items():
             self.left[zone] = self.left[zone] - float(kw)
 
