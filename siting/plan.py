@@ -28,6 +28,7 @@ from siting.demand import build_demand_surface, geonames_places
 from siting.inputs import (read_boundaries, read_district_stats, read_existing_chargers, read_points,
                            read_population_layer)
 from siting.models.blocks import Budget
+from siting.power import POWER_COLUMNS, GridHeadroom, district_power, read_zones, tier_power, tou_energy, zone_table
 from siting.problem import PlanInputs, TierProblem, read_tier_files, tier_problem, with_every_township
 from siting.scenario import SECTIONS, Scenario, Solver, network_file
 from siting.townships import read_townships
@@ -39,7 +40,8 @@ Allocator = Callable[[TierProblem, Solver], TierPlan]
 
 SITE_COLUMNS = ["site_id", "tier", "status", "district_code", "district_name", "lon", "lat", "chargers",
                 "capacity_kg_per_day", "demand_served", "demand_unit", "kind", "name", "rank", "district_name_en",
-                "cost_cny", "year", "township_code", "township_name", "source", "osm_id", "address"]
+                "cost_cny", "year", "township_code", "township_name", "source", "osm_id", "address", "units",
+                "power_kw", "peak_kw", "storage_kw", "storage_kwh", "pv_kw", "v2g_ready", "zone_id", "energy_kwh_day"]
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,8 @@ class Plan:
         """Chosen and existing sites of every tier, in DESIGN.md's columns (EPSG:4326)."""
         frames = []
         for tier, tp in self.tiers.items():
-            chosen = tp.sites[tp.sites["status"] != "candidate"]
+            powered = tier_power(tp, self.scenario.grid)
+            chosen = powered[powered["status"] != "candidate"]
             hydrogen = tp.spec.is_station
             frames.append(pd.DataFrame({
                 "site_id": chosen["site_id"], "tier": tier, "status": chosen["status"],
@@ -89,6 +92,8 @@ class Plan:
                 "township_code": chosen.get("township_code", ""), "township_name": chosen.get("township_name", ""),
                 "source": chosen.get("source", ""), "osm_id": chosen.get("osm_id", ""),
                 "address": chosen.get("address", ""),
+                "units": chosen["units"], **{c: chosen[c] for c in POWER_COLUMNS if c != "load_profile"},
+                "zone_id": chosen["zone_id"] if "zone_id" in chosen else "",
             }))
         table = pd.concat(frames, ignore_index=True).merge(self._names(), on="district_code", how="left")
         table["year"] = table["year"].astype("Int64")
@@ -150,14 +155,33 @@ class Plan:
                     "share_of_target": round(u / tp.target, 4) if tp.target > 0 and not tp.spec.is_station else None,
                 })
         table = pd.DataFrame(rows).merge(self._names(), on="district_code", how="left")
+        power = district_power(self.sites(), self.scenario.grid)
+        table = table.merge(power[["district_code", "tier", "peak_kw", "storage_kw", "flexible_kw"]],
+                            on=["district_code", "tier"], how="left")
+        for column in ("peak_kw", "storage_kw", "flexible_kw"):
+            table[column] = table[column].fillna(0.0)
         evs = self.cells.groupby("district_code")["evs"].sum()
         table["evs"] = table["district_code"].map(evs).round(0)
         stations = [t for t, tp in self.tiers.items() if tp.spec.is_station]
         table["chargers_per_1000_evs"] = np.where(~table["tier"].isin(stations),
                                                   (1000 * table["units"] / table["evs"]).round(2), np.nan)
         columns = ["district_code", "district_name", "district_name_en", "tier", "sites", "units", "unit", "demand",
-                   "demand_served", "demand_unit", "share_covered", "share_of_target", "evs", "chargers_per_1000_evs"]
+                   "demand_served", "demand_unit", "share_covered", "share_of_target", "evs", "chargers_per_1000_evs",
+                   "peak_kw", "storage_kw", "flexible_kw"]
         return table[columns].sort_values(["district_code", "tier"], key=self._tier_key).reset_index(drop=True)
+
+    def energy(self) -> pd.DataFrame:
+        """Energy a day and its cost per tier and TOU period (:func:`siting.power.tou_energy`)."""
+        frames = [tier_power(tp, self.scenario.grid).assign(tier=tier) for tier, tp in self.tiers.items()]
+        built = pd.concat(frames, ignore_index=True)
+        return tou_energy(built[built["status"] != "candidate"], self.scenario.grid)
+
+    def zones(self) -> pd.DataFrame | None:
+        """Per grid zone: headroom, coincident peak, storage, what is left (None without ``[grid] zones``)."""
+        if self.scenario.grid.zones is None:
+            return None
+        zones = read_zones(self.scenario.grid.zones, metric_crs=self.scenario.region.metric_crs)
+        return zone_table(pd.DataFrame(self.sites().drop(columns="geometry")), zones)
 
     def _tier_key(self, column: pd.Series) -> pd.Series:
         """Sort key: tiers in the scenario's order, other columns as they are."""
@@ -252,14 +276,17 @@ def _plan_with(scenario: Scenario, solve: Allocator, report: Callable[[str], Non
         problems = build_problems(inputs, decisions, specs=built)
     tiers: dict[str, TierPlan] = {}
     budgets = TotalBudget(s.budget.total_cny, problems)
+    grid = GridHeadroom.from_scenario(s)  # [grid] zones: each tier gets the headroom the earlier ones left
     for name, problem in problems.items():
         if problem.spec.skipped:
             continue
         with timer.stage(name):
             solved = {t: tp for t, tp in tiers.items() if isinstance(tp, TierPlan)}  # not a queued district
             problem = with_every_township(problem, inputs, solved)
-            tiers[name] = solve(budgets.limit(problem), s.solver)
+            tiers[name] = solve(grid.limit(budgets.limit(problem)), s.solver)
             budgets.spend(tiers[name])
+            if isinstance(tiers[name], TierPlan):
+                grid.spend(tier_power(tiers[name], s.grid))
     return Plan(scenario=s, boundaries=boundaries, stats=stats, cells=cells, tiers=tiers,
                 timings_s=timer.timings, input_hashes=input_hashes(s),
                 network=network.summary() if network is not None else {}, townships=townships,

@@ -20,6 +20,7 @@ import pandas as pd
 
 from siting import candidate_sources as sources
 from siting import candidates as cand
+from siting.commercial import check_hubs, kind_match, with_station_kinds
 from siting.costs import travel_costs
 from siting.inputs import read_points
 from siting.models.blocks import Budget, least_cost_of
@@ -165,6 +166,8 @@ def read_tier_files(spec: TierSpec, boundaries: gpd.GeoDataFrame,
     if spec.hubs is not None:
         files["hubs"] = read_points(spec.hubs, id_column="hub_id", required=[spec.hub_weight_column],
                                     boundaries=boundaries)
+        if spec.station_kinds:
+            files["hubs"] = check_hubs(files["hubs"], spec)
     if spec.existing_sites is not None:
         files["existing_sites"] = read_points(spec.existing_sites, id_column="station_id",
                                               required=["capacity_kg_per_day"], boundaries=boundaries)
@@ -230,6 +233,8 @@ def tier_problem(spec: TierSpec, inputs: PlanInputs, built: dict[str, TierProble
     sites = address(sites, inputs.townships, metric_crs=crs)
     demand = address(demand, inputs.townships, metric_crs=crs)
     sites = with_site_columns(sites, spec)
+    if spec.station_kinds:
+        sites = with_station_kinds(sites, hubs, spec)
     if inputs.existing_chargers is not None:
         sites = _with_existing_chargers(sites, inputs.existing_chargers, spec, crs)
     existing = int(sites["existing_units"].sum()) if not spec.is_station else 0
@@ -238,7 +243,11 @@ def tier_problem(spec: TierSpec, inputs: PlanInputs, built: dict[str, TierProble
         target = max(0, spec.target - existing)
     years, periods = phase_targets(s.phases.years, s.phases.share, stated=spec.target, new=target,
                                    existing=existing if s.targets.mode == "total" else 0)
+    if spec.open_target:  # as many units as the least-cost cover takes: no yearly targets to split
+        years, periods = (), ()
     blocks = (Budget(spec.budget_cny, label=f"{spec.name}.budget_cny"),) if spec.budget_cny > 0 else ()
+    if spec.station_kinds:
+        blocks = (*blocks, kind_match(hubs, sites, spec))
     return TierProblem(spec=spec, target=target, demand=demand, sites=sites, required=tuple(required),
                        circuity=s.network.circuity, network=inputs.network, hubs=hubs, years=years,
                        period_targets=periods, existing_units=existing, stated_target=spec.target, blocks=blocks)

@@ -349,7 +349,10 @@ def _charger_layer(tp: TierPlan, sites: pd.DataFrame, w: Words) -> folium.GeoJso
             "district": _esc(district_label(row.district_name, row.district_name_en)),
             "chargers": int(row.chargers), "served": _esc(f"{row.demand_served:,.1f} {w.demand_unit(row.demand_unit)}"),
             "rank": int(row.rank), "lonlat": f"{lon[i]:.5f}, {lat[i]:.5f}",
-            "style": {"radius": float(radius[i])},
+            "power": _esc(_power_text(row)), "storage": _esc(_storage_text(row)),
+            # a 光储充 site (storage and PV) has a thick dark outline
+            "style": {"radius": float(radius[i]), **({"weight": 3, "color": "#000"}
+                                                    if getattr(row, "storage_kw", 0) > 0 else {})},
         }
         if places:
             properties.update({"name": _esc(_text(row.name)), "kind": _esc(_text(row.kind)),
@@ -357,9 +360,9 @@ def _charger_layer(tp: TierPlan, sites: pd.DataFrame, w: Words) -> folium.GeoJso
         features.append({"type": "Feature",
                          "geometry": {"type": "Point", "coordinates": [float(lon[i]), float(lat[i])]},
                          "properties": properties})
-    fields = ["siteId", "tier", "district", "chargers", "served", "rank", "lonlat"]
+    fields = ["siteId", "tier", "district", "chargers", "served", "rank", "lonlat", "power", "storage"]
     aliases = [w["popup.site"], w["popup.tier"], w["popup.district"], w["popup.chargers"], w["popup.served"],
-               w["popup.rank"], w["popup.lonlat"]]
+               w["popup.rank"], w["popup.lonlat"], w["col.power_kw"], w["col.storage_kwh"]]
     if places:
         fields[1:1] = ["name", "kind", "source", "address"]
         aliases[1:1] = [w["popup.name"], w["popup.kind"], w["popup.source"], w["popup.address"]]
@@ -372,6 +375,20 @@ def _charger_layer(tp: TierPlan, sites: pd.DataFrame, w: Words) -> folium.GeoJso
                                    fill_opacity=0.75),
         popup=folium.GeoJsonPopup(fields=fields, aliases=aliases) if features else None,  # folium refuses fields of no feature
     )
+
+
+def _power_text(row) -> str:
+    """``power_kw`` (peak ``peak_kw``) of a site row, or "" without power columns."""
+    if not hasattr(row, "power_kw"):
+        return ""
+    return f"{row.power_kw:,.0f} kW (peak {row.peak_kw:,.0f} kW)"
+
+
+def _storage_text(row) -> str:
+    """Storage and PV of a 光储充 site, or "–"."""
+    if getattr(row, "storage_kw", 0) <= 0:
+        return "–"
+    return f"{row.storage_kwh:,.0f} kWh / {row.storage_kw:,.0f} kW, PV {row.pv_kw:,.0f} kW"
 
 
 def _station_layers(plan: Plan, tp: TierPlan, sites: pd.DataFrame, fmap: folium.Map, w: Words) -> folium.FeatureGroup:
@@ -396,6 +413,7 @@ def _station_layers(plan: Plan, tp: TierPlan, sites: pd.DataFrame, fmap: folium.
             w["popup.capacity_kg"]: f"{row.capacity_kg_per_day:,.0f}",
             w["popup.served_kg"]: f"{row.demand_served:,.0f}",
             w["popup.rank"]: row.rank, w["popup.lonlat"]: f"{row.lon:.5f}, {row.lat:.5f}",
+            w["col.power_kw"]: _power_text(row), w["col.storage_kwh"]: _storage_text(row),
         })
         folium.Circle([row.lat, row.lon], radius=radius_m, color=colour, weight=1, fill=True, fill_opacity=0.04,
                       dash_array=None if new else "6 4", interactive=False).add_to(circles)

@@ -63,11 +63,15 @@ class Targets:
     hydrogen_new_stations: int
     #: "new": targets are units to add; "total": existing units count toward them.
     mode: str = "new"
+    #: New commercial charge/swap stations; absent: the fewest (least cost) serving every hub within the radius.
+    commercial_stations: int | None = None
 
     def check(self, fail: Fail) -> None:
         for name in ("public_chargers", "residential_chargers", "rural_chargers", "hydrogen_new_stations"):
             if getattr(self, name) < 0:
                 fail(name, getattr(self, name), "is negative; a target must be 0 or more")
+        if self.commercial_stations is not None and self.commercial_stations < 0:
+            fail("commercial_stations", self.commercial_stations, "is negative; a target must be 0 or more")
         if self.mode not in ("new", "total"):
             fail("mode", self.mode, 'is not a target mode; use "new" (units to add) or "total" (stock to reach)')
 
@@ -180,11 +184,19 @@ class ChargerTier:
     candidate_sites: Path | None = None
     #: Where candidates come from, in order of preference: "file", "osm", "cells" (docs/candidates.md).
     candidate_sources: tuple[str, ...] = ()
+    #: Power of one charger, kW; share of it drawn at the evening peak; energy per charger per day in hours at
+    #: full power; "flat" or "valley" charging; whether vehicles dwell long enough for V2G (docs/power.md).
+    power_kw_per_charger: float = 60.0
+    coincidence: float = 0.5
+    full_load_hours_per_day: float = 3.0
+    load_profile: str = "flat"
+    v2g_ready: bool = False
 
     def check(self, fail: Fail) -> None:
         _check_units(self, fail)
         _check_economics(self, fail)
         _check_sources(self, fail)
+        _check_power(self, fail)
 
 
 def _check_sources(t, fail: Fail) -> None:
@@ -199,6 +211,18 @@ def _check_sources(t, fail: Fail) -> None:
         fail("candidate_sources", list(sources), 'lists "file" but candidate_sites names none; add the file')
     if sources and "file" not in sources and t.candidate_sites is not None:
         fail("candidate_sources", list(sources), 'leaves out "file" but candidate_sites names one; add "file"')
+
+
+def _check_power(t, fail: Fail) -> None:
+    for name in ("power_kw_per_charger", "power_kw_per_station", "full_load_hours_per_day"):
+        if getattr(t, name, 0.0) < 0:
+            fail(name, getattr(t, name), "is negative; give kW (or hours a day) of 0 or more")
+    if not 0 <= t.coincidence <= 1:
+        fail("coincidence", t.coincidence, "must be a share between 0 and 1")
+    if getattr(t, "full_load_hours_per_day", 0.0) > 24:
+        fail("full_load_hours_per_day", t.full_load_hours_per_day, "exceeds 24 hours a day")
+    if getattr(t, "load_profile", "flat") not in ("flat", "valley"):
+        fail("load_profile", t.load_profile, 'is not a load profile; use "flat" or "valley"')
 
 
 def _check_economics(t, fail: Fail) -> None:
@@ -243,13 +267,15 @@ def _public() -> ChargerTier:
 def _residential() -> ChargerTier:
     return ChargerTier(radius_m=700.0, min_chargers_per_site=1, max_chargers_per_site=800,
                        capacity_per_charger=2.0, candidate_min_density_per_km2=500.0,
-                       site_cost_cny=30_000.0, charger_cost_cny=4_000.0)
+                       site_cost_cny=30_000.0, charger_cost_cny=4_000.0, power_kw_per_charger=7.0,
+                       coincidence=0.3, full_load_hours_per_day=1.5, load_profile="valley", v2g_ready=True)
 
 
 def _rural() -> ChargerTier:
     return ChargerTier(radius_m=5000.0, min_chargers_per_site=2, max_chargers_per_site=60,
                        capacity_per_charger=2.0, candidate_min_density_per_km2=30.0,
-                       demand_block_m=1500.0, site_cost_cny=200_000.0, charger_cost_cny=35_000.0)
+                       demand_block_m=1500.0, site_cost_cny=200_000.0, charger_cost_cny=35_000.0,
+                       coincidence=0.4, full_load_hours_per_day=2.0)
 
 
 @dataclass(frozen=True)
@@ -268,6 +294,10 @@ class Hydrogen:
     objective: str = "coverage"
     min_coverage: float = 0.0
     budget_cny: float = 0.0
+    #: Electric load of one station (compressors, dispensers, chillers), kW — ASSUMPTION (docs/power.md).
+    power_kw_per_station: float = 150.0
+    coincidence: float = 0.8
+    full_load_hours_per_day: float = 20.0
 
     def check(self, fail: Fail) -> None:
         if self.radius_m <= 0:
@@ -276,6 +306,102 @@ class Hydrogen:
             fail("station_capacity_kg_per_day", self.station_capacity_kg_per_day, "must be positive")
         _check_cost(self, fail)
         _check_economics(self, fail)
+        _check_power(self, fail)
+
+
+@dataclass(frozen=True)
+class Commercial:
+    """``[commercial]``: charge and swap stations for commercial fleets at demand hubs (docs/costs.md §4)."""
+
+    #: hub_id, name, kind, lon, lat, vehicles[, kwh_per_vehicle_day]: ports, logistics parks, depots …
+    demand_hubs: Path | None = None
+    #: A hub's vehicles may use a station this far away, metres (ASSUMPTION, docs/power.md).
+    radius_m: float = 5000.0
+    max_stations_per_site: int = 10
+    #: Hub kinds served by swap stations, by charge stations, and by charge stations that charge in the valley.
+    swap_hub_kinds: tuple[str, ...] = ("port",)
+    charge_hub_kinds: tuple[str, ...] = ("logistics", "delivery", "bus_depot", "sanitation")
+    valley_hub_kinds: tuple[str, ...] = ("bus_depot",)
+    swap_vehicles_per_day: float = 200.0
+    swap_station_kw: float = 2500.0
+    swap_station_cost_cny: float = 10_000_000.0
+    swap_coincidence: float = 0.8
+    charge_vehicles_per_day: float = 40.0
+    charge_station_kw: float = 1200.0
+    charge_station_cost_cny: float = 900_000.0
+    charge_coincidence: float = 0.6
+    #: Share of a valley-charging (bus depot) station's power drawn at the evening peak.
+    valley_coincidence: float = 0.1
+    #: Energy per vehicle a day where the hub file has no kwh_per_vehicle_day, kWh (bus, docs/costs.md §4).
+    kwh_per_vehicle_day: float = 200.0
+    full_load_hours_per_day: float = 8.0
+    #: Share of the hubs' vehicles to serve when targets.commercial_stations is absent.
+    min_coverage: float = 1.0
+    budget_cny: float = 0.0
+
+    def check(self, fail: Fail) -> None:
+        for name in ("radius_m", "swap_vehicles_per_day", "charge_vehicles_per_day", "kwh_per_vehicle_day"):
+            if getattr(self, name) <= 0:
+                fail(name, getattr(self, name), "must be positive")
+        for name in ("swap_station_kw", "charge_station_kw", "swap_station_cost_cny", "charge_station_cost_cny",
+                     "budget_cny"):
+            if getattr(self, name) < 0:
+                fail(name, getattr(self, name), "is negative; give 0 or more")
+        if self.max_stations_per_site < 1:
+            fail("max_stations_per_site", self.max_stations_per_site, "must be at least 1")
+        for name in ("swap_coincidence", "charge_coincidence", "valley_coincidence"):
+            if not 0 <= getattr(self, name) <= 1:
+                fail(name, getattr(self, name), "must be a share between 0 and 1")
+        if not 0 < self.min_coverage <= 1:
+            fail("min_coverage", self.min_coverage, "must be a share above 0 and at most 1")
+        both = set(self.swap_hub_kinds) & set(self.charge_hub_kinds)
+        if both:
+            fail("charge_hub_kinds", list(self.charge_hub_kinds),
+                 f"names {sorted(both)[0]!r}, also in swap_hub_kinds; give each hub kind one station kind")
+
+
+#: Shandong's TOU periods with the default hours (ASSUMPTION) and prices (鲁发改价格〔2023〕594号), docs/costs.md §7.
+TOU_PERIODS = ("deep_valley", "valley", "flat", "peak", "critical_peak")
+TOU_HOURS = ("valley",) * 6 + ("flat",) * 4 + ("valley",) + ("deep_valley",) * 3 + ("valley", "flat", "peak") + \
+    ("critical_peak",) * 4 + ("peak", "flat", "flat")
+
+
+@dataclass(frozen=True)
+class Grid:
+    """``[grid]``: zones with headroom, the site connection, TOU periods, 光储充 and V2G rules (docs/power.md)."""
+
+    #: zone_id, headroom_kw and a polygon (GeoJSON/GPKG) or lon, lat, radius_m (CSV/XLSX).
+    zones: Path | None = None
+    #: Most a site draws from the grid, kW (one 630 kVA transformer × power factor 0.95 ≈ 600 kW).
+    site_connection_kw: float = 600.0
+    tou_periods: tuple[str, ...] = TOU_PERIODS
+    tou_prices_cny_per_kwh: tuple[float, ...] = (0.222, 0.385, 0.555, 0.585, 0.888)
+    #: The TOU period of each hour 0–23.
+    tou_hours: tuple[str, ...] = TOU_HOURS
+    #: Periods a "valley" load charges in; the period storage must bridge (its hours size storage_kwh).
+    valley_periods: tuple[str, ...] = ("deep_valley", "valley")
+    peak_period: str = "critical_peak"
+    storage_depth: float = 0.9
+    #: Share of V2G-ready chargers plugged in at the peak (flexible capacity per district).
+    v2g_plugged_share: float = 0.5
+
+    def check(self, fail: Fail) -> None:
+        if self.site_connection_kw <= 0:
+            fail("site_connection_kw", self.site_connection_kw, "must be positive (kW)")
+        if len(self.tou_prices_cny_per_kwh) != len(self.tou_periods):
+            fail("tou_prices_cny_per_kwh", list(self.tou_prices_cny_per_kwh),
+                 f"must have one price per period ({len(self.tou_periods)}: {', '.join(self.tou_periods)})")
+        if len(self.tou_hours) != 24:
+            fail("tou_hours", len(self.tou_hours), "must name the period of each of the 24 hours")
+        for name in (*self.tou_hours, *self.valley_periods, self.peak_period):
+            if name not in self.tou_periods:
+                fail("tou_hours", name, f"is not one of tou_periods ({', '.join(self.tou_periods)}); fix it")
+        if not any(h in self.valley_periods for h in self.tou_hours):
+            fail("valley_periods", list(self.valley_periods), "has no hour in tou_hours; name a period that has")
+        if not 0 < self.storage_depth <= 1:
+            fail("storage_depth", self.storage_depth, "must be a share above 0 and at most 1")
+        if not 0 <= self.v2g_plugged_share <= 1:
+            fail("v2g_plugged_share", self.v2g_plugged_share, "must be a share between 0 and 1")
 
 
 @dataclass(frozen=True)
@@ -313,9 +439,15 @@ class TierTable:
     objective: str = "coverage"
     min_coverage: float = 0.0
     budget_cny: float = 0.0
+    #: Power of one unit, kW, its share at the evening peak, energy a day in full-load hours (docs/power.md).
+    power_kw_per_charger: float = 60.0
+    coincidence: float = 0.5
+    full_load_hours_per_day: float = 3.0
+    load_profile: str = "flat"
 
     def check(self, fail: Fail) -> None:
         _check_economics(self, fail)
+        _check_power(self, fail)
         if self.kind not in KINDS:
             fail("kind", self.kind, 'is not a kind of tier; use "charger" or "station"')
         if self.target < 0:
@@ -393,6 +525,8 @@ class Scenario:
     residential: ChargerTier = field(default_factory=_residential)
     rural: ChargerTier = field(default_factory=_rural)
     hydrogen: Hydrogen = field(default_factory=Hydrogen)
+    commercial: Commercial = field(default_factory=Commercial)
+    grid: Grid = field(default_factory=Grid)
     network: Network = field(default_factory=Network)
     solver: Solver = field(default_factory=Solver)
     budget: Budget = field(default_factory=Budget)
@@ -455,6 +589,8 @@ SECTIONS: dict[str, type] = {
     "residential": ChargerTier,
     "rural": ChargerTier,
     "hydrogen": Hydrogen,
+    "commercial": Commercial,
+    "grid": Grid,
     "network": Network,
     "solver": Solver,
     "budget": Budget,
@@ -562,7 +698,7 @@ def _require_table(path: Path, key: str, value: Any) -> None:
 
 def _named_table(path: Path, section: str, key: str, cls: type, table: Any) -> Any:
     """One ``[section.key]`` table, e.g. ``[tiers.taxi]``."""
-    builtin = ("public", "residential", "rural", "hydrogen")
+    builtin = ("public", "residential", "rural", "commercial", "hydrogen")
     if not re.fullmatch(r"[a-z][a-z0-9_]*", key) or key in builtin:
         msg = (f"{path}: [{section}.{key}]: a tier name must be lower-case letters, digits and '_' and not one "
                f"of the built-in tiers ({', '.join(builtin)}); rename it")
@@ -667,6 +803,8 @@ def _check_values(s: Scenario) -> None:
 
     if s.targets.hydrogen_new_stations > 0 and s.hydrogen.demand_hubs is None:
         fail("hydrogen.demand_hubs", None, "is needed when targets.hydrogen_new_stations > 0; add a hubs CSV")
+    if s.targets.commercial_stations and s.commercial.demand_hubs is None:
+        fail("commercial.demand_hubs", None, "is needed when targets.commercial_stations > 0; add a hubs CSV")
     for section in ("public", "residential", "rural"):
         if getattr(s, section).every_township and s.region.townships is None:
             fail(f"{section}.every_township", True, "needs township polygons; set region.townships (docs/scenario.md)")

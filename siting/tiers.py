@@ -8,7 +8,7 @@ serves, and where its candidate sites come from. The rest of the package loops
 over ``scenario.tiers``; no code outside this module names a tier.
 
 Built-in tiers are made from the scenario's ``[public]``, ``[residential]``,
-``[rural]`` and ``[hydrogen]`` sections and ``[targets]``; a scenario adds more
+``[rural]``, ``[commercial]`` and ``[hydrogen]`` sections and ``[targets]``; a scenario adds more
 under ``[tiers.NAME]`` (see ``docs/scenario.md``).
 """
 
@@ -34,6 +34,42 @@ KINDS = ("charger", "station")
 CANDIDATE_SOURCES = ("file", "osm", "cells")
 #: Tiers that OpenStreetMap place rules exist for (:data:`siting.osm_pbf.PLACE_RULES`).
 OSM_PLACE_TIERS = ("public", "residential", "rural", "commercial", "hydrogen")
+#: How a tier's load spreads over the day: in proportion to the hours of every TOU period, or in the valleys only.
+LOAD_PROFILES = ("flat", "valley")
+
+
+@dataclass(frozen=True)
+class StationKind:
+    """One kind of station a hub tier builds (the commercial tier's ``charge`` and ``swap``).
+
+    Attributes
+    ----------
+    name : str
+        ``kind`` of the site in the outputs.
+    hub_kinds : tuple of str
+        Hub kinds (``port``, ``bus_depot`` …) whose vehicles this kind of station serves;
+        a hub of such a kind is a candidate site of this kind.
+    capacity_per_unit : float
+        Vehicles one station serves per day.
+    power_kw : float
+        Connected power of one station, kW.
+    cost_cny : float
+        Cost of one station, CNY.
+    coincidence : float
+        Share of ``power_kw`` drawn at the system's evening peak.
+    load_profile : {"flat", "valley"}
+    v2g_ready : bool
+        Vehicles dwell long enough for bidirectional charging.
+    """
+
+    name: str
+    hub_kinds: tuple[str, ...]
+    capacity_per_unit: float
+    power_kw: float
+    cost_cny: float
+    coincidence: float
+    load_profile: str = "flat"
+    v2g_ready: bool = False
 
 
 @dataclass(frozen=True)
@@ -142,6 +178,29 @@ class TierSpec:
     every_township: bool = False
     candidate_sources: tuple[str, ...] = ()
     osm_places: str = ""
+    #: Connected power of one unit, kW, and the share of it drawn at the system's evening peak (docs/costs.md §6).
+    power_kw_per_unit: float = 0.0
+    coincidence: float = 1.0
+    #: Energy a unit delivers per day in hours at full power (ASSUMPTION, docs/power.md); hub tiers use the hubs'
+    #: ``kwh_per_vehicle_day`` instead when the hub file has it.
+    full_load_hours_per_day: float = 0.0
+    #: "flat" (the TOU periods in proportion to their hours) or "valley" (valley and deep-valley hours only).
+    load_profile: str = "flat"
+    #: Vehicles dwell ≥ 8 h at the tier's sites: bidirectional (V2G) chargers make sense there.
+    v2g_ready: bool = False
+    #: PV canopy per unit where a site gets one (2.0 kW per charger space, docs/costs.md §8).
+    pv_kw_per_unit: float = 2.0
+    #: Station kinds by hub kind (a hub tier with several kinds of station, e.g. commercial charge/swap).
+    station_kinds: tuple[StationKind, ...] = ()
+    #: No target: open as few (least-cost) units as cover ``min_coverage`` of the demand.
+    open_target: bool = False
+    #: Energy per unit of demand served a day, kWh (a hub file's ``kwh_per_vehicle_day`` overrides it); 0: use
+    #: ``full_load_hours_per_day``.
+    kwh_per_demand_unit: float = 0.0
+
+    def station_kind(self, hub_kind: str) -> StationKind | None:
+        """The station kind that serves hubs of ``hub_kind`` (None: no kind does)."""
+        return next((k for k in self.station_kinds if hub_kind in k.hub_kinds), None)
 
     @property
     def is_station(self) -> bool:
@@ -154,7 +213,7 @@ class TierSpec:
         A station tier with existing stations and a target of 0 is kept: the
         plan then shows how well the existing stations serve its demand.
         """
-        return self.target == 0 and self.existing_sites is None
+        return self.target == 0 and self.existing_sites is None and not self.open_target
 
     @property
     def unit(self) -> str:
@@ -177,6 +236,21 @@ def builtin_tiers(scenario) -> list[TierSpec]:
                       kind="village_cluster", density="density_rural_per_km2", candidates="village_clusters",
                       reach_towns_beyond="public", shown=False),
     ]
+    c = s.commercial
+    if c.demand_hubs is not None:
+        target = s.targets.commercial_stations
+        tiers.append(TierSpec(
+            name="commercial", kind="station", label="Commercial charge and swap stations", colour="#6a3d9a",
+            target=target or 0, demand="hubs", demand_unit="vehicles/day", radius_m=c.radius_m,
+            min_units_per_site=1, max_units_per_site=c.max_stations_per_site,
+            capacity_per_unit=c.charge_vehicles_per_day, candidates="hubs", hubs=c.demand_hubs,
+            hub_weight_column="vehicles", candidate_sites=None, builtin=True,
+            unit_cost_cny=c.charge_station_cost_cny, objective="coverage" if target is not None else "cost",
+            min_coverage=0.0 if target is not None else c.min_coverage, budget_cny=c.budget_cny,
+            power_kw_per_unit=c.charge_station_kw, coincidence=c.charge_coincidence,
+            full_load_hours_per_day=c.full_load_hours_per_day, open_target=target is None,
+            kwh_per_demand_unit=c.kwh_per_vehicle_day,
+            station_kinds=commercial_station_kinds(c)))
     h = s.hydrogen
     if h.demand_hubs is not None:
         tiers.append(TierSpec(
@@ -187,7 +261,8 @@ def builtin_tiers(scenario) -> list[TierSpec]:
             hub_weight_column="demand_kg_per_day", existing_sites=h.existing_stations,
             candidate_sites=h.candidate_sites, osm_kinds=("fuel", "industrial", "transport_hub"), builtin=True,
             unit_cost_cny=h.station_cost_cny, objective=h.objective, min_coverage=h.min_coverage,
-            budget_cny=h.budget_cny))
+            budget_cny=h.budget_cny, power_kw_per_unit=h.power_kw_per_station, coincidence=h.coincidence,
+            full_load_hours_per_day=h.full_load_hours_per_day, pv_kw_per_unit=0.0))
     return tiers
 
 
@@ -203,7 +278,8 @@ def _charger_tier(name, config, target, *, colour, label, demand, unit, kind, de
         reach_towns_beyond=reach_towns_beyond, osm_kinds=osm_kinds, builtin=True, shown=shown,
         site_cost_cny=config.site_cost_cny, unit_cost_cny=config.charger_cost_cny, objective=config.objective,
         min_coverage=config.min_coverage, budget_cny=config.budget_cny, every_township=config.every_township,
-        candidate_sites=config.candidate_sites, candidate_sources=_sources(config), osm_places=name)
+        candidate_sites=config.candidate_sites, candidate_sources=_sources(config), osm_places=name,
+        **_power_fields(config))
 
 
 def _sources(config) -> tuple[str, ...]:
@@ -211,6 +287,35 @@ def _sources(config) -> tuple[str, ...]:
     if config.candidate_sources:
         return tuple(config.candidate_sources)
     return ("file",) if config.candidate_sites is not None else ()
+
+
+
+def _power_fields(config) -> dict:
+    """TierSpec power fields from a charger section's ``power_kw_per_charger`` … keys."""
+    return {"power_kw_per_unit": config.power_kw_per_charger, "coincidence": config.coincidence,
+            "full_load_hours_per_day": config.full_load_hours_per_day, "load_profile": config.load_profile,
+            "v2g_ready": config.v2g_ready}
+
+
+def commercial_station_kinds(c) -> tuple[StationKind, ...]:
+    """The ``charge`` and ``swap`` stations of a ``[commercial]`` section (docs/costs.md §4, §6).
+
+    Bus depots charge in the valley (Shandong's valley bonus for e-bus depots,
+    docs/costs.md §7), so they get a kind of their own with the valley profile.
+    """
+    charge = dict(capacity_per_unit=c.charge_vehicles_per_day, power_kw=c.charge_station_kw,
+                  cost_cny=c.charge_station_cost_cny)
+    valley = tuple(k for k in c.charge_hub_kinds if k in c.valley_hub_kinds)
+    other = tuple(k for k in c.charge_hub_kinds if k not in c.valley_hub_kinds)
+    kinds = [StationKind(name="swap", hub_kinds=c.swap_hub_kinds, capacity_per_unit=c.swap_vehicles_per_day,
+                         power_kw=c.swap_station_kw, cost_cny=c.swap_station_cost_cny,
+                         coincidence=c.swap_coincidence)]
+    if other:
+        kinds.append(StationKind(name="charge", hub_kinds=other, coincidence=c.charge_coincidence, **charge))
+    if valley:
+        kinds.append(StationKind(name="charge", hub_kinds=valley, coincidence=c.valley_coincidence,
+                                 load_profile="valley", v2g_ready=True, **charge))
+    return tuple(kinds)
 
 
 def scenario_tier(name: str, table, index: int) -> TierSpec:
@@ -233,4 +338,6 @@ def scenario_tier(name: str, table, index: int) -> TierSpec:
         hubs=hubs, hub_weight_column=t.hub_weight_column, builtin=False, site_cost_cny=t.site_cost_cny,
         unit_cost_cny=t.charger_cost_cny, objective=t.objective, min_coverage=t.min_coverage, budget_cny=t.budget_cny,
         candidate_sites=t.candidate_sites if hubs is None else None,
-        candidate_sources=_sources(t) if hubs is None else (), osm_places=t.osm_places or name)
+        candidate_sources=_sources(t) if hubs is None else (), osm_places=t.osm_places or name,
+        power_kw_per_unit=t.power_kw_per_charger, coincidence=t.coincidence,
+        full_load_hours_per_day=t.full_load_hours_per_day, load_profile=t.load_profile)
