@@ -25,6 +25,7 @@ from siting._tabular import recording_encodings
 from siting.allocate import TierPlan, allocate
 from siting.decisions import apply_decisions, check_all_applied, read_decisions
 from siting.demand import build_demand_surface, geonames_places
+from siting.hydrogen import SITE_SUPPLY_COLUMNS, station_rollout, with_supply
 from siting.inputs import (read_boundaries, read_district_stats, read_existing_chargers, read_points,
                            read_population_layer)
 from siting.models.blocks import Budget
@@ -39,7 +40,8 @@ Allocator = Callable[[TierProblem, Solver], TierPlan]
 
 SITE_COLUMNS = ["site_id", "tier", "status", "district_code", "district_name", "lon", "lat", "chargers",
                 "capacity_kg_per_day", "demand_served", "demand_unit", "kind", "name", "rank", "district_name_en",
-                "cost_cny", "year", "township_code", "township_name"]
+                "cost_cny", "year", "township_code", "township_name", "supply_source", "station_cny_per_kg",
+                "delivered_cost_cny_per_kg", "colocated"]
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,7 @@ class Plan:
                 "cost_cny": chosen["cost_cny"].where(chosen["status"] == "new") if "cost_cny" in chosen else np.nan,
                 "year": chosen["year"] if "year" in chosen else pd.NA,
                 "township_code": chosen.get("township_code", ""), "township_name": chosen.get("township_name", ""),
+                **{c: chosen[c] if c in chosen else pd.NA for c in SITE_SUPPLY_COLUMNS},
             }))
         table = pd.concat(frames, ignore_index=True).merge(self._names(), on="district_code", how="left")
         table["year"] = table["year"].astype("Int64")
@@ -253,7 +256,7 @@ def _plan_with(scenario: Scenario, solve: Allocator, report: Callable[[str], Non
         with timer.stage(name):
             solved = {t: tp for t, tp in tiers.items() if isinstance(tp, TierPlan)}  # not a queued district
             problem = with_every_township(problem, inputs, solved)
-            tiers[name] = solve(budgets.limit(problem), s.solver)
+            tiers[name] = with_supply_and_rollout(solve(budgets.limit(problem), s.solver), problem)
             budgets.spend(tiers[name])
     return Plan(scenario=s, boundaries=boundaries, stats=stats, cells=cells, tiers=tiers,
                 timings_s=timer.timings, input_hashes=input_hashes(s),
@@ -284,6 +287,15 @@ def build_problems(inputs: PlanInputs, decisions: pd.DataFrame | None = None, *,
     if decisions is not None:
         check_all_applied(decisions, used, s.decisions.file)
     return problems
+
+
+def with_supply_and_rollout(plan: TierPlan, problem: TierProblem) -> TierPlan:
+    """A solved tier with its hydrogen supply and delivered costs, and its roll-out after its hubs' fleet years
+    (:mod:`siting.hydrogen`; a tier without supply sources, fuel stations or hub years is returned as it is)."""
+    if not isinstance(plan, TierPlan):  # a district queued by a decomposition
+        return plan
+    plan = with_supply(plan, problem.blocks, problem.spec)
+    return station_rollout(plan, problem.hubs, problem.years)
 
 
 class TotalBudget:
@@ -358,7 +370,8 @@ def input_hashes(s: Scenario) -> dict[str, str]:
         "existing_stations": s.hydrogen.existing_stations, "candidate_sites": s.hydrogen.candidate_sites,
         "population_layer": s.demand.population_layer, "network": network_file(s),
         "existing_chargers": s.region.existing_chargers, "decisions": s.decisions.file,
-        "townships": s.region.townships,
+        "townships": s.region.townships, "supply_sources": s.hydrogen.supply_sources,
+        "fuel_stations": s.hydrogen.fuel_stations,
     }
     for spec in s.tiers:
         if not spec.builtin and spec.hubs is not None:

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from siting import candidates as cand
+from siting import hydrogen
 from siting.costs import travel_costs
 from siting.inputs import read_points
 from siting.models.blocks import Budget, least_cost_of
@@ -163,6 +164,10 @@ def read_tier_files(spec: TierSpec, boundaries: gpd.GeoDataFrame) -> dict[str, g
     if spec.candidate_sites is not None:
         files["candidate_sites"] = read_points(spec.candidate_sites, id_column="site_id", required=[],
                                                boundaries=boundaries)
+    if spec.supply_sources is not None:
+        files["supply_sources"] = hydrogen.read_supply_sources(spec.supply_sources, boundaries)
+    if spec.fuel_stations is not None:
+        files["fuel_stations"] = hydrogen.read_fuel_stations(spec.fuel_stations, boundaries)
     return files
 
 
@@ -223,6 +228,8 @@ def tier_problem(spec: TierSpec, inputs: PlanInputs, built: dict[str, TierProble
     years, periods = phase_targets(s.phases.years, s.phases.share, stated=spec.target, new=target,
                                    existing=existing if s.targets.mode == "total" else 0)
     blocks = (Budget(spec.budget_cny, label=f"{spec.name}.budget_cny"),) if spec.budget_cny > 0 else ()
+    blocks += hydrogen.supply_blocks(files, sites, spec, metric_crs=crs, circuity=s.network.circuity,
+                                     network=inputs.network)
     return TierProblem(spec=spec, target=target, demand=demand, sites=sites, required=tuple(required),
                        circuity=s.network.circuity, network=inputs.network, hubs=hubs, years=years,
                        period_targets=periods, existing_units=existing, stated_target=spec.target, blocks=blocks)
@@ -358,6 +365,7 @@ def _hub_sites(hubs: gpd.GeoDataFrame, spec: TierSpec, inputs: PlanInputs,
     if extra is not None and len(extra):
         frames.append(cand.point_candidates(extra, id_column="site_id", tier=spec.name, kind="candidate_site",
                                             metric_crs=crs))
+    frames += hydrogen.supply_candidates(files, spec, crs)
     if inputs.osm_sites is not None and spec.osm_kinds:
         osm = cand.osm_candidates(inputs.osm_sites, tier=spec.name, kinds=spec.osm_kinds,
                                   boundaries=inputs.boundaries, metric_crs=crs)
@@ -373,7 +381,7 @@ def _hub_sites(hubs: gpd.GeoDataFrame, spec: TierSpec, inputs: PlanInputs,
         capacity = pd.Series(stations["capacity_kg_per_day"].astype(float).to_numpy(),
                              index=station_sites["site_id"].to_numpy())
     sites = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs="EPSG:4326")
-    return with_site_columns(sites, spec, existing_units=existing, capacity=capacity)
+    return hydrogen.with_colocation(with_site_columns(sites, spec, existing_units=existing, capacity=capacity), spec)
 
 
 def with_every_township(problem: TierProblem, inputs: PlanInputs, solved: dict[str, Any]) -> TierProblem:

@@ -128,6 +128,15 @@ class TierSpec:
     budget_cny: float = 0.0
     #: Every township with EVs gets a site of this tier, unless the tier ``reach_towns_beyond`` names has one there.
     every_township: bool = False
+    #: Hydrogen supply (docs/hydrogen.md): sources (source_id, lon, lat, capacity_kg_per_day, cost_cny_per_kg),
+    #: fuel stations that may host a station (station_id, name, brand, lon, lat), transport cost per kg and km
+    #: and per kg, the saving of a station built in a fuel station, and the capacity kept ahead of demand.
+    supply_sources: Path | None = None
+    fuel_stations: Path | None = None
+    transport_cny_per_kg_km: float = 0.0
+    transport_fixed_cny_per_kg: float = 0.0
+    colocation_saving_cny: float = 0.0
+    capacity_margin: float = 0.0
 
     @property
     def is_station(self) -> bool:
@@ -173,7 +182,9 @@ def builtin_tiers(scenario) -> list[TierSpec]:
             hub_weight_column="demand_kg_per_day", existing_sites=h.existing_stations,
             candidate_sites=h.candidate_sites, osm_kinds=("fuel", "industrial", "transport_hub"), builtin=True,
             unit_cost_cny=h.station_cost_cny, objective=h.objective, min_coverage=h.min_coverage,
-            budget_cny=h.budget_cny))
+            budget_cny=h.budget_cny, supply_sources=h.supply_sources, fuel_stations=h.fuel_stations,
+            transport_cny_per_kg_km=h.transport_cny_per_kg_km, transport_fixed_cny_per_kg=h.transport_fixed_cny_per_kg,
+            colocation_saving_cny=h.colocation_saving_cny, capacity_margin=h.capacity_margin))
     return tiers
 
 
