@@ -160,9 +160,9 @@ def supply_blocks(files: dict[str, gpd.GeoDataFrame], sites: pd.DataFrame, spec:
         pairs = supply_pairs(sources, sites, spec, metric_crs=metric_crs, circuity=circuity, network=network)
         capacity = pd.Series(sources["capacity_kg_per_day"].astype(float).to_numpy(),
                              index=sources["source_id"].astype(str).to_numpy())
-        blocks.append(SupplyBlock(pairs=pairs, capacity_kg_per_day=capacity))
+        blocks.append(SupplyBlock(pairs=pairs, capacity_kg_per_day=capacity, label=f"{spec.name}.supply_sources"))
     if spec.capacity_margin > 0:
-        blocks.append(CapacityMargin(spec.capacity_margin))
+        blocks.append(CapacityMargin(spec.capacity_margin, label=f"{spec.name}.capacity_margin"))
     return tuple(blocks)
 
 
@@ -276,7 +276,8 @@ def station_rollout(plan: Any, hubs: gpd.GeoDataFrame | None, years: tuple[int, 
     first_year = new["site_id"].map(first)
     order = new.assign(first=first_year.fillna(np.inf)).sort_values(
         ["first", "demand_served", "site_id"], ascending=[True, False, True])["site_id"].tolist()
-    counts = plan.phases.groupby("year")["units"].apply(lambda u: int((u > 0).sum()))
+    ours = plan.phases[plan.phases["site_id"].isin(new["site_id"])]
+    counts = ours.groupby("year")["units"].apply(lambda u: int((u > 0).sum()))
     rows, opened = [], 0
     for year in years:
         required = int((first_year <= year).sum())

@@ -28,6 +28,7 @@ from siting.demand import build_demand_surface, geonames_places
 from siting.hydrogen import SITE_SUPPLY_COLUMNS, station_rollout, with_supply
 from siting.inputs import (read_boundaries, read_district_stats, read_existing_chargers, read_points,
                            read_population_layer)
+from siting.models._base import OPTIMALITY_TOLERANCE
 from siting.models.blocks import Budget
 from siting.problem import PlanInputs, TierProblem, read_tier_files, tier_problem, with_every_township
 from siting.scenario import SECTIONS, Scenario, Solver, network_file
@@ -256,7 +257,8 @@ def _plan_with(scenario: Scenario, solve: Allocator, report: Callable[[str], Non
         with timer.stage(name):
             solved = {t: tp for t, tp in tiers.items() if isinstance(tp, TierPlan)}  # not a queued district
             problem = with_every_township(problem, inputs, solved)
-            tiers[name] = with_supply_and_rollout(solve(budgets.limit(problem), s.solver), problem)
+            tiers[name] = with_supply_and_rollout(solve(budgets.limit(problem), solver_for(problem, s.solver)),
+                                                  problem)
             budgets.spend(tiers[name])
     return Plan(scenario=s, boundaries=boundaries, stats=stats, cells=cells, tiers=tiers,
                 timings_s=timer.timings, input_hashes=input_hashes(s),
@@ -287,6 +289,14 @@ def build_problems(inputs: PlanInputs, decisions: pd.DataFrame | None = None, *,
     if decisions is not None:
         check_all_applied(decisions, used, s.decisions.file)
     return problems
+
+
+def solver_for(problem: TierProblem, solver: Solver) -> Solver:
+    """``solver``, with its MIP gap tightened to proven optimality when a block of the problem asks for it
+    (``exact = True``: a small model whose objective terms make a 1 % gap stop short, e.g. hydrogen supply)."""
+    if any(getattr(block, "exact", False) for block in problem.blocks):
+        return dataclasses.replace(solver, mip_gap=min(solver.mip_gap, OPTIMALITY_TOLERANCE))
+    return solver
 
 
 def with_supply_and_rollout(plan: TierPlan, problem: TierProblem) -> TierPlan:

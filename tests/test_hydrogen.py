@@ -145,6 +145,10 @@ def test_no_station_opens_after_its_hubs_fleet_year(tmp_path):
     for site in d_sites & set(phases_table["site_id"]):
         rows = phases_table[phases_table["site_id"] == site].set_index("year")
         assert rows.loc[2024, "chargers"] == 1, site
+    # the phase share holds: 2 of the 3 new stations by 2024 (round(0.5 × 3)), the third in 2025
+    new = set(tp.sites.loc[tp.sites["status"] == "new", "site_id"])
+    per_year = phases_table[phases_table["site_id"].isin(new)].groupby("year")["chargers"].sum()
+    assert per_year.to_dict() == {2024: 2, 2025: 3}
     years = tp.sites.set_index("site_id")
     for site in d_sites & set(years.index[years["status"] == "new"]):
         assert years.loc[site, "year"] <= 2024
@@ -194,3 +198,8 @@ def test_without_supply_keys_no_supply_outputs(tmp_path):
     tp = plan.tiers["hydrogen"]
     assert tp.supply is None and "delivered_cost_cny_per_kg" not in tp.sites
     assert plan.sites()["delivered_cost_cny_per_kg"].isna().all()
+
+
+def test_map_shows_sources_and_supply_routes(written):
+    html = (written / "map.html").read_text(encoding="utf-8")
+    assert "Hydrogen supply routes" in html and "P1 → hydrogen-" in html
