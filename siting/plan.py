@@ -90,7 +90,7 @@ class Plan:
                 "cost_cny": chosen["cost_cny"].where(chosen["status"] == "new") if "cost_cny" in chosen else np.nan,
                 "year": chosen["year"] if "year" in chosen else pd.NA,
                 "township_code": chosen.get("township_code", ""), "township_name": chosen.get("township_name", ""),
-                **{c: chosen[c] if c in chosen else pd.NA for c in SITE_SUPPLY_COLUMNS},
+                **{c: chosen.get(c, pd.NA) for c in SITE_SUPPLY_COLUMNS},
             }))
         table = pd.concat(frames, ignore_index=True).merge(self._names(), on="district_code", how="left")
         table["year"] = table["year"].astype("Int64")
