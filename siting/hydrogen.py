@@ -82,6 +82,21 @@ def read_supply_sources(path: Path, boundaries: gpd.GeoDataFrame) -> gpd.GeoData
     return table
 
 
+def check_hub_years(hubs: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
+    """``hubs`` with ``year`` as whole numbers (empty: no fleet year); one line naming the row otherwise."""
+    if "year" not in hubs:
+        return hubs
+    text = hubs["year"].astype("string").str.strip().replace("", pd.NA)
+    year = pd.to_numeric(text, errors="coerce")
+    bad = (text.notna() & (year.isna() | (year % 1 != 0) | (year < 1900) | (year > 2200))).to_numpy()
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        msg = (f"{path}: row {row + 2} (hub_id {hubs['hub_id'].iloc[row]}) year {hubs['year'].iloc[row]!s} is not a "
+               "year; give the year the hub's fleet arrives (e.g. 2025) or leave it empty")
+        raise DataError(msg)
+    return hubs.assign(year=year.astype("Int64"))
+
+
 def read_fuel_stations(path: Path, boundaries: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Read ``station_id, name, brand, lon, lat`` (existing fuel stations that could host hydrogen)."""
     return read_points(path, id_column="station_id", required=[], boundaries=boundaries)

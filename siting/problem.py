@@ -158,6 +158,7 @@ def read_tier_files(spec: TierSpec, boundaries: gpd.GeoDataFrame) -> dict[str, g
     if spec.hubs is not None:
         files["hubs"] = read_points(spec.hubs, id_column="hub_id", required=[spec.hub_weight_column],
                                     boundaries=boundaries)
+        files["hubs"] = hydrogen.check_hub_years(files["hubs"], spec.hubs)
     if spec.existing_sites is not None:
         files["existing_sites"] = read_points(spec.existing_sites, id_column="station_id",
                                               required=["capacity_kg_per_day"], boundaries=boundaries)

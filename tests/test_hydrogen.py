@@ -174,6 +174,13 @@ def test_bad_supply_file_gives_one_line(edit, expected, tmp_path, capsys):
         assert text in lines[0], (text, lines[0])
 
 
+def test_bad_hub_year_gives_one_line(tmp_path, capsys):
+    scenario = _scenario(tmp_path / "inputs", keys=SUPPLY, hubs_year=[2025, "soon", 2025, 2024])
+    assert main(["plan", str(scenario), "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "hubs.csv" in lines[0] and "row 3" in lines[0] and "soon" in lines[0], lines
+
+
 def test_bad_fuel_station_file_gives_one_line(tmp_path, capsys):
     folder = tmp_path / "inputs"
     fuel = pd.DataFrame({"station_id": ["F1", "F1"], "name": ["a", "b"], "brand": ["x", "y"],
