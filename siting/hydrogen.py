@@ -303,8 +303,26 @@ def station_rollout(plan: Any, hubs: gpd.GeoDataFrame | None, years: tuple[int, 
     phases = pd.DataFrame(rows)
     existing = plan.phases[~plan.phases["site_id"].isin(new["site_id"])]
     phases = pd.concat([phases, existing], ignore_index=True)
+    result = plan.result
+    before = ours[ours["units"] > 0].groupby("year")["site_id"].apply(frozenset)
+    after = phases[(phases["units"] > 0) & phases["site_id"].isin(new["site_id"])].groupby("year")["site_id"].apply(
+        frozenset)
+    if not before.reindex(list(years)).equals(after.reindex(list(years))):
+        # the fleets moved a station earlier: a year's service is what its open sites serve in the final plan
+        # (a lower bound), and the year is no longer the model's optimum
+        load = plan.sites.set_index("site_id")["demand_served"]
+        old_existing = plan.sites.loc[plan.sites["status"] == "existing", "site_id"]
+        served, status = [], []
+        for k, year in enumerate(years):
+            open_sites = set(after.get(year, frozenset())) | set(old_existing)
+            changed = before.get(year, frozenset()) != after.get(year, frozenset())
+            served.append(float(load.reindex(list(open_sites)).fillna(0.0).sum()) if changed
+                          else result.extra.get("period_served", [np.nan] * len(years))[k])
+            status.append("feasible" if changed else result.extra.get("period_status", [result.status] * len(years))[k])
+        result = dataclasses.replace(result, extra={**result.extra, "period_served": served, "period_status": status,
+                                                    "period_rule": "fleet years"})
     sites = plan.sites.copy()
     first_open = phases[phases["units"] > 0].groupby("site_id")["year"].min()
     sites["year"] = sites["site_id"].map(first_open).astype("Int64").to_numpy()
     sites["fleet_year"] = sites["site_id"].map(first).astype("Int64").to_numpy()
-    return dataclasses.replace(plan, phases=phases, sites=sites)
+    return dataclasses.replace(plan, phases=phases, sites=sites, result=result)

@@ -149,6 +149,9 @@ def test_no_station_opens_after_its_hubs_fleet_year(tmp_path):
     new = set(tp.sites.loc[tp.sites["status"] == "new", "site_id"])
     per_year = phases_table[phases_table["site_id"].isin(new)].groupby("year")["chargers"].sum()
     assert per_year.to_dict() == {2024: 2, 2025: 3}
+    # 2024 re-sequenced by the fleets: its service is what its open sites serve, not the model's optimum
+    assert tp.result.extra["period_rule"] == "fleet years"
+    assert tp.result.extra["period_status"][0] == "feasible"
     years = tp.sites.set_index("site_id")
     for site in d_sites & set(years.index[years["status"] == "new"]):
         assert years.loc[site, "year"] <= 2024
