@@ -217,6 +217,7 @@ def tier_problem(spec: TierSpec, inputs: PlanInputs, built: dict[str, TierProble
                 sites = cand.merge_candidates(sites, cand.osm_candidates(
                     inputs.osm_sites, tier=spec.name, kinds=spec.osm_kinds, boundaries=inputs.boundaries,
                     metric_crs=crs))
+            sites = cand.merge_candidates(sites, *hydrogen.supply_candidates(files, spec, crs))
     sites = address(sites, inputs.townships, metric_crs=crs)
     demand = address(demand, inputs.townships, metric_crs=crs)
     sites = with_site_columns(sites, spec)

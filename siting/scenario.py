@@ -168,6 +168,8 @@ class ChargerTier:
     budget_cny: float = 0.0
     #: Give every township with EVs a site of this tier (or of the tier it complements); needs region.townships.
     every_township: bool = False
+    #: Existing fuel stations (station_id, name, brand, lon, lat) as extra candidate sites (油气电; docs/hydrogen.md).
+    fuel_stations: Path | None = None
 
     def check(self, fail: Fail) -> None:
         _check_units(self, fail)

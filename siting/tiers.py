@@ -199,7 +199,8 @@ def _charger_tier(name, config, target, *, colour, label, demand, unit, kind, de
         demand_block_m=config.demand_block_m, cost=config.cost, radius_s=config.radius_s,
         reach_towns_beyond=reach_towns_beyond, osm_kinds=osm_kinds, builtin=True, shown=shown,
         site_cost_cny=config.site_cost_cny, unit_cost_cny=config.charger_cost_cny, objective=config.objective,
-        min_coverage=config.min_coverage, budget_cny=config.budget_cny, every_township=config.every_township)
+        min_coverage=config.min_coverage, budget_cny=config.budget_cny, every_township=config.every_township,
+        fuel_stations=config.fuel_stations)
 
 
 def scenario_tier(name: str, table, index: int) -> TierSpec:

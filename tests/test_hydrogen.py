@@ -213,3 +213,20 @@ def test_without_supply_keys_no_supply_outputs(tmp_path):
 def test_map_shows_sources_and_supply_routes(written):
     html = (written / "map.html").read_text(encoding="utf-8")
     assert "Hydrogen supply routes" in html and "P1 → hydrogen-" in html
+
+
+def test_public_chargers_may_use_fuel_stations(tmp_path):
+    folder = tmp_path / "inputs"
+    scenario = write_slice(folder, targets={"residential_chargers": 0, "rural_chargers": 0, "hydrogen_new_stations": 0,
+                                            "public_chargers": 300})
+    pd.DataFrame({"station_id": ["F1"], "name": ["Sinopec"], "brand": ["Sinopec"], "lon": [120.331],
+                  "lat": [36.091]}).to_csv(folder / "fuel.csv", index=False)
+    text = scenario.read_text(encoding="utf-8").replace("[hydrogen]", '[public]\nfuel_stations = "fuel.csv"\n\n[hydrogen]')
+    scenario.write_text(text, encoding="utf-8")
+    plan = run_plan(load_scenario(scenario))
+    sites = plan.tiers["public"].sites
+    assert "public-fuel-F1" in set(sites["site_id"])
+    placed = plan.sites()
+    public = placed[placed["tier"] == "public"]
+    assert public["colocated"].notna().all()
+    assert set(public.loc[public["colocated"].astype(bool), "site_id"]) <= {"public-fuel-F1"}
