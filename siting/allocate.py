@@ -61,6 +61,8 @@ class TierPlan:
     #: Units at existing sites, and the target as stated (before "total" mode subtracts the existing).
     existing_units: int = 0
     stated_target: int = 0
+    #: Hydrogen supply flows ``station_id, source_id, kg_per_day, …`` (:func:`siting.hydrogen.with_supply`).
+    supply: pd.DataFrame | None = None
 
     @property
     def cost_cny(self) -> float:

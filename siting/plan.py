@@ -25,8 +25,10 @@ from siting._tabular import recording_encodings
 from siting.allocate import TierPlan, allocate
 from siting.decisions import apply_decisions, check_all_applied, read_decisions
 from siting.demand import build_demand_surface, geonames_places
+from siting.hydrogen import SITE_SUPPLY_COLUMNS, station_rollout, with_supply
 from siting.inputs import (read_boundaries, read_district_stats, read_existing_chargers, read_points,
                            read_population_layer)
+from siting.models._base import OPTIMALITY_TOLERANCE
 from siting.models.blocks import Budget
 from siting.power import POWER_COLUMNS, GridHeadroom, district_power, read_zones, tier_power, tou_energy, zone_table
 from siting.problem import PlanInputs, TierProblem, read_tier_files, tier_problem, with_every_township
@@ -41,7 +43,8 @@ Allocator = Callable[[TierProblem, Solver], TierPlan]
 SITE_COLUMNS = ["site_id", "tier", "status", "district_code", "district_name", "lon", "lat", "chargers",
                 "capacity_kg_per_day", "demand_served", "demand_unit", "kind", "name", "rank", "district_name_en",
                 "cost_cny", "year", "township_code", "township_name", "source", "osm_id", "address", "units",
-                "power_kw", "peak_kw", "storage_kw", "storage_kwh", "pv_kw", "v2g_ready", "zone_id", "energy_kwh_day"]
+                "power_kw", "peak_kw", "storage_kw", "storage_kwh", "pv_kw", "v2g_ready", "zone_id", "energy_kwh_day",
+                "supply_source", "station_cny_per_kg", "delivered_cost_cny_per_kg", "colocated"]
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,7 @@ class Plan:
                 "address": chosen.get("address", ""),
                 "units": chosen["units"], **{c: chosen[c] for c in POWER_COLUMNS if c != "load_profile"},
                 "zone_id": chosen["zone_id"] if "zone_id" in chosen else "",
+                **{c: chosen.get(c, pd.NA) for c in SITE_SUPPLY_COLUMNS},
             }))
         table = pd.concat(frames, ignore_index=True).merge(self._names(), on="district_code", how="left")
         table["year"] = table["year"].astype("Int64")
@@ -283,7 +287,8 @@ def _plan_with(scenario: Scenario, solve: Allocator, report: Callable[[str], Non
         with timer.stage(name):
             solved = {t: tp for t, tp in tiers.items() if isinstance(tp, TierPlan)}  # not a queued district
             problem = with_every_township(problem, inputs, solved)
-            tiers[name] = solve(grid.limit(budgets.limit(problem)), s.solver)
+            tiers[name] = with_supply_and_rollout(
+                solve(grid.limit(budgets.limit(problem)), solver_for(problem, s.solver)), problem)
             budgets.spend(tiers[name])
             if isinstance(tiers[name], TierPlan):
                 grid.spend(tier_power(tiers[name], s.grid))
@@ -327,6 +332,23 @@ def build_problems(inputs: PlanInputs, decisions: pd.DataFrame | None = None, *,
         from siting.candidate_sources import check_unique_ids
         check_unique_ids({name: p.sites for name, p in problems.items()})
     return problems
+
+
+def solver_for(problem: TierProblem, solver: Solver) -> Solver:
+    """``solver``, with its MIP gap tightened to proven optimality when a block of the problem asks for it
+    (``exact = True``: a small model whose objective terms make a 1 % gap stop short, e.g. hydrogen supply)."""
+    if any(getattr(block, "exact", False) for block in problem.blocks):
+        return dataclasses.replace(solver, mip_gap=min(solver.mip_gap, OPTIMALITY_TOLERANCE))
+    return solver
+
+
+def with_supply_and_rollout(plan: TierPlan, problem: TierProblem) -> TierPlan:
+    """A solved tier with its hydrogen supply and delivered costs, and its roll-out after its hubs' fleet years
+    (:mod:`siting.hydrogen`; a tier without supply sources, fuel stations or hub years is returned as it is)."""
+    if not isinstance(plan, TierPlan):  # a district queued by a decomposition
+        return plan
+    plan = with_supply(plan, problem.blocks, problem.spec)
+    return station_rollout(plan, problem.hubs, problem.years)
 
 
 class TotalBudget:
@@ -401,7 +423,8 @@ def input_hashes(s: Scenario) -> dict[str, str]:
         "existing_stations": s.hydrogen.existing_stations, "candidate_sites": s.hydrogen.candidate_sites,
         "population_layer": s.demand.population_layer, "network": network_file(s),
         "existing_chargers": s.region.existing_chargers, "decisions": s.decisions.file,
-        "townships": s.region.townships,
+        "townships": s.region.townships, "supply_sources": s.hydrogen.supply_sources,
+        "fuel_stations": s.hydrogen.fuel_stations,
     }
     for spec in s.tiers:
         if not spec.builtin and spec.hubs is not None:

@@ -21,6 +21,7 @@ import pandas as pd
 from siting import candidate_sources as sources
 from siting import candidates as cand
 from siting.commercial import check_hubs, kind_match, with_station_kinds
+from siting import hydrogen
 from siting.costs import travel_costs
 from siting.inputs import read_points
 from siting.models.blocks import Budget, least_cost_of
@@ -168,6 +169,7 @@ def read_tier_files(spec: TierSpec, boundaries: gpd.GeoDataFrame,
                                     boundaries=boundaries)
         if spec.station_kinds:
             files["hubs"] = check_hubs(files["hubs"], spec)
+        files["hubs"] = hydrogen.check_hub_years(files["hubs"], spec.hubs)
     if spec.existing_sites is not None:
         files["existing_sites"] = read_points(spec.existing_sites, id_column="station_id",
                                               required=["capacity_kg_per_day"], boundaries=boundaries)
@@ -178,6 +180,10 @@ def read_tier_files(spec: TierSpec, boundaries: gpd.GeoDataFrame,
     elif spec.candidate_sites is not None:
         files["candidate_sites"] = read_points(spec.candidate_sites, id_column="site_id", required=[],
                                                boundaries=boundaries)
+    if spec.supply_sources is not None:
+        files["supply_sources"] = hydrogen.read_supply_sources(spec.supply_sources, boundaries)
+    if spec.fuel_stations is not None:
+        files["fuel_stations"] = hydrogen.read_fuel_stations(spec.fuel_stations, boundaries)
     return files
 
 
@@ -226,6 +232,7 @@ def tier_problem(spec: TierSpec, inputs: PlanInputs, built: dict[str, TierProble
                 sites = cand.merge_candidates(sites, cand.osm_candidates(
                     inputs.osm_sites, tier=spec.name, kinds=spec.osm_kinds, boundaries=inputs.boundaries,
                     metric_crs=crs))
+            sites = cand.merge_candidates(sites, *hydrogen.supply_candidates(files, spec, crs))
         if spec.candidate_sources:
             sites = sourced_candidates(spec, inputs, cells=sites, file_sites=files.get("candidate_sites"),
                                        demand=demand, required=tuple(required))
@@ -248,6 +255,8 @@ def tier_problem(spec: TierSpec, inputs: PlanInputs, built: dict[str, TierProble
     blocks = (Budget(spec.budget_cny, label=f"{spec.name}.budget_cny"),) if spec.budget_cny > 0 else ()
     if spec.station_kinds:
         blocks = (*blocks, kind_match(hubs, sites, spec))
+    blocks += hydrogen.supply_blocks(files, sites, spec, metric_crs=crs, circuity=s.network.circuity,
+                                     network=inputs.network)
     return TierProblem(spec=spec, target=target, demand=demand, sites=sites, required=tuple(required),
                        circuity=s.network.circuity, network=inputs.network, hubs=hubs, years=years,
                        period_targets=periods, existing_units=existing, stated_target=spec.target, blocks=blocks)
@@ -420,6 +429,7 @@ def _hub_sites(hubs: gpd.GeoDataFrame, spec: TierSpec, inputs: PlanInputs,
     if extra is not None and len(extra):
         frames.append(cand.point_candidates(extra, id_column="site_id", tier=spec.name, kind="candidate_site",
                                             metric_crs=crs))
+    frames += hydrogen.supply_candidates(files, spec, crs)
     if inputs.osm_sites is not None and spec.osm_kinds:
         osm = cand.osm_candidates(inputs.osm_sites, tier=spec.name, kinds=spec.osm_kinds,
                                   boundaries=inputs.boundaries, metric_crs=crs)
@@ -435,7 +445,7 @@ def _hub_sites(hubs: gpd.GeoDataFrame, spec: TierSpec, inputs: PlanInputs,
         capacity = pd.Series(stations["capacity_kg_per_day"].astype(float).to_numpy(),
                              index=station_sites["site_id"].to_numpy())
     sites = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs="EPSG:4326")
-    return with_site_columns(sites, spec, existing_units=existing, capacity=capacity)
+    return hydrogen.with_colocation(with_site_columns(sites, spec, existing_units=existing, capacity=capacity), spec)
 
 
 def with_every_township(problem: TierProblem, inputs: PlanInputs, solved: dict[str, Any]) -> TierProblem:

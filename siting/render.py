@@ -38,6 +38,7 @@ from folium import plugins
 from folium.elements import JSCSSMixin
 
 from siting.basemaps import add_tianditu, tianditu_key
+from siting.hydrogen import SOURCE_KIND, source_site_id
 from siting.labels import Words, html_language, words
 from siting.tables import charger_tiers, district_metrics
 from siting.township_map import Attribution, TownshipSearch, township_layers
@@ -428,7 +429,35 @@ def _station_layers(plan: Plan, tp: TierPlan, sites: pd.DataFrame, fmap: folium.
     stations.add_to(fmap)
     if tp.hubs is not None:
         _hub_layer(tp, w).add_to(fmap)
+    if tp.supply is not None:
+        _supply_layer(tp, w).add_to(fmap)
     return stations
+
+
+def _supply_layer(tp: TierPlan, w: Words) -> folium.FeatureGroup:
+    """Hydrogen supply sources (◆) with lines to the stations they supply (kg/day, CNY/kg on hover)."""
+    layer = folium.FeatureGroup(name=w["map.h2_supply"])
+    where = tp.sites.set_index("site_id")
+    drawn = tp.supply.groupby("source_id")["kg_per_day"].sum()
+    for flow in tp.supply.itertuples():
+        source = source_site_id(tp.spec, flow.source_id)
+        if source not in where.index or flow.station_id not in where.index or source == flow.station_id:
+            continue
+        a, b = where.loc[source], where.loc[flow.station_id]
+        unit = flow.production_cny_per_kg + flow.transport_cny_per_kg
+        folium.PolyLine([[a["lat"], a["lon"]], [b["lat"], b["lon"]]], color="#1a9850", weight=2, opacity=0.8,
+                        tooltip=_esc(f"{flow.source_id} → {flow.station_id}: {flow.kg_per_day:,.0f} kg/day, "
+                                     f"{flow.distance_km:,.1f} km, {unit:,.2f} CNY/kg")).add_to(layer)
+    sources = where[where["kind"] == SOURCE_KIND]
+    for site_id, row in sources.iterrows():
+        source_id = str(site_id).removeprefix(f"{tp.spec.name}-source-")
+        icon = folium.DivIcon(html="<div style='font-size:18px;line-height:18px;color:#1a9850;"
+                                   "text-shadow:0 0 2px #fff,0 0 2px #fff'>◆</div>",
+                              icon_size=(18, 18), icon_anchor=(9, 9))
+        folium.Marker([row["lat"], row["lon"]], icon=icon,
+                      tooltip=_esc(f"{w['map.h2_sources']}: {source_id} {row['name']} "
+                                   f"({float(drawn.get(source_id, 0.0)):,.0f} kg/day)")).add_to(layer)
+    return layer
 
 
 def _year_layers(plan: Plan, w: Words) -> list[folium.FeatureGroup]:

@@ -191,6 +191,8 @@ class ChargerTier:
     full_load_hours_per_day: float = 3.0
     load_profile: str = "flat"
     v2g_ready: bool = False
+    #: Existing fuel stations (station_id, name, brand, lon, lat) as extra candidate sites (油气电; docs/hydrogen.md).
+    fuel_stations: Path | None = None
 
     def check(self, fail: Fail) -> None:
         _check_units(self, fail)
@@ -298,10 +300,29 @@ class Hydrogen:
     power_kw_per_station: float = 150.0
     coincidence: float = 0.8
     full_load_hours_per_day: float = 20.0
+    #: Supply sources (source_id, name, kind, lon, lat, capacity_kg_per_day, cost_cny_per_kg); docs/hydrogen.md.
+    supply_sources: Path | None = None
+    #: Existing fuel stations that may host a station (station_id, name, brand, lon, lat): 油气电氢服.
+    fuel_stations: Path | None = None
+    #: Tube-trailer transport: per kg and km of road, and per kg (loading, compression) off the source's site.
+    transport_cny_per_kg_km: float = 0.03
+    transport_fixed_cny_per_kg: float = 3.8
+    #: What a station in an existing fuel station saves (its land), CNY; 0: fuel stations are ordinary sites.
+    colocation_saving_cny: float = 0.0
+    #: A new station serves at most capacity / (1 + capacity_margin) (适度超前); 0: up to its capacity.
+    capacity_margin: float = 0.0
 
     def check(self, fail: Fail) -> None:
         if self.radius_m <= 0:
             fail("radius_m", self.radius_m, "must be positive")
+        for name in ("transport_cny_per_kg_km", "transport_fixed_cny_per_kg", "colocation_saving_cny"):
+            if getattr(self, name) < 0:
+                fail(name, getattr(self, name), "is negative; give a cost in CNY")
+        if self.colocation_saving_cny > self.station_cost_cny:
+            fail("colocation_saving_cny", self.colocation_saving_cny,
+                 f"exceeds station_cost_cny ({self.station_cost_cny:,.0f}); a saving is part of the station's cost")
+        if not 0 <= self.capacity_margin < 10:
+            fail("capacity_margin", self.capacity_margin, "must be a share between 0 and 10 (0.2: 20 % ahead)")
         if self.station_capacity_kg_per_day <= 0:
             fail("station_capacity_kg_per_day", self.station_capacity_kg_per_day, "must be positive")
         _check_cost(self, fail)

@@ -201,6 +201,15 @@ class TierSpec:
     def station_kind(self, hub_kind: str) -> StationKind | None:
         """The station kind that serves hubs of ``hub_kind`` (None: no kind does)."""
         return next((k for k in self.station_kinds if hub_kind in k.hub_kinds), None)
+    #: Hydrogen supply (docs/hydrogen.md): sources (source_id, lon, lat, capacity_kg_per_day, cost_cny_per_kg),
+    #: fuel stations that may host a station (station_id, name, brand, lon, lat), transport cost per kg and km
+    #: and per kg, the saving of a station built in a fuel station, and the capacity kept ahead of demand.
+    supply_sources: Path | None = None
+    fuel_stations: Path | None = None
+    transport_cny_per_kg_km: float = 0.0
+    transport_fixed_cny_per_kg: float = 0.0
+    colocation_saving_cny: float = 0.0
+    capacity_margin: float = 0.0
 
     @property
     def is_station(self) -> bool:
@@ -262,7 +271,10 @@ def builtin_tiers(scenario) -> list[TierSpec]:
             candidate_sites=h.candidate_sites, osm_kinds=("fuel", "industrial", "transport_hub"), builtin=True,
             unit_cost_cny=h.station_cost_cny, objective=h.objective, min_coverage=h.min_coverage,
             budget_cny=h.budget_cny, power_kw_per_unit=h.power_kw_per_station, coincidence=h.coincidence,
-            full_load_hours_per_day=h.full_load_hours_per_day, pv_kw_per_unit=0.0))
+            full_load_hours_per_day=h.full_load_hours_per_day, pv_kw_per_unit=0.0,
+            supply_sources=h.supply_sources, fuel_stations=h.fuel_stations,
+            transport_cny_per_kg_km=h.transport_cny_per_kg_km, transport_fixed_cny_per_kg=h.transport_fixed_cny_per_kg,
+            colocation_saving_cny=h.colocation_saving_cny, capacity_margin=h.capacity_margin))
     return tiers
 
 
@@ -279,7 +291,7 @@ def _charger_tier(name, config, target, *, colour, label, demand, unit, kind, de
         site_cost_cny=config.site_cost_cny, unit_cost_cny=config.charger_cost_cny, objective=config.objective,
         min_coverage=config.min_coverage, budget_cny=config.budget_cny, every_township=config.every_township,
         candidate_sites=config.candidate_sites, candidate_sources=_sources(config), osm_places=name,
-        **_power_fields(config))
+        fuel_stations=config.fuel_stations, **_power_fields(config))
 
 
 def _sources(config) -> tuple[str, ...]:
