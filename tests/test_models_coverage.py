@@ -179,3 +179,22 @@ def test_mclp_with_p_beyond_the_useful_sites_opens_them_all():
     result = MCLP.from_cost_matrix(COST, weights=WEIGHTS, radius=RADIUS, p=3).solve()
     assert result.status == "optimal" and result.objective == pytest.approx(WEIGHTS.sum())
     assert sorted(result.selected) == [0, 1, 2] and result.n_variables == 0
+
+
+def test_coverage_interchange_ends_at_a_swap_local_optimum():
+    from siting.models._heuristics import greedy_coverage, interchange_coverage
+
+    rng = np.random.default_rng(9)
+    for _ in range(6):
+        covers = rng.random((30, 9)) < 0.3
+        weights = rng.integers(1, 10, size=30).astype(float)
+
+        def value(sites):
+            return weights[covers[:, list(sites)].any(axis=1)].sum()
+
+        start = greedy_coverage(covers, weights, 3)
+        local = interchange_coverage(covers, weights, start)
+        assert len(local) == 3 and value(local) >= value(start)
+        best_swap = max(value([s for s in local if s != out] + [new])
+                        for out in local for new in range(9) if new not in local)
+        assert best_swap <= value(local) + 1e-9

@@ -24,7 +24,7 @@ from siting._errors import InfeasibleError
 from siting.models._base import OPTIMALITY_TOLERANCE, SolveResult, SparseCost, check_solver, relative_gap, solve_problem
 from siting.models._coverage_reduce import ReducedCoverage, pad_sites, reduce_coverage
 from siting.models._geometry import cost_from_geodataframes
-from siting.models._heuristics import greedy_coverage
+from siting.models._heuristics import greedy_coverage, interchange_coverage
 from siting.models.pmedian import _site_positions, _weights
 
 
@@ -184,9 +184,12 @@ class MCLP(_CoverageModel):
         solver = check_solver(solver)
         start = time.perf_counter()
         covers = self._covers()
-        greedy = greedy_coverage(covers, self.weights, self.p, self.existing)
         reduced = reduce_coverage(covers, self.weights, self.p, self.existing)
         n_kept = len(reduced.sites)
+        # greedy, then swaps, on the reduced problem: the plan kept if the solver stops with less
+        local = greedy_coverage(reduced.covers, reduced.weights, min(reduced.p, n_kept))
+        local = interchange_coverage(reduced.covers, reduced.weights, local)
+        greedy = pad_sites(reduced.sites[local], self.p, self.cost.n_sites, self.existing)
         extra = {"p": self.p, "customer_classes": reduced.n_classes, "customers_modelled": reduced.n_customers,
                  "sites_modelled": n_kept, "sites_dominated": reduced.n_dominated}
         n_variables = n_constraints = 0
@@ -240,7 +243,7 @@ class MCLP(_CoverageModel):
             fallback = self._result(greedy, status="feasible", objective=None, bound=bound, solver=solver,
                                     build_s=build_s, solve_s=outcome.solve_time_s,
                                     n_variables=n_variables, n_constraints=n_constraints,
-                                    extra={**extra, "solution_from": "greedy"})
+                                    extra={**extra, "solution_from": "heuristic"})
             greedy_value = fallback.extra["covered_weight"]
             if greedy_value > value + 1e-9 * max(1.0, abs(greedy_value)):
                 gap = relative_gap(greedy_value, bound)
