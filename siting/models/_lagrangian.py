@@ -249,7 +249,8 @@ def tree_search(
         When ``complete``, no solution costs less than ``lower_bound``.
     """
     columns = np.flatnonzero(~closed)
-    weighted = np.ascontiguousarray(weights[:, None] * cost[:, columns])
+    weighted = weights[:, None] * cost[:, columns]
+    by_site = np.ascontiguousarray(weighted.T)
     active = weights > 0
     n_columns = len(columns)
     best_sites = np.asarray(sites, dtype=np.int64)
@@ -278,7 +279,7 @@ def tree_search(
                 best, best_sites = _improve(cost, weights, columns[candidate], fixed, sorted_costs)
             continue
         # the columns left are few (the root reduction closed most): a dense pass beats the sorted pairs here
-        sub = DenseCosts(weighted[:, keep])
+        sub = DenseCosts(by_site[keep].T)
         sub_open = is_open[keep]
         none_closed = np.zeros(len(keep), dtype=bool)
         _, lam, _ = _ascent(sub, active, lam, sub_open, none_closed, n_free, best, threshold=limit,
@@ -286,7 +287,7 @@ def tree_search(
         bound, v, chosen, last_in, first_out, _ = _evaluate(sub, lam, sub_open, none_closed, n_free)
         if bound > limit:
             continue
-        value = float(sub.weighted[:, chosen].min(axis=1).sum())
+        value = float(sub.by_site[chosen].min(axis=0).sum())
         if value < best and value <= limit:
             best, best_sites = _improve(cost, weights, columns[keep[chosen]], fixed, sorted_costs)
             limit = threshold(best)

@@ -66,20 +66,29 @@ class SortedCosts:
 
 
 class DenseCosts:
-    """The same interface as :class:`SortedCosts` on a dense matrix: faster when few columns are left."""
+    """The same interface as :class:`SortedCosts` on a dense matrix: faster when few columns are left.
+
+    Kept site-major (one contiguous row per site), so that each site's sum over the demand points is a
+    contiguous reduction.
+    """
 
     def __init__(self, weighted: np.ndarray) -> None:
-        self.weighted = np.ascontiguousarray(weighted)
+        self.by_site = np.ascontiguousarray(weighted.T)
         self.shape = weighted.shape
-        self._reduced = np.empty_like(self.weighted)
+        self._reduced = np.empty_like(self.by_site)
+
+    @property
+    def weighted(self) -> np.ndarray:
+        """The ``demand × site`` matrix (a view)."""
+        return self.by_site.T
 
     def reduced_sums(self, lam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``v_j = Σ_i min(0, w_i c_ij − λ_i)`` per site, and the reduced costs (for :meth:`served`)."""
         reduced = self._reduced
-        np.subtract(self.weighted, lam[:, None], out=reduced)
+        np.subtract(self.by_site, lam[None, :], out=reduced)
         np.minimum(reduced, 0.0, out=reduced)
-        return reduced.sum(axis=0), reduced
+        return reduced.sum(axis=1), reduced
 
     def served(self, reduced: np.ndarray, chosen: np.ndarray) -> np.ndarray:
         """Per demand point, how many chosen sites have a negative reduced cost for it."""
-        return np.count_nonzero(reduced[:, chosen] < 0.0, axis=1)
+        return np.count_nonzero(reduced[chosen] < 0.0, axis=0)
