@@ -103,8 +103,15 @@ def run_pmedian_ours(name: str, p: int, time_limit_s: float) -> dict:
     start = time.perf_counter()
     result = PMedian.from_cost_matrix(distance, p=p).solve("highs", time_limit_s=time_limit_s)
     return {"status": result.status, "objective": result.objective, "bound": result.bound,
-            "time_s": time.perf_counter() - start, "method": result.extra.get("method", result.solver),
+            "time_s": time.perf_counter() - start, "method": _pmedian_method(result),
             "nodes": result.extra.get("tree_nodes"), "peak_mb": _peak_mb()}
+
+
+def _pmedian_method(result) -> str:
+    """What settled the instance: the root Lagrangian bound, the tree search, or HiGHS on the reduced model."""
+    if result.extra.get("tree_nodes") is not None:
+        return "tree search"
+    return "root Lagrangian bound" if result.n_variables == 0 else "HiGHS, reduced radius model"
 
 
 def run_pmedian_plain(name: str, p: int, time_limit_s: float) -> dict:
@@ -244,7 +251,7 @@ def in_child(function, *args) -> dict:
 
 # ---------------------------------------------------------------- report
 def fmt(value, digits: int = 0) -> str:
-    return "–" if value is None else f"{value:,.{digits}f}"
+    return "–" if value is None or not np.isfinite(value) else f"{value:,.{digits}f}"
 
 
 def main(argv: list[str] | None = None) -> int:
