@@ -129,3 +129,72 @@ def test_mclp_never_returns_less_than_its_greedy_start(monkeypatch):
     assert result.extra["covered_weight"] == pytest.approx(9.0)  # greedy: site 0 covers 5 + 4
     assert result.objective == pytest.approx(9.0) and result.status == "feasible"
     assert result.bound == 15.0
+
+
+def test_mclp_reductions_match_brute_force():
+    # duplicate coverage sets (aggregated), a site inside another's set (dominated), zero weights, customers no site
+    # covers and existing sites: the optimum must equal brute force over all p-subsets of the full problem
+    rng = np.random.default_rng(5)
+    for trial in range(16):
+        n_sites = 7
+        base = rng.random((12, n_sites)) < 0.35
+        covers = np.vstack([base, base[:6]])  # six customers repeat a set
+        covers[:, 1] = covers[:, 1] & covers[:, 0]  # site 1 ⊆ site 0
+        covers[-1] = False  # a customer no site covers
+        weights = rng.integers(0, 5, size=len(covers)).astype(float)
+        if trial % 2:
+            weights = weights + rng.random(len(covers))
+        p = 1 + trial % 4
+        existing = [int(rng.integers(n_sites))] if trial % 3 == 2 else []
+        cost = np.where(covers, 1.0, np.inf)
+        result = MCLP.from_cost_matrix(cost, weights=weights, radius=1.0, p=p, existing=existing).solve()
+        expected = max(weights[covers[:, list(s)].any(axis=1)].sum()
+                       for s in combinations(range(n_sites), p) if set(existing) <= set(s))
+        assert result.status == "optimal"
+        assert result.objective == pytest.approx(expected)
+        assert result.extra["covered_weight"] == pytest.approx(expected)
+        assert len(result.selected) == p and set(existing) <= set(result.selected)
+        assert result.bound >= expected - 1e-6
+
+
+def test_coverage_classes_merge_identical_sets_only():
+    from scipy.sparse import csr_array
+
+    from siting.models._coverage_reduce import reduce_coverage
+
+    covers = np.array([[1, 1, 0], [1, 1, 0], [0, 1, 1], [1, 0, 0], [0, 1, 1], [0, 0, 0]], dtype=bool)
+    weights = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    reduced = reduce_coverage(csr_array(covers), weights, 2, np.array([], dtype=np.int64))
+    classes = {tuple(reduced.sites[reduced.covers.indices[reduced.covers.indptr[c]:reduced.covers.indptr[c + 1]]]):
+               w for c, w in enumerate(reduced.weights)}
+    # by hand: classes {0,1} weight 3, {1,2} weight 8, {0} weight 4; the customer no site covers is dropped;
+    # site 2 covers only the class {1,2}, which site 1 covers too: dominated, so it leaves the model
+    assert classes == {(0, 1): 3.0, (1,): 8.0, (0,): 4.0}
+    assert reduced.n_customers == 5 and reduced.n_dominated == 1 and reduced.p == 2
+    assert list(reduced.sites) == [0, 1]
+
+
+def test_mclp_with_p_beyond_the_useful_sites_opens_them_all():
+    # only sites 0 and 2 cover anything; p = 3 opens them and one more, all weight covered, proven without a solver
+    result = MCLP.from_cost_matrix(COST, weights=WEIGHTS, radius=RADIUS, p=3).solve()
+    assert result.status == "optimal" and result.objective == pytest.approx(WEIGHTS.sum())
+    assert sorted(result.selected) == [0, 1, 2] and result.n_variables == 0
+
+
+def test_coverage_interchange_ends_at_a_swap_local_optimum():
+    from siting.models._heuristics import greedy_coverage, interchange_coverage
+
+    rng = np.random.default_rng(9)
+    for _ in range(6):
+        covers = rng.random((30, 9)) < 0.3
+        weights = rng.integers(1, 10, size=30).astype(float)
+
+        def value(sites):
+            return weights[covers[:, list(sites)].any(axis=1)].sum()
+
+        start = greedy_coverage(covers, weights, 3)
+        local = interchange_coverage(covers, weights, start)
+        assert len(local) == 3 and value(local) >= value(start)
+        best_swap = max(value([s for s in local if s != out] + [new])
+                        for out in local for new in range(9) if new not in local)
+        assert best_swap <= value(local) + 1e-9

@@ -203,3 +203,42 @@ def test_the_result_names_the_method_that_proved_it():
         assert result.solver == "lagrangian tree search"  # no MIP solver ran
     else:
         assert result.solver == "highs"
+
+
+def test_sorted_costs_never_miss_a_pair_below_the_multiplier():
+    from siting.models._sorted import SortedCosts
+
+    rng = np.random.default_rng(4)
+    weighted = np.floor(rng.uniform(0, 1e6, size=(50, 40)))
+    costs = SortedCosts(weighted)
+    for lam in (rng.uniform(0, 1e6, 50), weighted[:, 7].copy(), np.zeros(50), np.full(50, 2e6)):
+        rows, sites, reduced = costs.below(lam)
+        expected = {(i, j) for i, j in zip(*np.nonzero(weighted < lam[:, None]))}
+        found = {(i, j) for i, j, r in zip(rows, sites, reduced) if r < 0}
+        assert found == expected
+        assert np.allclose(reduced, weighted[rows, sites] - lam[rows])
+
+
+def test_many_medians_match_the_assignment_model():
+    # p above the tree search's range: the root Lagrangian proof or the reduced radius model must agree with the
+    # textbook assignment formulation solved by HiGHS on TSPLIB-style data (floor of Euclidean distances)
+    import pulp
+
+    rng = np.random.default_rng(17)
+    points = rng.integers(0, 1000, size=(45, 2))
+    cost = np.floor(np.hypot(*(points[:, None, :] - points[None, :, :]).transpose(2, 0, 1)))
+    for p in (21, 30):
+        problem = pulp.LpProblem("assign", pulp.LpMinimize)
+        n = len(cost)
+        y = [pulp.LpVariable(f"y{j}", cat=pulp.LpBinary) for j in range(n)]
+        x = {(i, j): pulp.LpVariable(f"x{i}_{j}", lowBound=0) for i in range(n) for j in range(n)}
+        problem += pulp.lpSum(cost[i, j] * x[i, j] for i, j in x)
+        for i in range(n):
+            problem += pulp.lpSum(x[i, j] for j in range(n)) == 1
+            for j in range(n):
+                problem += x[i, j] <= y[j]
+        problem += pulp.lpSum(y) == p
+        problem.solve(pulp.HiGHS(msg=False))
+        result = PMedian.from_cost_matrix(cost, p=p).solve()
+        assert result.status == "optimal"
+        assert result.objective == pytest.approx(pulp.value(problem.objective))

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from siting.models._heuristics import interchange_pmedian
+from siting.models._sorted import DenseCosts, SortedCosts
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class Reduction:
     iterations: int
     chosen: np.ndarray  # the relaxation's sites at the best multipliers (a good start for a heuristic)
     multipliers: np.ndarray
+    sorted_costs: SortedCosts | None = None  # the weighted costs sorted per demand point, for reuse
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,8 @@ def _choose(v: np.ndarray, is_fixed: np.ndarray, n_free: int) -> tuple[np.ndarra
     """The fixed sites and the ``n_free`` others with the smallest ``v``.
 
     Returns the chosen mask, the largest ``v`` among the free chosen sites and
-    the smallest ``v`` among the free sites left out (``inf`` when none).
+    the smallest ``v`` among the free sites left out (``inf`` when none). Closed
+    sites carry ``v = inf``.
     """
     chosen = is_fixed.copy()
     if n_free <= 0:
@@ -79,11 +82,22 @@ def _choose(v: np.ndarray, is_fixed: np.ndarray, n_free: int) -> tuple[np.ndarra
     return chosen, float(free_v[picked].max()), first_out
 
 
+def _evaluate(costs: SortedCosts | DenseCosts, lam: np.ndarray, is_fixed: np.ndarray, is_closed: np.ndarray,
+              n_free: int):
+    """``L(λ)`` with its ``v``, chosen mask, the penalty reference values and the pairs below ``λ``."""
+    v, pairs = costs.reduced_sums(lam)
+    v[is_closed] = np.inf
+    chosen, last_in, first_out = _choose(v, is_fixed, n_free)
+    bound = float(lam.sum() + v[chosen].sum())
+    return bound, v, chosen, last_in, first_out, pairs
+
+
 def _ascent(
-    weighted: np.ndarray,
+    costs: SortedCosts | DenseCosts,
     active: np.ndarray,
     lam: np.ndarray,
     is_fixed: np.ndarray,
+    is_closed: np.ndarray,
     n_free: int,
     target: float,
     *,
@@ -94,19 +108,15 @@ def _ascent(
 ) -> tuple[float, np.ndarray, int]:
     """Maximise ``L(λ)`` by subgradient steps; returns (best bound, its λ, iterations).
 
-    ``is_fixed`` sites are always chosen; ``active`` marks demand points with
-    positive weight (the others keep their multiplier). Stops once the bound
-    exceeds ``threshold``, or when the step has shrunk to nothing.
+    ``is_fixed`` sites are always chosen, ``is_closed`` never; ``active`` marks
+    demand points with positive weight (the others keep their multiplier).
+    Stops once the bound exceeds ``threshold``, or when the step has shrunk to
+    nothing.
     """
-    reduced = np.empty_like(weighted)
     best_lam, best_bound = lam, -np.inf
     stall, iterations = 0, 0
     for iterations in range(1, max_iterations + 1):  # noqa: B007 (returned)
-        np.subtract(weighted, lam[:, None], out=reduced)
-        np.minimum(reduced, 0.0, out=reduced)
-        v = reduced.sum(axis=0)
-        chosen, _, _ = _choose(v, is_fixed, n_free)
-        bound = float(lam.sum() + v[chosen].sum())
+        bound, _, chosen, _, _, pairs = _evaluate(costs, lam, is_fixed, is_closed, n_free)
         if iterations == 1 or bound > best_bound + 1e-9 * max(1.0, abs(best_bound)):
             best_bound, best_lam, stall = bound, lam, 0
         else:
@@ -115,7 +125,7 @@ def _ascent(
                 factor, stall = factor / 2.0, 0
         if best_bound > threshold or factor < 1e-4:
             break
-        served = np.count_nonzero(reduced[:, chosen] < 0.0, axis=1)
+        served = costs.served(pairs, chosen)
         gradient = np.where(active, 1.0 - served, 0.0)
         norm = float(gradient @ gradient)
         if norm == 0:
@@ -123,14 +133,6 @@ def _ascent(
         step = factor * max(target - bound, 1e-9 * max(1.0, abs(target))) / norm
         lam = np.maximum(lam + step * gradient, 0.0)
     return best_bound, best_lam, iterations
-
-
-def _evaluate(weighted: np.ndarray, lam: np.ndarray, is_fixed: np.ndarray, n_free: int):
-    """``L(λ)`` with its ``v``, chosen mask and the penalty reference values."""
-    reduced = weighted - lam[:, None]
-    v = np.minimum(reduced, 0.0).sum(axis=0)
-    chosen, last_in, first_out = _choose(v, is_fixed, n_free)
-    return float(lam.sum() + v[chosen].sum()), reduced, v, chosen, last_in, first_out
 
 
 def lagrangian_reduction(
@@ -144,6 +146,7 @@ def lagrangian_reduction(
     threshold: float,
     max_iterations: int = 3000,
     patience: int = 30,
+    sorted_costs: SortedCosts | None = None,
 ) -> Reduction:
     """Subgradient optimisation of ``L(λ)``, then the pairs and sites it rules out.
 
@@ -168,15 +171,20 @@ def lagrangian_reduction(
         Subgradient steps at most.
     patience : int
         Steps without improvement before the step size halves.
+    sorted_costs : SortedCosts, optional
+        ``SortedCosts(weights[:, None] * cost)``, if already built.
     """
     weighted = weights[:, None] * cost
+    costs = SortedCosts(weighted) if sorted_costs is None else sorted_costs
     n_free = p - len(fixed)
     is_fixed = np.zeros(cost.shape[1], dtype=bool)
     is_fixed[fixed] = True
+    no_closed = np.zeros(cost.shape[1], dtype=bool)
     _, best_lam, iterations = _ascent(
-        weighted, weights > 0, start.astype(float), is_fixed, n_free, upper_bound, threshold=threshold,
+        costs, weights > 0, start.astype(float), is_fixed, no_closed, n_free, upper_bound, threshold=threshold,
         max_iterations=max_iterations, patience=patience, factor=2.0)
-    bound, reduced, v, chosen, last_in, first_out = _evaluate(weighted, best_lam, is_fixed, n_free)
+    bound, v, chosen, last_in, first_out, _ = _evaluate(costs, best_lam, is_fixed, no_closed, n_free)
+    reduced = weighted - best_lam[:, None]
     # cost of forcing an unchosen site open: it replaces the last free chosen one
     open_penalty = np.where(chosen, 0.0, v - last_in)
     closed = ~chosen & (bound + open_penalty > threshold)
@@ -185,7 +193,7 @@ def lagrangian_reduction(
     allowed = (bound + open_penalty[None, :] + np.maximum(reduced, 0.0)) <= threshold
     allowed[:, closed] = False
     return Reduction(lower_bound=bound, allowed=allowed, closed=closed, opened=opened, iterations=iterations,
-                     chosen=np.flatnonzero(chosen), multipliers=best_lam)
+                     chosen=np.flatnonzero(chosen), multipliers=best_lam, sorted_costs=costs)
 
 
 def tree_search(
@@ -200,6 +208,7 @@ def tree_search(
     threshold: Callable[[float], float],
     deadline: float | None = None,
     node_iterations: int = 30,
+    sorted_costs: SortedCosts | None = None,
 ) -> TreeSearch:
     """Depth-first branch-and-bound with Lagrangian bounds: prove ``sites`` optimal or find better.
 
@@ -231,6 +240,8 @@ def tree_search(
     deadline : float, optional
         ``time.perf_counter()`` value at which to stop; the result is then
         incomplete and its bound is the smallest bound of the open nodes.
+    sorted_costs : SortedCosts, optional
+        ``SortedCosts(weights[:, None] * cost)``, if already built.
 
     Returns
     -------
@@ -238,7 +249,8 @@ def tree_search(
         When ``complete``, no solution costs less than ``lower_bound``.
     """
     columns = np.flatnonzero(~closed)
-    weighted = np.ascontiguousarray(weights[:, None] * cost[:, columns])
+    weighted = weights[:, None] * cost[:, columns]
+    by_site = np.ascontiguousarray(weighted.T)
     active = weights > 0
     n_columns = len(columns)
     best_sites = np.asarray(sites, dtype=np.int64)
@@ -264,18 +276,20 @@ def tree_search(
             candidate = keep if n_free else np.flatnonzero(is_open)
             value = float(weighted[:, candidate].min(axis=1).sum())
             if value < best and value <= limit:
-                best, best_sites = _improve(cost, weights, columns[candidate], fixed)
+                best, best_sites = _improve(cost, weights, columns[candidate], fixed, sorted_costs)
             continue
-        sub = weighted[:, keep]
+        # the columns left are few (the root reduction closed most): a dense pass beats the sorted pairs here
+        sub = DenseCosts(by_site[keep].T)
         sub_open = is_open[keep]
-        _, lam, _ = _ascent(sub, active, lam, sub_open, n_free, best, threshold=limit,
+        none_closed = np.zeros(len(keep), dtype=bool)
+        _, lam, _ = _ascent(sub, active, lam, sub_open, none_closed, n_free, best, threshold=limit,
                             max_iterations=node_iterations, patience=10, factor=1.0)
-        bound, _, v, chosen, last_in, first_out = _evaluate(sub, lam, sub_open, n_free)
+        bound, v, chosen, last_in, first_out, _ = _evaluate(sub, lam, sub_open, none_closed, n_free)
         if bound > limit:
             continue
-        value = float(sub[:, chosen].min(axis=1).sum())
+        value = float(sub.by_site[chosen].min(axis=0).sum())
         if value < best and value <= limit:
-            best, best_sites = _improve(cost, weights, columns[keep[chosen]], fixed)
+            best, best_sites = _improve(cost, weights, columns[keep[chosen]], fixed, sorted_costs)
             limit = threshold(best)
             if bound > limit:
                 continue
@@ -302,7 +316,8 @@ def tree_search(
     return TreeSearch(sites=best_sites, objective=best, lower_bound=min(lower, best), complete=complete, nodes=nodes)
 
 
-def _improve(cost: np.ndarray, weights: np.ndarray, sites: np.ndarray, fixed: np.ndarray) -> tuple[float, np.ndarray]:
+def _improve(cost: np.ndarray, weights: np.ndarray, sites: np.ndarray, fixed: np.ndarray,
+             sorted_costs: SortedCosts | None = None) -> tuple[float, np.ndarray]:
     """A new incumbent, polished by the interchange heuristic."""
-    sites = interchange_pmedian(cost, weights, np.asarray(sites, dtype=np.int64), fixed)
+    sites = interchange_pmedian(cost, weights, np.asarray(sites, dtype=np.int64), fixed, sorted_costs=sorted_costs)
     return float(weights @ cost[:, sites].min(axis=1)), sites

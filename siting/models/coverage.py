@@ -22,8 +22,9 @@ from scipy.sparse import csc_array
 
 from siting._errors import InfeasibleError
 from siting.models._base import OPTIMALITY_TOLERANCE, SolveResult, SparseCost, check_solver, relative_gap, solve_problem
+from siting.models._coverage_reduce import ReducedCoverage, pad_sites, reduce_coverage
 from siting.models._geometry import cost_from_geodataframes
-from siting.models._heuristics import greedy_coverage
+from siting.models._heuristics import greedy_coverage, interchange_coverage
 from siting.models.pmedian import _site_positions, _weights
 
 
@@ -182,47 +183,57 @@ class MCLP(_CoverageModel):
         """
         solver = check_solver(solver)
         start = time.perf_counter()
-        covering = self._covering_sites()
-        greedy = greedy_coverage(self._covers(), self.weights, self.p, self.existing)
-        problem = pulp.LpProblem("mclp", pulp.LpMaximize)
-        y = self._y()
-        objective, constraints = [], []
-        for i, sites in enumerate(covering):
-            if len(sites) == 0 or self.weights[i] == 0:
-                continue
-            u = pulp.LpVariable(f"u_{i}", lowBound=0, upBound=1)
-            objective.append((u, float(self.weights[i])))
-            constraints.append(pulp.LpConstraint(
-                pulp.LpAffineExpression([(u, 1.0)] + [(y[j], -1.0) for j in sites]),
-                pulp.LpConstraintLE, f"cover_{i}", 0.0))
-        constraints.append(pulp.LpConstraint(pulp.LpAffineExpression([(v, 1.0) for v in y]),
-                                             pulp.LpConstraintEQ, "p_sites", float(self.p)))
-        problem.setObjective(pulp.LpAffineExpression(objective))
-        for c in constraints:
-            problem.addConstraint(c)
-        if greedy is not None:
-            is_greedy = np.zeros(self.cost.n_sites, dtype=bool)
-            is_greedy[greedy] = True
-            for j, var in enumerate(y):
-                var.setInitialValue(1 if is_greedy[j] else 0)
+        covers = self._covers()
+        reduced = reduce_coverage(covers, self.weights, self.p, self.existing)
+        n_kept = len(reduced.sites)
+        # greedy, then swaps, on the reduced problem: the plan kept if the solver stops with less
+        local = greedy_coverage(reduced.covers, reduced.weights, min(reduced.p, n_kept))
+        local = interchange_coverage(reduced.covers, reduced.weights, local)
+        greedy = pad_sites(reduced.sites[local], self.p, self.cost.n_sites, self.existing)
+        extra = {"p": self.p, "customer_classes": reduced.n_classes, "customers_modelled": reduced.n_customers,
+                 "sites_modelled": n_kept, "sites_dominated": reduced.n_dominated}
+        n_variables = n_constraints = 0
+        if reduced.p >= n_kept or reduced.n_classes == 0:
+            # every useful site fits: opening them all is optimal, no solver needed
+            chosen = pad_sites(reduced.sites, self.p, self.cost.n_sites, self.existing)
+            build_s = time.perf_counter() - start
+            result = self._result(chosen, status="optimal", objective=None, bound=None, solver=solver,
+                                  build_s=build_s, solve_s=0.0, n_variables=0, n_constraints=0, extra=extra)
+            value = result.extra["covered_weight"]
+            return dataclasses.replace(_replace_objective(result, value), bound=value, gap=0.0)
+        problem, y = _reduced_problem(reduced)
+        n_variables, n_constraints = problem.numVariables(), problem.numConstraints()
+        if greedy is not None and solver == "cbc":
+            position = {site: k for k, site in enumerate(reduced.sites)}
+            for var in y:
+                var.setInitialValue(0)
+            for site in greedy:
+                if site in position:
+                    y[position[site]].setInitialValue(1)
         build_s = time.perf_counter() - start
-        outcome = solve_problem(problem, solver=solver, time_limit_s=time_limit_s, mip_gap=mip_gap,
+        remaining = None if time_limit_s is None else max(time_limit_s - build_s, 0.1)
+        gap_arg = mip_gap
+        if gap_arg is None and _integral(reduced.weights):
+            # integral weights: a gap below one unit of the objective proves the optimum exactly
+            gap_arg = min(OPTIMALITY_TOLERANCE, 0.5 / max(float(reduced.weights.sum()), 1.0))
+        outcome = solve_problem(problem, solver=solver, time_limit_s=remaining, mip_gap=gap_arg,
                                 warm_start=greedy is not None and solver == "cbc")
         if outcome.status == "infeasible":
             msg = f"MCLP with p={self.p} has no solution; check p against the candidate and existing sites"
             raise InfeasibleError(msg)
+        bound = None if outcome.bound is None else outcome.bound + reduced.constant
         if outcome.objective is None:
             if greedy is None:
                 msg = f"the solver found no solution within {time_limit_s} s; raise time_limit_s"
                 raise InfeasibleError(msg)
-            chosen, status, value, bound = greedy, "feasible", None, None
+            chosen, status, value = greedy, "feasible", None
         else:
-            chosen = np.flatnonzero(np.array([v.varValue or 0.0 for v in y]) > 0.5)
-            status, value, bound = outcome.status, outcome.objective, outcome.bound
+            local = np.flatnonzero(np.array([v.varValue or 0.0 for v in y]) > 0.5)
+            chosen = pad_sites(reduced.sites[local], self.p, self.cost.n_sites, self.existing)
+            status, value = outcome.status, outcome.objective + reduced.constant
         result = self._result(chosen, status=status, objective=value, bound=bound, solver=solver,
                               build_s=build_s, solve_s=outcome.solve_time_s,
-                              n_variables=problem.numVariables(), n_constraints=problem.numConstraints(),
-                              extra={"p": self.p})
+                              n_variables=n_variables, n_constraints=n_constraints, extra=extra)
         if value is None or result.extra["covered_weight"] < value - 1e-6 * max(1.0, abs(value)):
             # never report more coverage than the chosen sites give
             value = result.extra["covered_weight"]
@@ -231,8 +242,8 @@ class MCLP(_CoverageModel):
             # start, see _base): keep the better plan, with the solver's bound, which holds for any plan
             fallback = self._result(greedy, status="feasible", objective=None, bound=bound, solver=solver,
                                     build_s=build_s, solve_s=outcome.solve_time_s,
-                                    n_variables=problem.numVariables(), n_constraints=problem.numConstraints(),
-                                    extra={"p": self.p, "solution_from": "greedy"})
+                                    n_variables=n_variables, n_constraints=n_constraints,
+                                    extra={**extra, "solution_from": "heuristic"})
             greedy_value = fallback.extra["covered_weight"]
             if greedy_value > value + 1e-9 * max(1.0, abs(greedy_value)):
                 gap = relative_gap(greedy_value, bound)
@@ -342,6 +353,26 @@ class LSCP(_CoverageModel):
                             n_variables=problem.numVariables(), n_constraints=problem.numConstraints(), extra={})
 
 
+def _reduced_problem(reduced: ReducedCoverage) -> tuple[pulp.LpProblem, list[pulp.LpVariable]]:
+    """The compact MCLP on customer classes: ``max Σ w_c u_c, u_c ≤ Σ_{j covers c} y_j, Σ y ≤ p``."""
+    problem = pulp.LpProblem("mclp", pulp.LpMaximize)
+    y = [pulp.LpVariable(f"y_{k}", lowBound=0, upBound=1, cat=pulp.LpInteger) for k in range(len(reduced.sites))]
+    covers = reduced.covers
+    objective = []
+    for c in range(reduced.n_classes):
+        u = pulp.LpVariable(f"u_{c}", lowBound=0, upBound=1)
+        objective.append((u, float(reduced.weights[c])))
+        sites = covers.indices[covers.indptr[c]:covers.indptr[c + 1]]
+        problem.addConstraint(pulp.LpConstraint(
+            pulp.LpAffineExpression([(u, 1.0)] + [(y[j], -1.0) for j in sites]), pulp.LpConstraintLE,
+            f"cover_{c}", 0.0))
+    # at most p: the same optimum (coverage never falls when a site opens), and dominated sites may go
+    problem.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression([(v, 1.0) for v in y]), pulp.LpConstraintLE,
+                                            "p_sites", float(reduced.p)))
+    problem.setObjective(pulp.LpAffineExpression(objective))
+    return problem, y
+
+
 def greedy_mclp(
     cost: Any,
     *,
@@ -371,6 +402,10 @@ def _replace_objective(result: SolveResult, value: float) -> SolveResult:
     from dataclasses import replace
 
     return replace(result, objective=value, gap=relative_gap(value, result.bound))
+
+
+def _integral(values: np.ndarray) -> bool:
+    return bool(np.all(np.abs(values - np.round(values)) < 1e-9))
 
 
 def _check_radius(radius: float) -> None:

@@ -61,6 +61,7 @@ from siting.models._geometry import cost_from_geodataframes
 from siting.models._heuristics import greedy_pmedian, interchange_pmedian, pmedian_cost
 from siting.models._base import OPTIMALITY_TOLERANCE
 from siting.models._lagrangian import lagrangian_reduction, tree_search
+from siting.models._sorted import SortedCosts
 
 #: Largest dense demand × site matrix the p-median builds internally (cells).
 MAX_DENSE_CELLS = 60_000_000
@@ -236,7 +237,9 @@ class PMedian:
         w = self.weights
         integral = _integral(dense[finite]) and _integral(w)
 
-        sites = interchange_pmedian(work, w, greedy_pmedian(work, w, self.p, self.existing), self.existing)
+        ranked = SortedCosts(w[:, None] * work)  # every later pass reads only the pairs it needs from this
+        sites = interchange_pmedian(work, w, greedy_pmedian(work, w, self.p, self.existing), self.existing,
+                                    sorted_costs=ranked)
         upper = pmedian_cost(work, w, sites)
         extra: dict[str, Any] = {"heuristic_objective": upper,
                                  "heuristic_time_s": round(time.perf_counter() - start, 3)}
@@ -254,15 +257,16 @@ class PMedian:
             # the tree search needs room to prune: within half the optimality tolerance is close enough
             threshold = _threshold_function(integral, 0.5 * OPTIMALITY_TOLERANCE if few_medians else -1e-9)
             reduction = lagrangian_reduction(work, w, self.p, self.existing, upper, w * work[:, sites].min(axis=1),
-                                             threshold=threshold(upper))
+                                             threshold=threshold(upper), sorted_costs=ranked)
             # the relaxation's choice is a good start for a second local search (Beasley 1993)
-            second = interchange_pmedian(work, w, reduction.chosen, self.existing)
+            second = interchange_pmedian(work, w, reduction.chosen, self.existing, sorted_costs=ranked)
             second_value = pmedian_cost(work, w, second)
             if second_value < upper - 1e-9 * max(1.0, abs(upper)):
                 sites, upper = second, second_value
                 extra["heuristic_objective"] = upper
                 reduction = lagrangian_reduction(work, w, self.p, self.existing, upper, reduction.multipliers,
-                                                 threshold=threshold(upper), max_iterations=1000)
+                                                 threshold=threshold(upper), max_iterations=1000,
+                                                 sorted_costs=reduction.sorted_costs)
             lower = reduction.lower_bound
             extra.update(lagrangian_bound=lower, lagrangian_iterations=reduction.iterations,
                          sites_closed=int(reduction.closed.sum()), sites_opened=int(reduction.opened.sum()),
@@ -345,7 +349,7 @@ class PMedian:
         fixed = np.union1d(self.existing, np.flatnonzero(reduction.opened)).astype(np.int64)
         t0 = time.perf_counter()
         tree = tree_search(work, self.weights, self.p, fixed, reduction.closed, sites, reduction.multipliers,
-                           threshold=threshold, deadline=deadline)
+                           threshold=threshold, deadline=deadline, sorted_costs=reduction.sorted_costs)
         tree_time_s = time.perf_counter() - t0
         extra.update(method="lagrangian tree search", tree_nodes=tree.nodes, tree_time_s=round(tree_time_s, 3))
         bound = max(tree.lower_bound, reduction.lower_bound)
