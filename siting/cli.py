@@ -302,7 +302,8 @@ def _print_summary(plan, out_dir: Path, seconds: float) -> None:
         gap = "" if tp.result.gap is None else w("cli.gap", gap=100 * tp.result.gap)
         sites = int((tp.sites["status"] != "candidate").sum())
         name = tier if w.language == "en" else w.tier(tp.spec)
-        print(f"  {_pad(name, 14)}{tp.target:>9,}{tp.units_placed:>9,}{sites:>7,}{100 * tp.coverage:>8.1f}%  "
+        target = "–" if tp.spec.open_target else f"{tp.target:,}"  # no target: the fewest that serve every hub
+        print(f"  {_pad(name, 14)}{target:>9}{tp.units_placed:>9,}{sites:>7,}{100 * tp.coverage:>8.1f}%  "
               f"{w.status(tp.result.status)}{gap}")
     for tier in plan.skipped:
         spec = plan.scenario.tier(tier)
