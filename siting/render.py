@@ -40,7 +40,7 @@ from folium.elements import JSCSSMixin
 from siting.basemaps import add_tianditu, tianditu_key
 from siting.hydrogen import SOURCE_KIND, source_site_id
 from siting.labels import Words, html_language, words
-from siting.tables import charger_tiers, district_metrics
+from siting.tables import charger_tiers, district_metrics, target_text
 from siting.township_map import Attribution, TownshipSearch, township_layers
 
 if TYPE_CHECKING:
@@ -134,6 +134,7 @@ def district_captions(plan: Plan, w: Words) -> dict[str, str]:
         captions[f"covered_{tier}"] = w("metric.covered", label=w.tier(plan.tiers[tier].spec).lower()
                                         if w.language == "en" else w.tier(plan.tiers[tier].spec))
     captions["vs_fair_share"] = w["metric.vs_fair_share"]
+    captions["peak_kw"] = w["metric.peak_kw"]
     captions["outline"] = w["metric.outline"]
     return captions
 
@@ -155,6 +156,8 @@ def _district_scales(plan: Plan, table: pd.DataFrame) -> dict[str, branca.colorm
     spread = min(max(spread, 0.5), 3.0)
     scales["vs_fair_share"] = branca.colormap.LinearColormap(
         ["#b2182b", "#ef8a62", "#f7f7f7", "#67a9cf", "#2166ac"], vmin=-spread, vmax=spread)
+    peak = table["peak_kw"].dropna() / 1000 if "peak_kw" in table else pd.Series(dtype=float)
+    scales["peak_kw"] = branca.colormap.linear.YlOrRd_09.scale(0.0, max(float(peak.max()) if len(peak) else 1.0, 1.0))
     return scales
 
 
@@ -163,6 +166,8 @@ def _metric_colour(metric: str, value: float, scale) -> str:
         return "#ffffff"
     if value is None or not np.isfinite(value):
         return NO_DATA_COLOUR
+    if metric == "peak_kw":
+        value = value / 1000  # the scale is in MW
     if metric == "vs_fair_share":
         value = np.log2(max(value, 1e-3))
         value = min(max(value, scale.vmin), scale.vmax)
@@ -697,7 +702,7 @@ def _title_html(plan: Plan, w: Words) -> str:
     for tp in plan.tiers.values():
         gap = "" if tp.result.gap is None else w("title.gap", gap=100 * tp.result.gap)
         rows.append(f"<tr><td><span class='siting-dot' style='background:{tp.spec.colour}'></span>"
-                    f"{_esc(w.tier(tp.spec))}</td><td class='n'>{tp.target:,}</td>"
+                    f"{_esc(w.tier(tp.spec))}</td><td class='n'>{target_text(tp)}</td>"
                     f"<td class='n'>{tp.units_placed:,}</td><td>{_esc(w['unit.' + tp.spec.unit])}</td>"
                     f"<td class='n'>{100 * tp.coverage:.1f} %</td><td>{_esc(w.status(tp.result.status))}{gap}</td></tr>")
     title = _esc(s.title or s.name)

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from siting.labels import Words, html_language, words
-from siting.tables import charger_tiers, district_metrics, station_tiers, township_metrics
+from siting.tables import charger_tiers, district_metrics, station_tiers, target_text, township_metrics
 
 if TYPE_CHECKING:
     from siting.plan import Plan
@@ -40,6 +40,7 @@ def render_report(plan: Plan) -> str:
         f"<h2>{_esc(w['report.targets'])}</h2>",
         _tier_table(plan, w),
         *_rollout(plan, w),
+        *_energy(plan, w),
         f"<h2>{_esc(w['report.per_district'])}</h2>",
         _district_table(plan, table, w),
         _township_section(plan, w),
@@ -110,11 +111,11 @@ def _tier_table(plan: Plan, w: Words) -> str:
         r = tp.result
         sites = int((tp.sites["status"] != "candidate").sum())
         demand = float(tp.demand["demand"].sum())
-        met = tp.units_placed == tp.target
+        met = tp.units_placed == tp.target or tp.spec.open_target
         status_class = "ok" if r.status == "optimal" else "warn" if r.status != "feasible" else ""
         gap = "–" if r.gap is None else f"{100 * r.gap:.2f} %"
         rows.append(
-            f"<tr><td>{_esc(w.tier(tp.spec))}</td><td class='n'>{tp.target:,}</td>"
+            f"<tr><td>{_esc(w.tier(tp.spec))}</td><td class='n'>{target_text(tp)}</td>"
             f"<td class='n {'ok' if met else 'warn'}'>{tp.units_placed:,}</td><td>{_esc(w['unit.' + tp.spec.unit])}</td>"
             f"<td class='n'>{sites:,}</td><td class='n'>{demand:,.0f} {_esc(w.demand_unit(tp.demand_unit))}</td>"
             f"<td class='n'>{_pct(tp.coverage)}</td><td class='{status_class}'>{_esc(w.status(r.status))}</td>"
@@ -125,6 +126,33 @@ def _tier_table(plan: Plan, w: Words) -> str:
         f"<th>{_esc(w[f'report.col.{key}'])}</th>" for key in
         ("sites", "demand", "covered", "status", "gap", "cost", "solver", "solve_time", "size"))
     return "<table><tr>" + head + "</tr>" + "".join(rows) + "</table>"
+
+
+def _energy(plan: Plan, w: Words) -> list[str]:
+    """Energy a day and its cost per time-of-use period, all tiers together and per tier."""
+    try:
+        table = plan.energy()
+    except (AttributeError, KeyError):
+        return []
+    if table is None or not len(table) or table["energy_kwh_day"].sum() <= 0:
+        return []
+    total = table.groupby("period", sort=False).agg(hours=("hours", "first"), price=("price_cny_per_kwh", "first"),
+                                                    energy=("energy_kwh_day", "sum"), cost=("cost_cny_day", "sum"))
+    tiers = list(dict.fromkeys(table["tier"]))
+    per_tier = table.pivot_table(index="period", columns="tier", values="energy_kwh_day", aggfunc="sum", sort=False)
+    head = ("<tr>" + "".join(f"<th>{_esc(w[f'report.col.{k}'])}</th>" for k in ("period", "hours", "price"))
+            + "".join(f"<th>{_esc(w.tier(plan.tiers[t].spec))}</th>" for t in tiers if t in plan.tiers)
+            + f"<th>{_esc(w['report.col.energy'])}</th><th>{_esc(w['report.col.energy_cost'])}</th></tr>")
+    rows = []
+    for period, r in total.iterrows():
+        rows.append(f"<tr><td>{_esc(w.get(f'period.{period}', period))}</td><td class='n'>{int(r['hours'])}</td><td class='n'>{r['price']:.3f}</td>"
+                    + "".join(f"<td class='n'>{per_tier.loc[period, t]:,.0f}</td>" for t in tiers if t in plan.tiers)
+                    + f"<td class='n'>{r['energy']:,.0f}</td><td class='n'>{r['cost']:,.0f}</td></tr>")
+    rows.append(f"<tr class='total'><td>{_esc(w['report.total'])}</td><td class='n'>{int(total['hours'].sum())}</td>"
+                "<td></td>" + "".join(f"<td class='n'>{per_tier[t].sum():,.0f}</td>" for t in tiers if t in plan.tiers)
+                + f"<td class='n'>{total['energy'].sum():,.0f}</td><td class='n'>{total['cost'].sum():,.0f}</td></tr>")
+    return [f"<h2>{_esc(w['report.energy'])}</h2>", f"<p class='note'>{_esc(w['report.energy_note'])}</p>",
+            "<table>" + head + "".join(rows) + "</table>"]
 
 
 def _rollout(plan: Plan, w: Words) -> list[str]:

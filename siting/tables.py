@@ -17,6 +17,11 @@ if TYPE_CHECKING:
     from siting.plan import Plan
 
 
+def target_text(tp) -> str:
+    """A tier's target as shown: the number, or – for a tier with none (the fewest units that serve every hub)."""
+    return "–" if tp.spec.open_target else f"{tp.target:,}"
+
+
 def charger_tiers(plan: Plan) -> list[str]:
     """Names of the plan's tiers that place chargers, in the scenario's order."""
     return [name for name, tp in plan.tiers.items() if not tp.spec.is_station]
@@ -57,6 +62,9 @@ def district_metrics(plan: Plan) -> pd.DataFrame:
     for tier in station_tiers(plan):
         rows = summary[summary["tier"] == tier].set_index("district_code")
         table[f"stations_{tier}"] = table["district_code"].map(rows["units"]).fillna(0).astype(int)
+    if "peak_kw" in summary:
+        peak = summary.groupby("district_code")["peak_kw"].sum()
+        table["peak_kw"] = table["district_code"].map(peak).fillna(0.0).astype(float)
     return table
 
 
