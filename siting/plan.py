@@ -62,6 +62,8 @@ class Plan:
     network: dict = field(default_factory=dict)
     #: Township polygons (``region.townships``), EPSG:4326; None when the scenario names none.
     townships: gpd.GeoDataFrame | None = None
+    #: The streets of a local OSM extract (``network.source`` a .pbf or .osm file), lines in EPSG:4326, for the map.
+    streets: gpd.GeoDataFrame | None = None
     #: Tiers of the scenario with nothing to plan (a target of 0, see :attr:`TierSpec.skipped`), in order.
     skipped: tuple[str, ...] = ()
     #: Encoding each table was read in (``utf-8``, ``utf-8-sig``, ``gb18030``, ``xlsx``), by scenario key.
@@ -260,12 +262,13 @@ def _plan_with(scenario: Scenario, solve: Allocator, report: Callable[[str], Non
         decisions = (read_decisions(s.decisions.file, tiers={t.name: t.target for t in s.tiers})
                      if s.decisions.file else None)
         townships = read_townships(s.region.townships, boundaries=boundaries) if s.region.townships else None
-    network = osm_sites = osm_places = None
+    network = osm_sites = osm_places = streets = None
     if s.network.source != "none":
         with timer.stage("network"):
             from siting.network import load_network, osm_features
             region = boundaries.to_crs("EPSG:4326").union_all()
             network = load_network(s, region)
+            streets = street_layer(s, region)
             osm_places = _osm_places(s, region, built)
             osm_sites = osm_features(s, region) if s.network.osm_candidates or (
                 osm_places is None and any("osm" in t.candidate_sources for t in built)) else None
@@ -295,7 +298,7 @@ def _plan_with(scenario: Scenario, solve: Allocator, report: Callable[[str], Non
     return Plan(scenario=s, boundaries=boundaries, stats=stats, cells=cells, tiers=tiers,
                 timings_s=timer.timings, input_hashes=input_hashes(s),
                 network=network.summary() if network is not None else {}, townships=townships,
-                skipped=tuple(spec.name for spec in s.tiers if spec.skipped))
+                skipped=tuple(spec.name for spec in s.tiers if spec.skipped), streets=streets)
 
 
 def _osm_places(s: Scenario, region, specs: list) -> gpd.GeoDataFrame | None:
@@ -304,6 +307,21 @@ def _osm_places(s: Scenario, region, specs: list) -> gpd.GeoDataFrame | None:
         return None
     from siting.candidate_sources import load_osm_places
     return load_osm_places(s, region)
+
+
+def street_layer(s: Scenario, region) -> gpd.GeoDataFrame | None:
+    """The drivable streets of the scenario's local OSM extract, as light map lines (None without one)."""
+    path = network_file(s)
+    if path is None or not path.name.lower().endswith((".pbf", ".osm", ".osm.bz2")):
+        return None
+    from siting.osm_pbf import read_drive_graph, street_lines
+
+    try:
+        lines = street_lines(read_drive_graph(path, region=region))
+    except Exception as exc:  # the map's backdrop only: the plan is made without it
+        log.warning("no street layer from %s: %s", path, exc)
+        return None
+    return lines.assign(geometry=lines.geometry.simplify(1e-5))
 
 
 def build_problems(inputs: PlanInputs, decisions: pd.DataFrame | None = None, *,

@@ -41,7 +41,7 @@ from siting.basemaps import add_tianditu, tianditu_key
 from siting.hydrogen import SOURCE_KIND, source_site_id
 from siting.labels import Words, html_language, words
 from siting.tables import charger_tiers, district_metrics, target_text
-from siting.township_map import Attribution, TownshipSearch, township_layers
+from siting.township_map import SEARCH_CSS, SEARCH_JS, Attribution, TownshipSearch, township_layers
 
 if TYPE_CHECKING:
     from siting.allocate import TierPlan
@@ -92,6 +92,8 @@ def build_map(plan: Plan) -> folium.Map:
     _district_labels(plan, w).add_to(fmap)
     demand_layer, demand_classes = _demand_layer(plan, w)
     demand_layer.add_to(fmap)
+    if plan.streets is not None and len(plan.streets):
+        _street_layer(plan.streets, w).add_to(fmap)
     townships = township_layers(plan, w)
     if townships is not None:
         for layer in townships[:2]:
@@ -236,6 +238,16 @@ def _district_labels(plan: Plan, w: Words) -> folium.FeatureGroup:
 
 
 # --- demand grid ---------------------------------------------------------------------------------------------------
+
+def _street_layer(streets, w: Words) -> folium.GeoJson:
+    """The extract's drivable streets as thin grey lines: a base for the map even offline."""
+    features = [{"type": "Feature", "geometry": _rounded_geometry(geometry, SITE_DIGITS),
+                 "properties": {"name": _esc(name)}}
+                for geometry, name in zip(streets.geometry, streets["name"], strict=True) if geometry is not None]
+    return folium.GeoJson({"type": "FeatureCollection", "features": features}, name=w["map.layer.streets"],
+                          style_function=lambda _: {"color": "#9a9a9a", "weight": 1, "opacity": 0.7},
+                          tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False), show=True)
+
 
 def _grid_tiers(plan: Plan) -> dict[str, TierPlan]:
     """Tiers whose demand is a column of the demand surface (shown in the grid's tooltip)."""
@@ -556,10 +568,8 @@ class _SiteSearch(JSCSSMixin, folium.MacroElement):
         })();
         {% endmacro %}
     """)
-    default_js = [("Leaflet.Search.js",
-                   "https://cdn.jsdelivr.net/npm/leaflet-search@2.9.7/dist/leaflet-search.min.js")]
-    default_css = [("Leaflet.Search.css",
-                    "https://cdn.jsdelivr.net/npm/leaflet-search@2.9.7/dist/leaflet-search.min.css")]
+    default_js = SEARCH_JS
+    default_css = SEARCH_CSS
 
     def __init__(self, layers: dict[str, folium.map.Layer], w: Words):
         super().__init__()

@@ -25,6 +25,10 @@ from folium.elements import JSCSSMixin
 from siting.labels import Words
 from siting.tables import charger_tiers, township_metrics
 
+#: leaflet-search, which the site and township searches use (inlined from folium-offline).
+SEARCH_JS = [("Leaflet.Search.js", "https://cdn.jsdelivr.net/npm/leaflet-search@2.9.7/dist/leaflet-search.min.js")]
+SEARCH_CSS = [("Leaflet.Search.css", "https://cdn.jsdelivr.net/npm/leaflet-search@2.9.7/dist/leaflet-search.min.css")]
+
 if TYPE_CHECKING:
     from siting.plan import Plan
 
@@ -147,10 +151,8 @@ class TownshipSearch(JSCSSMixin, folium.MacroElement):
         })();
         {% endmacro %}
     """)
-    default_js = [("Leaflet.Search.js",
-                   "https://cdn.jsdelivr.net/npm/leaflet-search@2.9.7/dist/leaflet-search.min.js")]
-    default_css = [("Leaflet.Search.css",
-                    "https://cdn.jsdelivr.net/npm/leaflet-search@2.9.7/dist/leaflet-search.min.css")]
+    default_js = SEARCH_JS
+    default_css = SEARCH_CSS
 
     def __init__(self, layer: folium.GeoJson, w: Words):
         super().__init__()

@@ -241,6 +241,9 @@ def test_helsinki_public_candidates_are_named_osm_car_parks(tmp_path):
     html = render_map(plan)
     chosen = sites[(sites["tier"] == "public") & (sites["name"] != "")].iloc[0]
     assert chosen["name"] in html and '"source": "OpenStreetMap"' in html
+    # the extract's streets under the sites: a base for the map offline
+    assert plan.streets is not None and len(plan.streets) > 100
+    assert "Streets (OpenStreetMap extract)" in html and "Mannerheimintie" in html
 
 
 def test_helsinki_charging_stations_are_existing_sites_in_total_mode(tmp_path):
