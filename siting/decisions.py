@@ -89,20 +89,13 @@ def read_decisions(path: Path, *, tiers: dict[str, int]) -> pd.DataFrame:
 
 
 def _read(path: Path) -> pd.DataFrame:
+    """A workbook through the workbook reader (translated headers and decision words; its errors name the sheet,
+    row and fix); any other table (CSV, GeoJSON …) as it is."""
     if Path(path).suffix.lower() in (".xlsx", ".xlsm"):
         from siting.workbook import read_decisions_workbook
 
-        try:
-            return read_decisions_workbook(path)
-        except (KeyError, ValueError):
-            pass  # not a plan's workbook: read it as a plain sheet
-    table = read_point_table(path, text=["site_id", "tier", "decision", "name"]) \
-        if Path(path).suffix.lower() not in (".csv", ".txt", ".xlsx", ".xlsm") else None
-    if table is None:
-        from siting.inputs import read_csv
-
-        table = read_csv(path, text=["site_id", "tier", "decision", "name"])
-    return table
+        return read_decisions_workbook(path)
+    return read_point_table(path, text=["site_id", "tier", "decision", "name"])
 
 
 def _chargers(path: Path, table: pd.DataFrame) -> pd.Series:

@@ -506,17 +506,17 @@ class CapacitatedMCLP:
         baseline. Returns None when the heuristic cannot place the target
         within the site limits or a block cannot repair the plan.
         """
-        plan = self._greedy_period(self.total_units, np.zeros(self.cost.n_sites, dtype=np.int64), True)
+        plan = self._greedy_plan()
         for block in self.blocks:
             if plan is None:
                 return None
             plan = block.repair(self, *plan)
         return plan
 
-    def _greedy_period(self, total: int | None, floor: np.ndarray,
-                       last: bool) -> tuple[np.ndarray, np.ndarray] | None:
+    def _greedy_plan(self) -> tuple[np.ndarray, np.ndarray] | None:
         table = self.cost
-        units = self.existing_units + floor
+        total = self.total_units
+        units = self.existing_units.copy()
         is_new = (self.existing_units == 0) & (self.max_units > 0)
         remaining = np.asarray(self.weights, dtype=float).copy()
         amount = np.zeros(table.n_pairs)
@@ -524,9 +524,7 @@ class CapacitatedMCLP:
         order = np.lexsort((table.cost, table.site))  # pairs by site, nearest first
         bounds = np.searchsorted(table.site[order], np.arange(table.n_sites + 1))
         unlimited = total is None
-        left = (int(self.max_units[is_new].sum()) if unlimited else int(total)) - int(floor.sum())
-        if left < 0:
-            return None
+        left = int(self.max_units[is_new].sum()) if unlimited else int(total)
 
         def serve(j: int) -> None:
             room = self.capacity_per_unit[j] * units[j] - load[j]
@@ -553,13 +551,12 @@ class CapacitatedMCLP:
 
         for j in np.flatnonzero(units > 0):
             serve(j)
-        if last:
-            for j in np.flatnonzero(self.forced_open & (units == 0)):
-                placed = add_units(j, max(int(self.min_units[j]), 1))
-                if placed == 0:
-                    return None
-                left -= placed
-        for i in np.flatnonzero(self.required if last else np.zeros(table.n_demand, dtype=bool)):
+        for j in np.flatnonzero(self.forced_open & (units == 0)):
+            placed = add_units(j, max(int(self.min_units[j]), 1))
+            if placed == 0:
+                return None
+            left -= placed
+        for i in np.flatnonzero(self.required):
             pairs = table.site[table.demand == i]
             if (units[pairs] > 0).any():
                 continue
