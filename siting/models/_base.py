@@ -335,14 +335,34 @@ def _bulk_highs_class() -> type:
 
         def callSolver(self, lp: pulp.LpProblem) -> None:  # noqa: N802 (PuLP's name)
             if self.warm_start:
-                known = [(v.index, v.varValue) for v in lp.variables() if v.varValue is not None]
-                if known:
-                    idx, vals = zip(*known)
-                    lp.solverModel.setSolution(len(idx), np.array(idx, dtype=np.int32),
-                                               np.array(vals, dtype=float))
+                start = np.array([v.varValue or 0.0 for v in lp.variables()], dtype=float)
+                _offer_start(lp.solverModel, start)
             lp.solverModel.run()
 
     return BulkHiGHS
+
+
+def _offer_start(highs: Any, start: np.ndarray) -> None:
+    """Hand ``start`` (one value per column) to HiGHS's branch-and-bound as a user solution.
+
+    HiGHS checks it and keeps it as the incumbent if it is feasible. Given
+    before the run (``Highs.setSolution``) with presolve on, HiGHS 1.16 was
+    seen to return a wrong "optimal"; offered through the MIP callback it
+    enters after presolve, in the original space, the way HiGHS's own
+    heuristics' solutions do.
+    """
+    import highspy
+
+    offered = False
+
+    def offer(callback_type, _message, _data_out, data_in, _user_data) -> None:
+        nonlocal offered
+        if callback_type == highspy.cb.HighsCallbackType.kCallbackMipUserSolution and not offered:
+            data_in.setSolution(start)
+            offered = True
+
+    highs.setCallback(offer, None)
+    highs.startCallback(highspy.cb.HighsCallbackType.kCallbackMipUserSolution)
 
 
 def _solve_highs(problem, time_limit_s, mip_gap, has_integers, warm_start=False, highs_options=None):

@@ -47,6 +47,7 @@ import pulp
 from siting._errors import InfeasibleError
 from siting.models._base import OPTIMALITY_TOLERANCE, SolveResult, SparseCost, relative_gap, solve_problem
 from siting.models._geometry import cost_from_geodataframes
+from siting.models._value_rows import add_value_rows
 from siting.models.blocks import Block, ModelVars
 
 
@@ -409,10 +410,8 @@ class CapacitatedMCLP:
         if greedy is not None:
             _set_start(v, greedy)
         build_time_s = time.perf_counter() - start
-        # HiGHS 1.16 with a start and presolve was seen to return a wrong "optimal" (models/_base.py):
-        # the greedy start goes to CBC only
         outcome = solve_problem(problem, solver=solver, time_limit_s=time_limit_s, mip_gap=mip_gap,
-                                warm_start=greedy is not None and solver == "cbc")
+                                warm_start=greedy is not None)
         if outcome.status == "infeasible":
             raise InfeasibleError(self._infeasible_message())
         n_units = np.array([_value(u) for u in v.units], dtype=float).round().astype(np.int64)
@@ -652,6 +651,7 @@ class CapacitatedMCLP:
         if self.objective == "cost":
             problem += pulp.lpSum(assign) >= self.min_coverage * float(self.weights.sum()), "min_coverage"
         variables = ModelVars(open_vars=open_vars, units=units, assign=assign)
+        add_value_rows(problem, variables, self)
         for block in self.blocks:
             block.add_rows(problem, variables, self)
         return problem, variables
