@@ -47,6 +47,7 @@ import pulp
 from siting._errors import InfeasibleError
 from siting.models._base import OPTIMALITY_TOLERANCE, SolveResult, SparseCost, relative_gap, solve_problem
 from siting.models._geometry import cost_from_geodataframes
+from siting.models._open_search import OpenSiteSearch, plan_for_open_sites
 from siting.models._value_rows import add_value_rows
 from siting.models.blocks import Block, ModelVars
 
@@ -505,7 +506,16 @@ class CapacitatedMCLP:
         baseline. Returns None when the heuristic cannot place the target
         within the site limits or a block cannot repair the plan.
         """
-        plan = self._greedy_plan()
+        plan = self._repaired(self._greedy_plan())
+        if plan is not None and self.has_costs and self.objective == "coverage":
+            search = OpenSiteSearch(self)
+            searched = self._repaired(plan_for_open_sites(self, search.improve(search.openable.copy())))
+            if searched is not None and self.objective_of([searched]) > self.objective_of([plan]) + 1e-9:
+                plan = searched
+        return plan
+
+    def _repaired(self, plan: tuple[np.ndarray, np.ndarray] | None) -> tuple[np.ndarray, np.ndarray] | None:
+        """A heuristic plan after each block's repair (None if a block cannot repair it)."""
         for block in self.blocks:
             if plan is None:
                 return None
