@@ -203,7 +203,12 @@ def test_coverage_interchange_ends_at_a_swap_local_optimum():
 def test_coverage_perturbation_keeps_size_and_fixed_sites_and_never_loses():
     from scipy.sparse import csr_array
 
-    from siting.models._heuristics import covered_weight, greedy_coverage, interchange_coverage, perturb_coverage
+    from siting.models._heuristics import (
+        covered_weight,
+        greedy_coverage,
+        interchange_coverage,
+        perturb_coverage,
+    )
 
     rng = np.random.default_rng(11)
     reached = 0
