@@ -361,8 +361,9 @@ def mclp_section(args: argparse.Namespace, header: str, *, run_cfl: bool, with_q
                   "(1.6 GB resident) and was stopped."]
         lines += ["", "Published reference: Cordeau, Furini & Ljubić (2019, EJOR) solve MCLP and partial set "
                   "covering instances of this generator with up to 2·10⁷ customers by branch-and-Benders-cut with "
-                  "CPLEX; their per-instance times could not be retrieved offline for this note, so none is quoted "
-                  "here (to be added from the paper's tables, with their hardware)."]
+                  "CPLEX; their per-instance times could not be retrieved offline for this note (the stored copies "
+                  "of the paper give its abstract and formulation, not its result tables), so none is quoted here "
+                  "(to be added from the paper's tables, with their hardware)."]
     if with_qingdao:
         for p in (int(x) for x in args.qingdao_p.split(",") if x):
             q = in_child(run_qingdao, p, args.time_limit)
