@@ -295,6 +295,8 @@ def perturb_coverage(
     if fixed is not None:
         is_fixed[fixed] = True
     best = np.asarray(open_sites, dtype=np.int64)
+    if len(best) >= by_site.shape[1] or by_site.shape[0] == 0:
+        return best  # every site open, or nothing to cover: nothing to improve
     best_value = covered_weight(by_site, weights, best)
     free = best[~is_fixed[best]]
     rng = np.random.default_rng(seed)
