@@ -198,3 +198,31 @@ def test_coverage_interchange_ends_at_a_swap_local_optimum():
         best_swap = max(value([s for s in local if s != out] + [new])
                         for out in local for new in range(9) if new not in local)
         assert best_swap <= value(local) + 1e-9
+
+
+def test_coverage_perturbation_keeps_size_and_fixed_sites_and_never_loses():
+    from scipy.sparse import csr_array
+
+    from siting.models._heuristics import (
+        covered_weight,
+        greedy_coverage,
+        interchange_coverage,
+        perturb_coverage,
+    )
+
+    rng = np.random.default_rng(11)
+    reached = 0
+    for trial in range(8):
+        covers = rng.random((40, 10)) < 0.25
+        weights = rng.integers(1, 10, size=40).astype(float)
+        fixed = np.array([trial % 10]) if trial % 2 else None
+        start = interchange_coverage(covers, weights, greedy_coverage(covers, weights, 4, fixed), fixed)
+        found = perturb_coverage(csr_array(covers), weights, start, fixed, patience=50, seed=trial)
+        optimum = max(weights[covers[:, list(s)].any(axis=1)].sum() for s in combinations(range(10), 4)
+                      if fixed is None or fixed[0] in s)
+        value = covered_weight(covers, weights, found)
+        assert len(found) == 4 and len(np.unique(found)) == 4
+        assert fixed is None or fixed[0] in found
+        assert covered_weight(covers, weights, start) - 1e-9 <= value <= optimum + 1e-9
+        reached += value == pytest.approx(optimum)
+    assert reached >= 6  # local restarts reach the optimum of these small instances nearly always

@@ -9,6 +9,7 @@ finite cost so that arithmetic never meets ``inf - inf``.
 from __future__ import annotations
 
 import heapq
+import time
 
 import numpy as np
 from scipy.sparse import csc_array, sparray
@@ -247,3 +248,76 @@ def interchange_coverage(
         is_open[j], is_open[r] = True, False
         count += by_site[:, [j]].toarray().ravel() - by_site[:, [r]].toarray().ravel()
     return np.flatnonzero(is_open)
+
+
+def covered_weight(covers: np.ndarray | sparray, weights: np.ndarray, open_sites: np.ndarray) -> float:
+    """Weight of the customers that at least one of ``open_sites`` covers."""
+    by_site = csc_array(covers, dtype=float)
+    count = by_site[:, np.asarray(open_sites, dtype=np.int64)].sum(axis=1)
+    return float(np.asarray(weights, dtype=float)[np.asarray(count).ravel() > 0].sum())
+
+
+def perturb_coverage(
+    covers: np.ndarray | sparray, weights: np.ndarray, open_sites: np.ndarray, fixed: np.ndarray | None = None,
+    *, time_budget_s: float = 5.0, patience: int | None = None, seed: int = 0,
+) -> np.ndarray:
+    """Iterated local search for maximal covering: clear a neighbourhood, refill greedily, swap, keep if better.
+
+    A round picks a random open site, closes every open site within two
+    steps of it in the site–site overlap graph (sites sharing a customer),
+    re-opens as many by :func:`greedy_coverage` and polishes with
+    :func:`interchange_coverage`. Swap local optima of large MCLPs are a few
+    percent below the optimum; these local restarts escape them cheaply, as
+    each round touches one region.
+
+    Parameters
+    ----------
+    covers : numpy.ndarray of bool or scipy.sparse array
+        ``customer × site``: True where the site covers the customer.
+    weights : numpy.ndarray
+        Customer weights.
+    open_sites : numpy.ndarray of int
+        The starting solution (a swap local optimum is best).
+    fixed : numpy.ndarray of int, optional
+        Sites that stay open.
+    time_budget_s : float
+        Wall-clock seconds at most.
+    patience : int, optional
+        Stop after this many rounds in a row without improvement (default: the
+        number of open sites, so each gets about one turn as a centre).
+    seed : int
+        Seed of the random centres (the search is deterministic for a seed, up to the time budget).
+    """
+    start = time.perf_counter()
+    by_site = csc_array(covers, dtype=float)
+    overlap = (by_site.T @ by_site).tocsr()
+    is_fixed = np.zeros(by_site.shape[1], dtype=bool)
+    if fixed is not None:
+        is_fixed[fixed] = True
+    best = np.asarray(open_sites, dtype=np.int64)
+    if len(best) >= by_site.shape[1] or by_site.shape[0] == 0:
+        return best  # every site open, or nothing to cover: nothing to improve
+    best_value = covered_weight(by_site, weights, best)
+    free = best[~is_fixed[best]]
+    rng = np.random.default_rng(seed)
+    patience = len(best) if patience is None else patience
+    idle = 0
+    while idle < patience and len(free) and time.perf_counter() - start < time_budget_s:
+        idle += 1
+        is_open = np.zeros(by_site.shape[1], dtype=bool)
+        is_open[best] = True
+        hood = _neighbours(overlap, _neighbours(overlap, np.array([rng.choice(free)])))
+        is_open[hood[~is_fixed[hood]]] = False
+        refill = greedy_coverage(by_site, weights, len(best), np.flatnonzero(is_open))
+        candidate = interchange_coverage(by_site, weights, refill, fixed)
+        value = covered_weight(by_site, weights, candidate)
+        if value > best_value + 1e-9 * max(1.0, abs(best_value)):
+            best, best_value, idle = candidate, value, 0
+            free = best[~is_fixed[best]]
+    return best
+
+
+def _neighbours(graph: sparray, nodes: np.ndarray) -> np.ndarray:
+    """``nodes`` and every node adjacent to one of them in a sparse (CSR) graph."""
+    parts = [graph.indices[graph.indptr[v]:graph.indptr[v + 1]] for v in nodes]
+    return np.unique(np.concatenate([nodes, *parts]))

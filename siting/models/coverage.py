@@ -24,8 +24,13 @@ from siting._errors import InfeasibleError
 from siting.models._base import OPTIMALITY_TOLERANCE, SolveResult, SparseCost, check_solver, relative_gap, solve_problem
 from siting.models._coverage_reduce import ReducedCoverage, pad_sites, reduce_coverage
 from siting.models._geometry import cost_from_geodataframes
-from siting.models._heuristics import greedy_coverage, interchange_coverage
+from siting.models._heuristics import greedy_coverage, interchange_coverage, perturb_coverage
 from siting.models.pmedian import _site_positions, _weights
+
+
+# The root LP of a large MCLP is highly degenerate: HiGHS's dual simplex took 21–38 s on the reduced Qingdao
+# public tier (105,642 iterations), its interior point 0.2–0.5 s. Only the LP solver choice, never the result.
+HIGHS_OPTIONS = {"mip_lp_solver": "ipm"}
 
 
 class _CoverageModel:
@@ -189,6 +194,7 @@ class MCLP(_CoverageModel):
         # greedy, then swaps, on the reduced problem: the plan kept if the solver stops with less
         local = greedy_coverage(reduced.covers, reduced.weights, min(reduced.p, n_kept))
         local = interchange_coverage(reduced.covers, reduced.weights, local)
+        local = perturb_coverage(reduced.covers, reduced.weights, local, time_budget_s=_search_budget(time_limit_s))
         greedy = pad_sites(reduced.sites[local], self.p, self.cost.n_sites, self.existing)
         extra = {"p": self.p, "customer_classes": reduced.n_classes, "customers_modelled": reduced.n_customers,
                  "sites_modelled": n_kept, "sites_dominated": reduced.n_dominated}
@@ -201,15 +207,9 @@ class MCLP(_CoverageModel):
                                   build_s=build_s, solve_s=0.0, n_variables=0, n_constraints=0, extra=extra)
             value = result.extra["covered_weight"]
             return dataclasses.replace(_replace_objective(result, value), bound=value, gap=0.0)
-        problem, y = _reduced_problem(reduced)
+        problem, y, u = _reduced_problem(reduced)
         n_variables, n_constraints = problem.numVariables(), problem.numConstraints()
-        if greedy is not None and solver == "cbc":
-            position = {site: k for k, site in enumerate(reduced.sites)}
-            for var in y:
-                var.setInitialValue(0)
-            for site in greedy:
-                if site in position:
-                    y[position[site]].setInitialValue(1)
+        _set_start(y, u, reduced, local)
         build_s = time.perf_counter() - start
         remaining = None if time_limit_s is None else max(time_limit_s - build_s, 0.1)
         gap_arg = mip_gap
@@ -217,7 +217,7 @@ class MCLP(_CoverageModel):
             # integral weights: a gap below one unit of the objective proves the optimum exactly
             gap_arg = min(OPTIMALITY_TOLERANCE, 0.5 / max(float(reduced.weights.sum()), 1.0))
         outcome = solve_problem(problem, solver=solver, time_limit_s=remaining, mip_gap=gap_arg,
-                                warm_start=greedy is not None and solver == "cbc")
+                                warm_start=True, highs_options=HIGHS_OPTIONS)
         if outcome.status == "infeasible":
             msg = f"MCLP with p={self.p} has no solution; check p against the candidate and existing sites"
             raise InfeasibleError(msg)
@@ -353,14 +353,21 @@ class LSCP(_CoverageModel):
                             n_variables=problem.numVariables(), n_constraints=problem.numConstraints(), extra={})
 
 
-def _reduced_problem(reduced: ReducedCoverage) -> tuple[pulp.LpProblem, list[pulp.LpVariable]]:
-    """The compact MCLP on customer classes: ``max Σ w_c u_c, u_c ≤ Σ_{j covers c} y_j, Σ y ≤ p``."""
+def _reduced_problem(
+    reduced: ReducedCoverage,
+) -> tuple[pulp.LpProblem, list[pulp.LpVariable], list[pulp.LpVariable]]:
+    """The compact MCLP on customer classes: ``max Σ w_c u_c, u_c ≤ Σ_{j covers c} y_j, Σ y ≤ p``.
+
+    Returns the problem, the site variables ``y`` and the class variables ``u``.
+    """
     problem = pulp.LpProblem("mclp", pulp.LpMaximize)
     y = [pulp.LpVariable(f"y_{k}", lowBound=0, upBound=1, cat=pulp.LpInteger) for k in range(len(reduced.sites))]
     covers = reduced.covers
     objective = []
+    classes = []
     for c in range(reduced.n_classes):
         u = pulp.LpVariable(f"u_{c}", lowBound=0, upBound=1)
+        classes.append(u)
         objective.append((u, float(reduced.weights[c])))
         sites = covers.indices[covers.indptr[c]:covers.indptr[c + 1]]
         problem.addConstraint(pulp.LpConstraint(
@@ -370,7 +377,24 @@ def _reduced_problem(reduced: ReducedCoverage) -> tuple[pulp.LpProblem, list[pul
     problem.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression([(v, 1.0) for v in y]), pulp.LpConstraintLE,
                                             "p_sites", float(reduced.p)))
     problem.setObjective(pulp.LpAffineExpression(objective))
-    return problem, y
+    return problem, y, classes
+
+
+def _set_start(y: list[pulp.LpVariable], u: list[pulp.LpVariable], reduced: ReducedCoverage,
+               local: np.ndarray) -> None:
+    """Give every variable the value of the local-search plan (``local``: positions among the kept sites)."""
+    is_open = np.zeros(len(y), dtype=bool)
+    is_open[np.asarray(local, dtype=np.int64)] = True
+    covered = reduced.covers @ is_open.astype(float) > 0
+    for var, value in zip(y, is_open):
+        var.setInitialValue(int(value))
+    for var, value in zip(u, covered):
+        var.setInitialValue(int(value))
+
+
+def _search_budget(time_limit_s: float | None) -> float:
+    """Seconds for the local search before the solver: a tenth of the limit, at most 10 s."""
+    return 10.0 if time_limit_s is None else min(10.0, 0.1 * time_limit_s)
 
 
 def greedy_mclp(
