@@ -42,7 +42,13 @@ from siting.basemaps import add_tianditu, tianditu_key
 from siting.hydrogen import SOURCE_KIND, source_site_id
 from siting.labels import Words, html_language, words
 from siting.tables import charger_tiers, district_metrics, target_text
-from siting.township_map import SEARCH_CSS, SEARCH_JS, Attribution, TownshipSearch, township_layers
+from siting.township_map import (
+    SEARCH_CSS,
+    SEARCH_JS,
+    Attribution,
+    TownshipSearch,
+    township_layers,
+)
 
 if TYPE_CHECKING:
     from siting.allocate import TierPlan
@@ -79,7 +85,7 @@ class _Text:
     def __init__(self, source: str) -> None:
         # jinja2 writes every newline as "\n" and drops one trailing newline (keep_trailing_newline=False)
         text = re.sub(r"\r\n?", "\n", source)
-        self.text = text[:-1] if text.endswith("\n") else text
+        self.text = text.removesuffix("\n")
 
     def render(self, *_args, **_kwargs) -> str:
         return self.text

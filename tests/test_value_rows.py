@@ -9,8 +9,8 @@ import pytest
 from scipy.optimize import linprog
 
 from siting.models import _value_rows
-from siting.models.capacitated import CapacitatedMCLP
 from siting.models._value_rows import chords
+from siting.models.capacitated import CapacitatedMCLP
 
 
 def best_fill(values, weights, capacity):

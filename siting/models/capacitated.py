@@ -45,7 +45,13 @@ import pandas as pd
 import pulp
 
 from siting._errors import InfeasibleError
-from siting.models._base import OPTIMALITY_TOLERANCE, SolveResult, SparseCost, relative_gap, solve_problem
+from siting.models._base import (
+    OPTIMALITY_TOLERANCE,
+    SolveResult,
+    SparseCost,
+    relative_gap,
+    solve_problem,
+)
 from siting.models._geometry import cost_from_geodataframes
 from siting.models._open_search import OpenSiteSearch, plan_for_open_sites
 from siting.models._value_rows import add_value_rows
