@@ -108,7 +108,9 @@ def run_pmedian_ours(name: str, p: int, time_limit_s: float) -> dict:
 
 
 def _pmedian_method(result) -> str:
-    """What settled the instance: the root Lagrangian bound, the tree search, or HiGHS on the reduced model."""
+    """What settled the instance: the root Lagrangian bound, a tree search, or HiGHS on the reduced model."""
+    if result.extra.get("method") == "benders branch-and-cut":
+        return "Benders branch-and-cut"
     if result.extra.get("tree_nodes") is not None:
         return "tree search"
     return "root Lagrangian bound" if result.n_variables == 0 else "HiGHS, reduced radius model"

@@ -60,6 +60,7 @@ from siting.models._base import (
 from siting.models._geometry import cost_from_geodataframes
 from siting.models._heuristics import greedy_pmedian, interchange_pmedian, pmedian_cost
 from siting.models._base import OPTIMALITY_TOLERANCE
+from siting.models._benders import branch_and_cut
 from siting.models._lagrangian import lagrangian_reduction, tree_search
 from siting.models._sorted import SortedCosts
 
@@ -254,8 +255,11 @@ class PMedian:
         if feasible_start:
             # only solutions strictly better than the heuristic's are worth finding
             few_medians = self.p - len(self.existing) <= TREE_MAX_P
-            # the tree search needs room to prune: within half the optimality tolerance is close enough
-            threshold = _threshold_function(integral, 0.5 * OPTIMALITY_TOLERANCE if few_medians else -1e-9)
+            # the master LP of the Benders decomposition is solved by highspy; infinite costs would need big-M cuts
+            by_cuts = solver == "highs" and bool(finite.all()) and not few_medians
+            # our own searches need room to prune: within half the optimality tolerance is close enough
+            threshold = _threshold_function(integral, 0.5 * OPTIMALITY_TOLERANCE if few_medians or by_cuts
+                                            else -1e-9)
             reduction = lagrangian_reduction(work, w, self.p, self.existing, upper, w * work[:, sites].min(axis=1),
                                              threshold=threshold(upper), sorted_costs=ranked)
             # the relaxation's choice is a good start for a second local search (Beasley 1993)
@@ -277,6 +281,8 @@ class PMedian:
             if few_medians:
                 return self._tree_search(work, sites, reduction, threshold, integral, solver, time_limit_s,
                                          extra, start)
+            if by_cuts:
+                return self._branch_and_cut(work, sites, reduction, threshold, integral, time_limit_s, extra, start)
             allowed = reduction.allowed & finite
             fixed_open |= reduction.opened
             closed = reduction.closed
@@ -352,15 +358,30 @@ class PMedian:
                            threshold=threshold, deadline=deadline, sorted_costs=reduction.sorted_costs)
         tree_time_s = time.perf_counter() - t0
         extra.update(method="lagrangian tree search", tree_nodes=tree.nodes, tree_time_s=round(tree_time_s, 3))
+        # no MIP solver ran: say so rather than name the one asked for
+        return self._finish_search(tree, work, reduction, integral, "lagrangian tree search", extra, start)
+
+    def _branch_and_cut(self, work, sites, reduction, threshold, integral, time_limit_s, extra, start):
+        """Many medians: branch-and-bound over the Benders master LP on the sites the root reduction left."""
+        deadline = None if time_limit_s is None else start + time_limit_s
+        fixed = np.union1d(self.existing, np.flatnonzero(reduction.opened)).astype(np.int64)
+        t0 = time.perf_counter()
+        tree = branch_and_cut(work, self.weights, reduction.sorted_costs, self.p, fixed, reduction.closed, sites,
+                              threshold=threshold, deadline=deadline)
+        extra.update(method="benders branch-and-cut", tree_nodes=tree.nodes,
+                     tree_time_s=round(time.perf_counter() - t0, 3))
+        return self._finish_search(tree, work, reduction, integral, "benders branch-and-cut (HiGHS LPs)", extra, start)
+
+    def _finish_search(self, tree, work, reduction, integral, solver_name, extra, start):
+        """The result of one of our own searches: optimal when it was exhausted."""
         bound = max(tree.lower_bound, reduction.lower_bound)
         if tree.complete:
             # every solution costs more than threshold(objective): for integral data, at least the objective
             bound = tree.objective if integral else min(bound, tree.objective)
         bound = min(bound, tree.objective)
         status = _status_from_gap(tree.objective, bound) if tree.complete else "feasible"
-        # no MIP solver ran: say so rather than name the one asked for
-        return self._finish(tree.sites, work, status, tree.objective, bound, "lagrangian tree search", 0.0, 0.0,
-                            0, 0, extra, start)
+        return self._finish(tree.sites, work, status, tree.objective, bound, solver_name, 0.0, 0.0, 0, 0, extra,
+                            start)
 
     def _dense(self) -> tuple[np.ndarray, np.ndarray]:
         n_demand, n_sites = self.cost.n_demand, self.cost.n_sites
