@@ -47,20 +47,55 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._report import machine, replace_section, solver_versions  # noqa: E402
 
 P_VALUES = (5, 10, 20, 50, 100, 200, 300, 400, 500)
-PMEDIAN_INSTANCES = {"uniform-1000": ("uniform", 1000, 1), "clustered-1400": ("clustered", 1400, 2)}
+PMEDIAN_INSTANCES = {"uniform-1000": ("uniform", 1000, 1), "clustered-1400": ("clustered", 1400, 2),
+                     "lattice-1432": ("lattice", 1432, 3), "drilling-1173": ("drilling", 1173, 4),
+                     "dense-clusters-1304": ("dense-clusters", 1304, 5), "uniform-1500": ("uniform", 1500, 6)}
 MCLP_P = (5, 10, 15, 20)
 MCLP_SIZES = (100_000, 1_000_000)
 
 
 # ---------------------------------------------------------------- instances
 def tsplib_style_points(kind: str, n: int, seed: int) -> np.ndarray:
-    """Integer coordinates: uniform on a 10,000 square, or 20 Gaussian clusters (σ = 250) inside it."""
+    """Integer coordinates on a 10,000 square in one of TSPLIB's shapes.
+
+    ``uniform``: uniform (like the random instances); ``clustered``: 20
+    Gaussian clusters, σ = 250; ``lattice``: nodes drawn from a regular grid,
+    a few repeated (like u1060 / u1432: collinear rows, many equal distances);
+    ``drilling``: rows of evenly spaced holes in rectangular blocks (like the
+    drilling boards pcb1173 / fl1400 / d1291); ``dense-clusters``: 70 % of the
+    nodes in 12 tight clusters (σ = 60), the rest sparse background (like fl1400
+    and fl1577).
+    """
     rng = np.random.default_rng(seed)
     if kind == "uniform":
         return rng.integers(0, 10_000, size=(n, 2))
-    centres = rng.uniform(1_000, 9_000, size=(20, 2))
-    points = centres[rng.integers(0, 20, n)] + rng.normal(0.0, 250.0, size=(n, 2))
-    return np.clip(np.round(points), 0, 10_000).astype(np.int64)
+    if kind == "clustered":
+        centres = rng.uniform(1_000, 9_000, size=(20, 2))
+        points = centres[rng.integers(0, 20, n)] + rng.normal(0.0, 250.0, size=(n, 2))
+        return np.clip(np.round(points), 0, 10_000).astype(np.int64)
+    if kind == "lattice":
+        side = int(np.ceil(np.sqrt(n * 1.3)))
+        grid = np.stack(np.meshgrid(np.arange(side), np.arange(side)), axis=-1).reshape(-1, 2) * (10_000 // side)
+        picked = grid[rng.choice(len(grid), n - n // 50, replace=False)]
+        return np.vstack([picked, picked[rng.choice(len(picked), n // 50, replace=False)]]).astype(np.int64)
+    if kind == "drilling":
+        blocks = []
+        while sum(len(b) for b in blocks) < n:
+            corner = rng.integers(0, 8_000, size=2)
+            rows, cols = rng.integers(2, 8), rng.integers(5, 30)
+            pitch = rng.choice([25, 50, 100])
+            gap = rng.choice([100, 150, 300])
+            holes = np.stack(np.meshgrid(np.arange(cols) * pitch, np.arange(rows) * gap), axis=-1).reshape(-1, 2)
+            blocks.append(corner + holes)
+        return np.clip(np.vstack(blocks)[:n], 0, 10_000).astype(np.int64)
+    if kind == "dense-clusters":
+        n_clustered = int(0.7 * n)
+        centres = rng.uniform(500, 9_500, size=(12, 2))
+        clustered = centres[rng.integers(0, 12, n_clustered)] + rng.normal(0.0, 60.0, size=(n_clustered, 2))
+        background = rng.uniform(0, 10_000, size=(n - n_clustered, 2))
+        return np.clip(np.round(np.vstack([clustered, background])), 0, 10_000).astype(np.int64)
+    msg = f"unknown instance kind {kind!r}"
+    raise ValueError(msg)
 
 
 def floor_distances(points: np.ndarray) -> np.ndarray:

@@ -81,6 +81,15 @@ HIGHS_OPTIONS = {
 #: wide there (about 1 % on pmed36-pmed39) and each LP of the radius formulation takes seconds.
 TREE_MAX_P = 20
 
+#: Subgradient steps at the root before the Benders branch-and-cut (uniform-1000 at p = 10: 3.7 s in all with 600,
+#: 9.0 s with 3000 — the ascent's tail costs more than the few sites it closes; 200 close too few).
+ROOT_ITERATIONS_BEFORE_CUTS = 600
+
+#: With few medians and a root gap wider than this (relative), the Lagrangian tree search replaces the
+#: branch-and-cut: its nodes are cheaper and many are needed anyway (pmed36, gap 1 %: 11 s instead of 32 s);
+#: TSPLIB-style instances have root gaps of a few 10⁻⁴ and need few LP nodes (uniform-1000, p = 10: 7 nodes).
+TREE_MIN_GAP = 0.003
+
 
 class PMedian:
     """The p-median model: choose ``p`` sites minimising the weighted cost to the nearest one.
@@ -254,14 +263,17 @@ class PMedian:
             return self._finish(sites, work, "optimal", upper, upper, solver, 0.0, 0.0, 0, 0, extra, start)
         if feasible_start:
             # only solutions strictly better than the heuristic's are worth finding
-            few_medians = self.p - len(self.existing) <= TREE_MAX_P
             # the master LP of the Benders decomposition is solved by highspy; infinite costs would need big-M cuts
-            by_cuts = solver == "highs" and bool(finite.all()) and not few_medians
+            by_cuts = solver == "highs" and bool(finite.all())
+            few_medians = self.p - len(self.existing) <= TREE_MAX_P
+            # the branch-and-cut's root LP is exact: a long ascent only adds penalty-test closures
+            iterations = ROOT_ITERATIONS_BEFORE_CUTS if by_cuts else 3000
             # our own searches need room to prune: within half the optimality tolerance is close enough
             threshold = _threshold_function(integral, 0.5 * OPTIMALITY_TOLERANCE if few_medians or by_cuts
                                             else -1e-9)
             reduction = lagrangian_reduction(work, w, self.p, self.existing, upper, w * work[:, sites].min(axis=1),
-                                             threshold=threshold(upper), sorted_costs=ranked)
+                                             threshold=threshold(upper), max_iterations=iterations,
+                                             sorted_costs=ranked)
             # the relaxation's choice is a good start for a second local search (Beasley 1993)
             second = interchange_pmedian(work, w, reduction.chosen, self.existing, sorted_costs=ranked)
             second_value = pmedian_cost(work, w, second)
@@ -269,7 +281,14 @@ class PMedian:
                 sites, upper = second, second_value
                 extra["heuristic_objective"] = upper
                 reduction = lagrangian_reduction(work, w, self.p, self.existing, upper, reduction.multipliers,
-                                                 threshold=threshold(upper), max_iterations=1000,
+                                                 threshold=threshold(upper), max_iterations=min(iterations, 1000),
+                                                 sorted_costs=reduction.sorted_costs)
+            wide_gap = relative_gap(upper, reduction.lower_bound) > TREE_MIN_GAP
+            if by_cuts and few_medians and wide_gap and reduction.lower_bound <= threshold(upper):
+                # the tree search's nodes start from the root's multipliers: finish the ascent first
+                by_cuts = False
+                reduction = lagrangian_reduction(work, w, self.p, self.existing, upper, reduction.multipliers,
+                                                 threshold=threshold(upper), max_iterations=3000,
                                                  sorted_costs=reduction.sorted_costs)
             lower = reduction.lower_bound
             extra.update(lagrangian_bound=lower, lagrangian_iterations=reduction.iterations,
@@ -278,11 +297,11 @@ class PMedian:
             if lower > threshold(upper):
                 return self._finish(sites, work, "optimal", upper, upper if integral else lower, solver,
                                     0.0, 0.0, 0, 0, extra, start)
+            if by_cuts:
+                return self._branch_and_cut(work, sites, reduction, threshold, integral, time_limit_s, extra, start)
             if few_medians:
                 return self._tree_search(work, sites, reduction, threshold, integral, solver, time_limit_s,
                                          extra, start)
-            if by_cuts:
-                return self._branch_and_cut(work, sites, reduction, threshold, integral, time_limit_s, extra, start)
             allowed = reduction.allowed & finite
             fixed_open |= reduction.opened
             closed = reduction.closed
