@@ -351,3 +351,24 @@ def test_many_medians_go_through_branch_and_cut_and_match_highs():
     assert result.status == "optimal"
     assert result.objective == pytest.approx(pulp.value(problem.objective))
     assert result.extra.get("method") in (None, "benders branch-and-cut")
+
+
+def test_a_wide_root_gap_hands_the_branch_and_cut_over_to_the_tree_search(monkeypatch):
+    # with no gap tolerated at the branch-and-cut's root, every few-median instance is finished by the Lagrangian
+    # tree search from the root LP's multipliers: it must still land on the brute-force optimum
+    import siting.models.pmedian as pmedian_module
+
+    monkeypatch.setattr(pmedian_module, "TREE_MIN_GAP", 0.0)
+    rng = np.random.default_rng(13)
+    handed = 0
+    for trial in range(8):
+        cost = rng.uniform(0.0, 40.0, size=(26, 10))
+        if trial % 2:
+            cost = np.round(cost)
+        weights = rng.integers(1, 6, size=26).astype(float)
+        p = 2 + trial % 3
+        result = PMedian.from_cost_matrix(cost, p=p, weights=weights).solve("highs")
+        assert result.status == "optimal"
+        assert result.objective == pytest.approx(brute_force(cost, weights, p), rel=1e-4)
+        handed += "root_lp_bound" in result.extra
+    assert handed > 0

@@ -40,7 +40,7 @@ class _Master:
     """The Benders master LP in HiGHS: columns ``y`` (sites) then ``θ`` (demand points), cuts added as rows."""
 
     def __init__(self, costs: SortedCosts, p: int, fixed: np.ndarray, closed: np.ndarray,
-                 start_sites: np.ndarray, tolerance: float) -> None:
+                 start_sites: np.ndarray, tolerance: float, multipliers: np.ndarray | None = None) -> None:
         import highspy
 
         n_demand, n_sites = costs.shape
@@ -67,6 +67,14 @@ class _Master:
         y = np.zeros(n_sites)
         y[start_sites] = 1.0
         self.add_violated(y, np.full(n_demand, -np.inf))
+        if multipliers is not None:
+            # θ_i ≥ λ_i − Σ_j max(0, λ_i − c_ij) y_j is valid for any λ_i; with Lagrange multipliers
+            # the first master value is at least L(λ), so the loop starts near the LP bound
+            useful = np.flatnonzero(multipliers > self.values[:, 0])
+            _add_cuts(highs, self.values, self.order, useful, multipliers[useful], n_sites, self.upper > 0)
+            self.cut_demand.append(useful)
+            self.cut_level.append(multipliers[useful])
+            self.cuts += len(useful)
 
     def add_violated(self, y: np.ndarray, theta: np.ndarray) -> bool:
         """Add the most violated cut of every point whose cut is violated at ``(y, θ)``; whether any was."""
@@ -79,6 +87,19 @@ class _Master:
             self.cuts += len(add)
         return len(add) > 0
 
+    def basis(self):
+        """The current LP basis, to restart a node's children from (rows added later start basic)."""
+        return self.highs.getBasis()
+
+    def restore(self, basis) -> None:
+        """Start the next LP from ``basis`` (taken when the master had fewer cuts)."""
+        import highspy
+
+        missing = self.highs.getNumRow() - len(basis.row_status)
+        if missing > 0:
+            basis.row_status = list(basis.row_status) + [highspy.HighsBasisStatus.kBasic] * missing
+        self.highs.setBasis(basis)
+
     def set_site_bounds(self, lower: np.ndarray, upper: np.ndarray) -> None:
         self.highs.changeColsBounds(self.n_sites, self.site_columns, lower, upper)
 
@@ -88,6 +109,7 @@ class _Master:
         if self.highs.getModelStatus() == self.infeasible:
             return None
         solution = self.highs.getSolution()
+        self.row_dual = np.asarray(solution.row_dual)
         columns = np.asarray(solution.col_value)
         reduced = np.asarray(solution.col_dual)[:self.n_sites]
         value = float(self.highs.getInfo().objective_function_value)
@@ -95,12 +117,20 @@ class _Master:
 
     def multipliers(self) -> np.ndarray:
         """λ_i = Σ_D μ_iD · D from the cut duals of the last LP (Beasley's multipliers at the LP bound)."""
-        duals = np.abs(np.asarray(self.highs.getSolution().row_dual)[1:])
+        duals = np.abs(self.row_dual[1:])  # the cuts of that LP: those added after it come last
         if not self.cut_demand:
             return np.zeros(self.n_demand)
-        demand = np.concatenate(self.cut_demand)
-        level = np.concatenate(self.cut_level)
+        demand = np.concatenate(self.cut_demand)[:len(duals)]
+        level = np.concatenate(self.cut_level)[:len(duals)]
         return np.bincount(demand, weights=duals * level, minlength=self.n_demand)
+
+
+@dataclass(frozen=True)
+class BranchAndCut(TreeSearch):
+    """Outcome of :func:`branch_and_cut`: a :class:`TreeSearch`, or the root's multipliers when handed over."""
+
+    handed_over: bool = False  # stopped after the root: its gap was wider than ``hand_over_gap``
+    multipliers: np.ndarray | None = None  # λ from the root LP's cut duals (L(λ) is at least the root bound)
 
 
 @dataclass(frozen=True)
@@ -179,7 +209,9 @@ def branch_and_cut(
     threshold: Callable[[float], float],
     deadline: float | None = None,
     tolerance: float = 1e-7,
-) -> TreeSearch:
+    multipliers: np.ndarray | None = None,
+    hand_over_gap: float | None = None,
+) -> BranchAndCut:
     """Depth-first branch-and-bound on the sites with the Benders master LP as the bound at every node.
 
     Each node forces some sites open and some closed (column bounds of the one
@@ -218,47 +250,62 @@ def branch_and_cut(
         incomplete; its bound is the smallest bound of the open nodes).
     tolerance : float
         Relative violation below which a cut is not added.
+    multipliers : numpy.ndarray, optional
+        Lagrange multipliers (of :func:`siting.models._lagrangian.lagrangian_reduction`) whose cuts seed the
+        master.
+    hand_over_gap : float, optional
+        Stop after the root when its relative gap is wider than this, and return
+        the root LP's multipliers for a search with cheaper nodes.
 
     Returns
     -------
-    TreeSearch
+    BranchAndCut
         When ``complete``, no solution costs less than ``lower_bound``.
     """
     best_sites = np.asarray(sites, dtype=np.int64)
     best = float(weights @ cost[:, best_sites].min(axis=1))
-    master = _Master(costs, p, fixed, closed, best_sites, tolerance)
-    stack = [(master.lower.copy(), master.upper.copy(), -np.inf)]
+    master = _Master(costs, p, fixed, closed, best_sites, tolerance, multipliers)
+    # (sites' lower and upper bounds, the parent's bound, the parent's basis)
+    stack = [(master.lower.copy(), master.upper.copy(), -np.inf, None)]
     nodes = 0
     root_bound = -np.inf
     while stack:
         if deadline is not None and time.perf_counter() > deadline:
             break
-        lower, upper, parent_bound = stack.pop()
+        lower, upper, parent_bound, basis = stack.pop()
         if parent_bound > threshold(best):
             continue
         nodes += 1
         master.set_site_bounds(lower, upper)
-        node = _solve_node(master, lambda: threshold(best), deadline)
+        if basis is not None:
+            master.restore(basis)
+        node = _solve_node(master, threshold(best), deadline)
         if node is None:
             continue
-        bound, y, reduced, settled = node
+        bound, y, reduced, state = node
         if nodes == 1:
             root_bound = bound
         limit = threshold(best)
-        if bound > limit or not settled:
-            if not settled and bound <= limit:
-                stack.append((lower, upper, bound))  # out of time inside the node: keep it open
+        if bound > limit or state == "stopped":
+            if state == "stopped" and bound <= limit:
+                stack.append((lower, upper, bound, None))  # out of time inside the node: keep it open
             continue
         candidate = _round(y, lower, p)
         value = float(weights @ cost[:, candidate].min(axis=1))
-        if value < best and value <= limit:
-            best, best_sites = _improve(cost, weights, candidate, fixed, costs)
+        if nodes == 1 or (value < best and value <= limit):
+            # the root LP's sites are a good start for a local search; deeper, only improving roundings get one
+            value, improved = _improve(cost, weights, candidate, fixed, costs)
+            if value < best:
+                best, best_sites = value, improved
             limit = threshold(best)
             if bound > limit:
                 continue
+        if nodes == 1 and hand_over_gap is not None and best - bound > hand_over_gap * max(1.0, abs(best)):
+            return BranchAndCut(sites=best_sites, objective=best, lower_bound=min(bound, best), complete=False,
+                                nodes=nodes, handed_over=True, multipliers=master.multipliers())
         fractional = np.flatnonzero((y > 1e-6) & (y < 1.0 - 1e-6))
         if len(fractional) == 0:
-            continue  # integral: its value is the node's optimum, already offered as a solution
+            continue  # integral, every cut satisfied: its value is the node's optimum, already offered
         lower, upper = lower.copy(), upper.copy()
         gap = limit - bound
         margin = 1e-9 * max(1.0, abs(bound))
@@ -269,32 +316,44 @@ def branch_and_cut(
         closed_child[site] = 0.0
         open_child = lower.copy()
         open_child[site] = 1.0
-        stack.append((lower, closed_child, bound))
-        stack.append((open_child, upper, bound))
+        # the open child comes next, from this basis; the closed one after its sub-tree, so it keeps a copy
+        stack.append((lower, closed_child, bound, master.basis()))
+        stack.append((open_child, upper, bound, None))
     complete = not stack
     lower_bound = threshold(best)
     if not complete:
         lower_bound = min([lower_bound] + [entry[2] for entry in stack])
-    return TreeSearch(sites=best_sites, objective=best, lower_bound=min(max(lower_bound, root_bound), best),
-                      complete=complete, nodes=nodes)
+    return BranchAndCut(sites=best_sites, objective=best, lower_bound=min(max(lower_bound, root_bound), best),
+                        complete=complete, nodes=nodes)
 
 
-def _solve_node(master: _Master, limit: Callable[[], float], deadline: float | None):
-    """Cut loop at a node: (bound, y, reduced costs, settled) or None if the node is infeasible.
+def _solve_node(master: _Master, limit: float, deadline: float | None, *, patience: int = 3,
+                min_progress: float = 0.02):
+    """Cut loop at a node: (bound, y, reduced costs, state), or None if the node is infeasible.
 
-    ``settled`` is False when the deadline struck before the cuts were all satisfied.
+    ``state`` says why the loop stopped: ``"pruned"`` (the bound exceeds the
+    limit), ``"exact"`` (no cut violated: the bound is the node's LP bound),
+    ``"tailing"`` (``y`` fractional and the last ``patience`` rounds closed less
+    than ``min_progress`` of the gap to the limit: branching pays more than
+    cutting on) or ``"stopped"`` (the deadline struck).
     """
+    history: list[float] = []
     while True:
         outcome = master.solve()
         if outcome is None:
             return None
         bound, y, theta, reduced = outcome
-        if bound > limit():
-            return bound, y, reduced, True
+        if bound > limit:
+            return bound, y, reduced, "pruned"
         if not master.add_violated(y, theta):
-            return bound, y, reduced, True
+            return bound, y, reduced, "exact"
         if deadline is not None and time.perf_counter() > deadline:
-            return bound, y, reduced, False
+            return bound, y, reduced, "stopped"
+        history.append(bound)
+        fractional = bool(((y > 1e-6) & (y < 1.0 - 1e-6)).any())
+        if (fractional and len(history) > patience
+                and history[-1] - history[-1 - patience] < min_progress * (limit - bound)):
+            return bound, y, reduced, "tailing"
 
 
 def _round(y: np.ndarray, lower: np.ndarray, p: int) -> np.ndarray:
