@@ -223,16 +223,19 @@ def branch_and_cut(
     """Depth-first branch-and-bound on the sites with the Benders master LP as the bound at every node.
 
     Each node forces some sites open and some closed (column bounds of the one
-    master LP, re-solved from the previous basis); cuts found at any node are
-    valid everywhere and stay. A node's LP value is a lower bound for its
-    sub-tree after every round, so it is pruned as soon as that exceeds
-    ``threshold(best objective)``. At a node whose cuts are all satisfied, an
-    integral ``y`` is a solution of known cost; otherwise the ``p`` largest
-    ``y`` give one; reduced costs fix sites in the sub-tree (a site at 0 whose
-    reduced cost exceeds the gap is closed, a site at 1 likewise opened) and the
-    search branches on the most fractional site (open child first; on
-    clustered-1400 at p = 50 this needs 51 nodes where the largest fractional
-    ``y`` needs 697).
+    master LP, re-solved from the previous basis, or from its parent's for a
+    closed child); cuts found at any node are valid everywhere and stay. A
+    node's LP value is a lower bound for its sub-tree after every round, so it
+    is pruned as soon as that exceeds ``threshold(best objective)``. The root's
+    cut loop runs until no cut is violated; deeper, it also stops when cutting
+    tails off (see :func:`_solve_node`). The ``p`` largest ``y`` give a
+    solution, polished by interchange at the root and when within
+    :data:`POLISH_WITHIN` of the incumbent; an integral ``y`` with every cut
+    satisfied closes its node. Reduced costs fix sites in the sub-tree (a site
+    at 0 whose reduced cost exceeds the gap is closed, a site at 1 likewise
+    opened) and the search branches on the most fractional site (open child
+    first; on clustered-1400 at p = 50 this needs 51 nodes where the largest
+    fractional ``y`` needs 697).
 
     Parameters
     ----------
