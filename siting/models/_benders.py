@@ -290,6 +290,13 @@ def branch_and_cut(
         master.set_site_bounds(lower, upper)
         if basis is not None:
             master.restore(basis)
+        if nodes == 1:
+            # a local search from the first rounds' LP solution: a better incumbent early shortens the root's loop
+            first = _solve_node(master, threshold(best), deadline, patience=1, min_progress=np.inf)
+            if first is not None:
+                value, improved = _improve(cost, weights, _round(first[1], lower, p), fixed, costs)
+                if value < best:
+                    best, best_sites = value, improved
         # the root's bound and reduced costs serve the whole tree: its cut loop runs to the end
         node = _solve_node(master, threshold(best), deadline, patience=3 if nodes > 1 else 10**9)
         if node is None:
