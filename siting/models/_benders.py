@@ -35,6 +35,9 @@ import numpy as np
 from siting.models._lagrangian import TreeSearch, _improve
 from siting.models._sorted import SortedCosts
 
+#: What :meth:`_Master.solve` returns when the LP was cut short by the deadline.
+OUT_OF_TIME = "out of time"
+
 #: A node's rounded LP solution within this (relative) of the incumbent gets a local search: drilling-1173 at
 #: p = 50 finds its optimum at 3 s instead of 22 s (only improving roundings searched), 548 nodes instead of 1,051.
 POLISH_WITHIN = 0.002
@@ -68,10 +71,12 @@ class _Master:
         highs.addRow(float(p), float(p), n_sites, np.arange(n_sites, dtype=np.int32), np.ones(n_sites))
         self.highs = highs
         self.infeasible = highspy.HighsModelStatus.kInfeasible
+        self.optimal = highspy.HighsModelStatus.kOptimal
         self.site_columns = np.arange(n_sites, dtype=np.int32)
         self.cut_demand: list[np.ndarray] = []
         self.cut_level: list[np.ndarray] = []
         self.cuts = 0
+        self.row_dual = np.zeros(1)  # of the last LP solved to optimality
         y = np.zeros(n_sites)
         y[start_sites] = 1.0
         self.add_violated(y, np.full(n_demand, -np.inf))
@@ -95,27 +100,20 @@ class _Master:
             self.cuts += len(add)
         return len(add) > 0
 
-    def basis(self):
-        """The current LP basis, to restart a node's children from (rows added later start basic)."""
-        return self.highs.getBasis()
-
-    def restore(self, basis) -> None:
-        """Start the next LP from ``basis`` (taken when the master had fewer cuts)."""
-        import highspy
-
-        missing = self.highs.getNumRow() - len(basis.row_status)
-        if missing > 0:
-            basis.row_status = list(basis.row_status) + [highspy.HighsBasisStatus.kBasic] * missing
-        self.highs.setBasis(basis)
-
     def set_site_bounds(self, lower: np.ndarray, upper: np.ndarray) -> None:
         self.highs.changeColsBounds(self.n_sites, self.site_columns, lower, upper)
 
-    def solve(self) -> tuple[float, np.ndarray, np.ndarray, np.ndarray] | None:
-        """One LP: (value, y, θ, reduced costs of y), or None when the node's bounds admit no solution."""
+    def solve(self, deadline: float | None = None):
+        """One LP: (value, y, θ, reduced costs of y); None when the node's bounds admit no solution, and
+        :data:`OUT_OF_TIME` when HiGHS stopped at the deadline."""
+        if deadline is not None:
+            self.highs.setOptionValue("time_limit", max(deadline - time.perf_counter(), 0.01))
         self.highs.run()
-        if self.highs.getModelStatus() == self.infeasible:
+        status = self.highs.getModelStatus()
+        if status == self.infeasible:
             return None
+        if status != self.optimal:
+            return OUT_OF_TIME
         solution = self.highs.getSolution()
         self.row_dual = np.asarray(solution.row_dual)
         columns = np.asarray(solution.col_value)
@@ -193,9 +191,9 @@ def lp_bound_by_cuts(
     master = _Master(costs, p, fixed, closed, start_sites, tolerance)
     bound, y, rounds, converged = -np.inf, np.zeros(master.n_sites), 0, False
     while rounds < max_rounds and (deadline is None or time.perf_counter() < deadline):
-        outcome = master.solve()
+        outcome = master.solve(deadline)
         rounds += 1
-        if outcome is None:
+        if outcome is None or outcome is OUT_OF_TIME:
             break
         bound, y, theta, _ = outcome
         if not master.add_violated(y, theta):
@@ -223,8 +221,7 @@ def branch_and_cut(
     """Depth-first branch-and-bound on the sites with the Benders master LP as the bound at every node.
 
     Each node forces some sites open and some closed (column bounds of the one
-    master LP, re-solved from the previous basis, or from its parent's for a
-    closed child); cuts found at any node are valid everywhere and stay. A
+    master LP, re-solved from the previous basis); cuts found at any node are valid everywhere and stay. A
     node's LP value is a lower bound for its sub-tree after every round, so it
     is pruned as soon as that exceeds ``threshold(best objective)``. The root's
     cut loop runs until no cut is violated; deeper, it also stops when cutting
@@ -276,24 +273,22 @@ def branch_and_cut(
     best_sites = np.asarray(sites, dtype=np.int64)
     best = float(weights @ cost[:, best_sites].min(axis=1))
     master = _Master(costs, p, fixed, closed, best_sites, tolerance, multipliers)
-    # (sites' lower and upper bounds, the parent's bound, the parent's basis)
-    stack = [(master.lower.copy(), master.upper.copy(), -np.inf, None)]
+    # (sites' lower and upper bounds, the parent's bound)
+    stack = [(master.lower.copy(), master.upper.copy(), -np.inf)]
     nodes = 0
     root_bound = -np.inf
     while stack:
         if deadline is not None and time.perf_counter() > deadline:
             break
-        lower, upper, parent_bound, basis = stack.pop()
+        lower, upper, parent_bound = stack.pop()
         if parent_bound > threshold(best):
             continue
         nodes += 1
         master.set_site_bounds(lower, upper)
-        if basis is not None:
-            master.restore(basis)
         if nodes == 1:
             # a local search from the first rounds' LP solution: a better incumbent early shortens the root's loop
             first = _solve_node(master, threshold(best), deadline, patience=1, min_progress=np.inf)
-            if first is not None:
+            if first is not None and first[3] != "stopped":
                 value, improved = _improve(cost, weights, _round(first[1], lower, p), fixed, costs)
                 if value < best:
                     best, best_sites = value, improved
@@ -307,7 +302,7 @@ def branch_and_cut(
         limit = threshold(best)
         if bound > limit or state == "stopped":
             if state == "stopped" and bound <= limit:
-                stack.append((lower, upper, bound, None))  # out of time inside the node: keep it open
+                stack.append((lower, upper, bound))  # out of time inside the node: keep it open
             continue
         candidate = _round(y, lower, p)
         value = float(weights @ cost[:, candidate].min(axis=1))
@@ -335,9 +330,8 @@ def branch_and_cut(
         closed_child[site] = 0.0
         open_child = lower.copy()
         open_child[site] = 1.0
-        # the open child comes next, from this basis; the closed one after its sub-tree, so it keeps a copy
-        stack.append((lower, closed_child, bound, master.basis()))
-        stack.append((open_child, upper, bound, None))
+        stack.append((lower, closed_child, bound))
+        stack.append((open_child, upper, bound))
     complete = not stack
     lower_bound = threshold(best)
     if not complete:
@@ -358,9 +352,11 @@ def _solve_node(master: _Master, limit: float, deadline: float | None, *, patien
     """
     history: list[float] = []
     while True:
-        outcome = master.solve()
+        outcome = master.solve(deadline)
         if outcome is None:
             return None
+        if outcome is OUT_OF_TIME:
+            return -np.inf, None, None, "stopped"
         bound, y, theta, reduced = outcome
         if bound > limit:
             return bound, y, reduced, "pruned"
