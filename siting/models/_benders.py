@@ -35,6 +35,9 @@ import numpy as np
 from siting.models._lagrangian import TreeSearch, _improve
 from siting.models._sorted import SortedCosts
 
+#: Seconds after which one master LP is restarted without its basis.
+LP_RESTART_S = 5.0
+
 #: What :meth:`_Master.solve` returns when the LP was cut short by the deadline.
 OUT_OF_TIME = "out of time"
 
@@ -100,20 +103,43 @@ class _Master:
             self.cuts += len(add)
         return len(add) > 0
 
+    def basis(self):
+        """The current LP basis, to restart a node's children from (rows added later start basic)."""
+        return self.highs.getBasis()
+
+    def restore(self, basis) -> None:
+        """Start the next LP from ``basis`` (taken when the master had fewer cuts)."""
+        import highspy
+
+        missing = self.highs.getNumRow() - len(basis.row_status)
+        if missing > 0:
+            basis.row_status = list(basis.row_status) + [highspy.HighsBasisStatus.kBasic] * missing
+        self.highs.setBasis(basis)
+
     def set_site_bounds(self, lower: np.ndarray, upper: np.ndarray) -> None:
         self.highs.changeColsBounds(self.n_sites, self.site_columns, lower, upper)
 
     def solve(self, deadline: float | None = None):
         """One LP: (value, y, θ, reduced costs of y); None when the node's bounds admit no solution, and
-        :data:`OUT_OF_TIME` when HiGHS stopped at the deadline."""
-        if deadline is not None:
-            self.highs.setOptionValue("time_limit", max(deadline - time.perf_counter(), 0.01))
-        self.highs.run()
-        status = self.highs.getModelStatus()
-        if status == self.infeasible:
-            return None
-        if status != self.optimal:
-            return OUT_OF_TIME
+        :data:`OUT_OF_TIME` when HiGHS stopped at the deadline.
+
+        An LP that runs past :data:`LP_RESTART_S` from the current basis is restarted from scratch once
+        (uniform-1500 at p = 50: one LP from a restored basis ran for minutes).
+        """
+        for attempt in range(2):
+            remaining = np.inf if deadline is None else max(deadline - time.perf_counter(), 0.01)
+            cap = min(remaining, LP_RESTART_S) if attempt == 0 else remaining
+            # HiGHS measures its time limit on a clock that runs across all the object's runs
+            self.highs.setOptionValue("time_limit", self.highs.getRunTime() + cap if np.isfinite(cap) else np.inf)
+            self.highs.run()
+            status = self.highs.getModelStatus()
+            if status == self.infeasible:
+                return None
+            if status == self.optimal:
+                break
+            if cap >= remaining:
+                return OUT_OF_TIME
+            self.highs.clearSolver()
         solution = self.highs.getSolution()
         self.row_dual = np.asarray(solution.row_dual)
         columns = np.asarray(solution.col_value)
@@ -221,7 +247,8 @@ def branch_and_cut(
     """Depth-first branch-and-bound on the sites with the Benders master LP as the bound at every node.
 
     Each node forces some sites open and some closed (column bounds of the one
-    master LP, re-solved from the previous basis); cuts found at any node are valid everywhere and stay. A
+    master LP, re-solved from the previous basis, or from its parent's for a
+    closed child); cuts found at any node are valid everywhere and stay. A
     node's LP value is a lower bound for its sub-tree after every round, so it
     is pruned as soon as that exceeds ``threshold(best objective)``. The root's
     cut loop runs until no cut is violated; deeper, it also stops when cutting
@@ -273,18 +300,20 @@ def branch_and_cut(
     best_sites = np.asarray(sites, dtype=np.int64)
     best = float(weights @ cost[:, best_sites].min(axis=1))
     master = _Master(costs, p, fixed, closed, best_sites, tolerance, multipliers)
-    # (sites' lower and upper bounds, the parent's bound)
-    stack = [(master.lower.copy(), master.upper.copy(), -np.inf)]
+    # (sites' lower and upper bounds, the parent's bound, the parent's basis)
+    stack = [(master.lower.copy(), master.upper.copy(), -np.inf, None)]
     nodes = 0
     root_bound = -np.inf
     while stack:
         if deadline is not None and time.perf_counter() > deadline:
             break
-        lower, upper, parent_bound = stack.pop()
+        lower, upper, parent_bound, basis = stack.pop()
         if parent_bound > threshold(best):
             continue
         nodes += 1
         master.set_site_bounds(lower, upper)
+        if basis is not None:
+            master.restore(basis)
         if nodes == 1:
             # a local search from the first rounds' LP solution: a better incumbent early shortens the root's loop
             first = _solve_node(master, threshold(best), deadline, patience=1, min_progress=np.inf)
@@ -302,7 +331,7 @@ def branch_and_cut(
         limit = threshold(best)
         if bound > limit or state == "stopped":
             if state == "stopped" and bound <= limit:
-                stack.append((lower, upper, bound))  # out of time inside the node: keep it open
+                stack.append((lower, upper, bound, None))  # out of time inside the node: keep it open
             continue
         candidate = _round(y, lower, p)
         value = float(weights @ cost[:, candidate].min(axis=1))
@@ -330,8 +359,9 @@ def branch_and_cut(
         closed_child[site] = 0.0
         open_child = lower.copy()
         open_child[site] = 1.0
-        stack.append((lower, closed_child, bound))
-        stack.append((open_child, upper, bound))
+        # the open child comes next, from this basis; the closed one after its sub-tree, so it keeps a copy
+        stack.append((lower, closed_child, bound, master.basis()))
+        stack.append((open_child, upper, bound, None))
     complete = not stack
     lower_bound = threshold(best)
     if not complete:
