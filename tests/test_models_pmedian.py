@@ -242,3 +242,133 @@ def test_many_medians_match_the_assignment_model():
         result = PMedian.from_cost_matrix(cost, p=p).solve()
         assert result.status == "optimal"
         assert result.objective == pytest.approx(pulp.value(problem.objective))
+
+
+def _textbook_lp(cost: np.ndarray, p: int) -> float:
+    """The LP relaxation of the assignment formulation (x_ij ≤ y_j), by HiGHS through scipy."""
+    from scipy.optimize import linprog
+    from scipy.sparse import coo_array, vstack
+
+    n_demand, n_sites = cost.shape
+    n_x = n_demand * n_sites
+    i, j = np.divmod(np.arange(n_x), n_sites)
+    assign = coo_array((np.ones(n_x), (i, np.arange(n_x))), shape=(n_demand, n_x + n_sites))
+    count = coo_array((np.ones(n_sites), (np.zeros(n_sites, dtype=int), n_x + np.arange(n_sites))),
+                      shape=(1, n_x + n_sites))
+    link = coo_array((np.r_[np.ones(n_x), -np.ones(n_x)], (np.r_[np.arange(n_x), np.arange(n_x)],
+                                                           np.r_[np.arange(n_x), n_x + j])),
+                     shape=(n_x, n_x + n_sites))
+    result = linprog(np.r_[cost.ravel(), np.zeros(n_sites)], A_ub=link, b_ub=np.zeros(n_x),
+                     A_eq=vstack([assign, count]), b_eq=np.r_[np.ones(n_demand), p], bounds=(0, 1), method="highs")
+    return float(result.fun)
+
+
+def test_benders_cut_loop_reaches_the_lp_bound_and_its_multipliers_give_it_back():
+    from siting.models._benders import lp_bound_by_cuts
+    from siting.models._lagrangian import _evaluate
+    from siting.models._sorted import SortedCosts
+
+    rng = np.random.default_rng(21)
+    for trial in range(4):
+        cost = rng.uniform(0.0, 50.0, size=(30, 18))
+        if trial % 2:
+            cost = np.floor(cost)
+        p = 3 + trial
+        costs = SortedCosts(cost)
+        none = np.zeros(18, dtype=bool)
+        loop = lp_bound_by_cuts(costs, p, np.array([], dtype=np.int64), none, np.arange(p))
+        assert loop.converged
+        assert loop.lower_bound == pytest.approx(_textbook_lp(cost, p), rel=1e-6)
+        lagrangian = _evaluate(costs, loop.multipliers, none, none, p)[0]
+        assert lagrangian == pytest.approx(loop.lower_bound, rel=1e-6)
+
+
+def test_benders_branch_and_cut_matches_brute_force():
+    # fractional and integral costs, weights, a site forced open and one ruled out beforehand
+    from siting.models._benders import branch_and_cut
+    from siting.models._sorted import SortedCosts
+
+    rng = np.random.default_rng(5)
+    for trial in range(10):
+        cost = rng.uniform(0.0, 40.0, size=(28, 11))
+        integral = trial % 2 == 1
+        if integral:
+            cost = np.round(cost)
+        weights = rng.integers(1, 6, size=28).astype(float)
+        p = 2 + trial % 3
+        fixed = np.array([trial % 11]) if trial % 4 == 3 else np.array([], dtype=np.int64)
+        closed = np.zeros(11, dtype=bool)
+        optimum = brute_force(cost, weights, p, tuple(fixed))
+        if trial % 5 == 4:  # (no fixed site in these trials)
+            # rule out a site that an optimal solution does without, as the root reduction would
+            spare = next(j for j in range(11)
+                         if brute_force(np.delete(cost, j, axis=1), weights, p) <= optimum + 1e-9)
+            closed[spare] = True
+        start = np.r_[fixed, [j for j in range(11) if j not in fixed and not closed[j]][:p - len(fixed)]]
+        tolerance = (lambda objective: objective - 1 + 1e-6) if integral else (lambda objective: objective - 1e-9)
+        found = branch_and_cut(cost, weights, SortedCosts(weights[:, None] * cost), p, fixed, closed,
+                               start.astype(np.int64), threshold=tolerance)
+        assert found.complete
+        assert found.objective == pytest.approx(optimum, rel=1e-9)
+        assert found.lower_bound <= found.objective + 1e-9
+        assert set(fixed) <= set(found.sites) and len(found.sites) == p
+
+
+def test_benders_branch_and_cut_out_of_time_reports_a_valid_bound():
+    from siting.models._benders import branch_and_cut
+    from siting.models._sorted import SortedCosts
+
+    rng = np.random.default_rng(8)
+    cost = rng.integers(1, 100, size=(40, 12)).astype(float)
+    weights = np.ones(40)
+    optimum = brute_force(cost, weights, 3)
+    none = np.array([], dtype=np.int64)
+    stopped = branch_and_cut(cost, weights, SortedCosts(cost), 3, none, np.zeros(12, dtype=bool),
+                             np.array([0, 1, 2]), threshold=lambda objective: objective - 1 + 1e-6, deadline=0.0)
+    assert not stopped.complete and stopped.lower_bound <= optimum <= stopped.objective
+
+
+def test_many_medians_go_through_branch_and_cut_and_match_highs():
+    # p above the tree search's range: the Benders branch-and-cut must agree with HiGHS on the textbook model
+    import pulp
+
+    rng = np.random.default_rng(2)
+    points = np.round(rng.normal(0, 30, size=(90, 2)) + rng.integers(0, 4, size=(90, 1)) * 80)
+    cost = np.floor(np.hypot(*(points[:, None, :] - points[None, :, :]).transpose(2, 0, 1)))
+    p = 24
+    problem = pulp.LpProblem("textbook", pulp.LpMinimize)
+    n = len(cost)
+    y = [pulp.LpVariable(f"y{j}", cat="Binary") for j in range(n)]
+    x = {(i, j): pulp.LpVariable(f"x{i}_{j}", lowBound=0) for i in range(n) for j in range(n)}
+    problem += pulp.lpSum(cost[i, j] * x[i, j] for i, j in x)
+    problem += pulp.lpSum(y) == p
+    for i in range(n):
+        problem += pulp.lpSum(x[i, j] for j in range(n)) == 1
+    for (i, j), var in x.items():
+        problem += var <= y[j]
+    problem.solve(pulp.HiGHS(msg=False, gapRel=1e-9))
+    result = PMedian.from_cost_matrix(cost, p=p).solve("highs")
+    assert result.status == "optimal"
+    assert result.objective == pytest.approx(pulp.value(problem.objective))
+    assert result.extra.get("method") in (None, "benders branch-and-cut")
+
+
+def test_a_wide_root_gap_hands_the_branch_and_cut_over_to_the_tree_search(monkeypatch):
+    # with no gap tolerated at the branch-and-cut's root, every few-median instance is finished by the Lagrangian
+    # tree search from the root LP's multipliers: it must still land on the brute-force optimum
+    import siting.models.pmedian as pmedian_module
+
+    monkeypatch.setattr(pmedian_module, "TREE_MIN_GAP", 0.0)
+    rng = np.random.default_rng(13)
+    handed = 0
+    for trial in range(8):
+        cost = rng.uniform(0.0, 40.0, size=(26, 10))
+        if trial % 2:
+            cost = np.round(cost)
+        weights = rng.integers(1, 6, size=26).astype(float)
+        p = 2 + trial % 3
+        result = PMedian.from_cost_matrix(cost, p=p, weights=weights).solve("highs")
+        assert result.status == "optimal"
+        assert result.objective == pytest.approx(brute_force(cost, weights, p), rel=1e-4)
+        handed += "root_lp_bound" in result.extra
+    assert handed > 0

@@ -22,19 +22,25 @@ The solve takes these steps:
    gives a lower bound and rules out every site and every demand–site pair
    that cannot appear in a solution better than ``UB``; the relaxation's own
    choice seeds a second local search;
-3. for few medians (at most :data:`TREE_MAX_P` to choose), where the LP gap
-   is wide and every LP of the exact model takes seconds, a depth-first
-   branch-and-bound on the sites left, with the same Lagrangian bound at each
-   node (see :func:`siting.models._lagrangian.tree_search`), proves the
-   optimum or finds it; the MIP solver is not called;
-4. otherwise the radius formulation over the pairs left is solved by HiGHS or
-   CBC through PuLP. Each point's distances stop at the farthest any improving
-   solution can have: the cost to its nearest fixed-open site, or to its
-   ``(n − p + 1)``-th nearest site (some open site always lies that close).
+3. with HiGHS as the solver and every pair finite, a branch-and-cut of our own
+   on the sites the root left (:func:`siting.models._benders.branch_and_cut`):
+   the Benders master LP of Duran-Mateluna, Alès & Elloumi (2023) — one
+   column per site and per demand point, customer cuts computed in closed form
+   from the sorted costs — bounds every node; reduced costs fix sites;
+4. for few medians (at most :data:`TREE_MAX_P` to choose) when the root gap is
+   wide (over :data:`TREE_MIN_GAP`), or when the branch-and-cut cannot run, a
+   depth-first branch-and-bound on the sites left, with the same Lagrangian
+   bound at each node (see :func:`siting.models._lagrangian.tree_search`),
+   proves the optimum or finds it; the MIP solver is not called;
+5. otherwise (CBC, or pairs that cannot be assigned) the radius formulation
+   over the pairs left is solved by HiGHS or CBC through PuLP. Each point's
+   distances stop at the farthest any improving solution can have: the cost
+   to its nearest fixed-open site, or to its ``(n − p + 1)``-th nearest site
+   (some open site always lies that close).
 
 If the reduced model has no solution, nothing beats the heuristic and its
 solution is optimal. The result is ``"optimal"`` only when the solver proved
-the reduced model optimal, the tree search was exhausted, or the bounds met
+the reduced model optimal, one of our searches was exhausted, or the bounds met
 (within half the optimality tolerance for fractional costs, within one unit
 for integral ones).
 """
@@ -60,7 +66,8 @@ from siting.models._base import (
 from siting.models._geometry import cost_from_geodataframes
 from siting.models._heuristics import greedy_pmedian, interchange_pmedian, pmedian_cost
 from siting.models._base import OPTIMALITY_TOLERANCE
-from siting.models._lagrangian import lagrangian_reduction, tree_search
+from siting.models._benders import branch_and_cut
+from siting.models._lagrangian import Reduction, lagrangian_reduction, tree_search
 from siting.models._sorted import SortedCosts
 
 #: Largest dense demand × site matrix the p-median builds internally (cells).
@@ -79,6 +86,18 @@ HIGHS_OPTIONS = {
 #: Up to this many medians to choose, a Lagrangian tree search replaces the MIP solver: the LP gap is
 #: wide there (about 1 % on pmed36-pmed39) and each LP of the radius formulation takes seconds.
 TREE_MAX_P = 20
+
+#: Subgradient steps at the root before the Benders branch-and-cut (uniform-1000 at p = 10: 3.7 s in all with 600,
+#: 9.0 s with 3000 — the ascent's tail costs more than the few sites it closes; 200 close too few).
+ROOT_ITERATIONS_BEFORE_CUTS = 600
+
+#: With few medians and a gap wider than this (relative) at the branch-and-cut's root (its LP bound against the
+#: best solution after an LP-guided local search), the Lagrangian tree search takes over from the root LP's
+#: multipliers: its nodes are cheaper and many are needed anyway. OR-Library pmed36, pmed38, pmed39 have
+#: root gaps of 0.6-1 % (pmed36: 17 s by the tree, 32 s by branch-and-cut); the TSPLIB-style instances of
+#: benchmarks/exact.py stay below 0.35 % (lattice-1432, p = 20: 0.33 % against a poor first solution, proven
+#: by branch-and-cut; the tree search does not finish in 60 s).
+TREE_MIN_GAP = 0.005
 
 
 class PMedian:
@@ -253,11 +272,17 @@ class PMedian:
             return self._finish(sites, work, "optimal", upper, upper, solver, 0.0, 0.0, 0, 0, extra, start)
         if feasible_start:
             # only solutions strictly better than the heuristic's are worth finding
+            # the master LP of the Benders decomposition is solved by highspy; infinite costs would need big-M cuts
+            by_cuts = solver == "highs" and bool(finite.all())
             few_medians = self.p - len(self.existing) <= TREE_MAX_P
-            # the tree search needs room to prune: within half the optimality tolerance is close enough
-            threshold = _threshold_function(integral, 0.5 * OPTIMALITY_TOLERANCE if few_medians else -1e-9)
+            # the branch-and-cut's root LP is exact: a long ascent only adds penalty-test closures
+            iterations = ROOT_ITERATIONS_BEFORE_CUTS if by_cuts else 3000
+            # our own searches need room to prune: within half the optimality tolerance is close enough
+            threshold = _threshold_function(integral, 0.5 * OPTIMALITY_TOLERANCE if few_medians or by_cuts
+                                            else -1e-9)
             reduction = lagrangian_reduction(work, w, self.p, self.existing, upper, w * work[:, sites].min(axis=1),
-                                             threshold=threshold(upper), sorted_costs=ranked)
+                                             threshold=threshold(upper), max_iterations=iterations,
+                                             sorted_costs=ranked)
             # the relaxation's choice is a good start for a second local search (Beasley 1993)
             second = interchange_pmedian(work, w, reduction.chosen, self.existing, sorted_costs=ranked)
             second_value = pmedian_cost(work, w, second)
@@ -265,7 +290,7 @@ class PMedian:
                 sites, upper = second, second_value
                 extra["heuristic_objective"] = upper
                 reduction = lagrangian_reduction(work, w, self.p, self.existing, upper, reduction.multipliers,
-                                                 threshold=threshold(upper), max_iterations=1000,
+                                                 threshold=threshold(upper), max_iterations=min(iterations, 1000),
                                                  sorted_costs=reduction.sorted_costs)
             lower = reduction.lower_bound
             extra.update(lagrangian_bound=lower, lagrangian_iterations=reduction.iterations,
@@ -274,6 +299,12 @@ class PMedian:
             if lower > threshold(upper):
                 return self._finish(sites, work, "optimal", upper, upper if integral else lower, solver,
                                     0.0, 0.0, 0, 0, extra, start)
+            if by_cuts:
+                result = self._branch_and_cut(work, sites, reduction, threshold, integral, time_limit_s, extra,
+                                              start, hand_over=few_medians)
+                if not isinstance(result, Reduction):
+                    return result
+                reduction, sites, upper = result, result.chosen, pmedian_cost(work, w, result.chosen)
             if few_medians:
                 return self._tree_search(work, sites, reduction, threshold, integral, solver, time_limit_s,
                                          extra, start)
@@ -352,15 +383,48 @@ class PMedian:
                            threshold=threshold, deadline=deadline, sorted_costs=reduction.sorted_costs)
         tree_time_s = time.perf_counter() - t0
         extra.update(method="lagrangian tree search", tree_nodes=tree.nodes, tree_time_s=round(tree_time_s, 3))
+        # no MIP solver ran: say so rather than name the one asked for
+        return self._finish_search(tree, work, reduction, integral, "lagrangian tree search", extra, start)
+
+    def _branch_and_cut(self, work, sites, reduction, threshold, integral, time_limit_s, extra, start, *,
+                        hand_over: bool):
+        """Branch-and-bound over the Benders master LP on the sites the root reduction left.
+
+        With ``hand_over`` (few medians) a root gap wider than :data:`TREE_MIN_GAP` returns, instead of a
+        result, a new root reduction from the LP's multipliers (its ``chosen`` is the best solution found) for
+        the Lagrangian tree search.
+        """
+        deadline = None if time_limit_s is None else start + time_limit_s
+        fixed = np.union1d(self.existing, np.flatnonzero(reduction.opened)).astype(np.int64)
+        t0 = time.perf_counter()
+        tree = branch_and_cut(work, self.weights, reduction.sorted_costs, self.p, fixed, reduction.closed, sites,
+                              threshold=threshold, deadline=deadline, multipliers=reduction.multipliers,
+                              hand_over_gap=TREE_MIN_GAP if hand_over else None)
+        extra.update(method="benders branch-and-cut", tree_nodes=tree.nodes,
+                     tree_time_s=round(time.perf_counter() - t0, 3))
+        if tree.handed_over:
+            # the LP multipliers give the tree search its best root bound; few steps polish them
+            extra.update(method="lagrangian tree search", root_lp_bound=tree.lower_bound)
+            handed = lagrangian_reduction(work, self.weights, self.p, self.existing, tree.objective,
+                                          tree.multipliers, threshold=threshold(tree.objective), max_iterations=100,
+                                          sorted_costs=reduction.sorted_costs)
+            return Reduction(lower_bound=max(handed.lower_bound, reduction.lower_bound), allowed=handed.allowed,
+                             closed=handed.closed | reduction.closed, opened=handed.opened | reduction.opened,
+                             iterations=handed.iterations,
+                             chosen=np.asarray(tree.sites), multipliers=handed.multipliers,
+                             sorted_costs=handed.sorted_costs)
+        return self._finish_search(tree, work, reduction, integral, "benders branch-and-cut (HiGHS LPs)", extra, start)
+
+    def _finish_search(self, tree, work, reduction, integral, solver_name, extra, start):
+        """The result of one of our own searches: optimal when it was exhausted."""
         bound = max(tree.lower_bound, reduction.lower_bound)
         if tree.complete:
             # every solution costs more than threshold(objective): for integral data, at least the objective
             bound = tree.objective if integral else min(bound, tree.objective)
         bound = min(bound, tree.objective)
         status = _status_from_gap(tree.objective, bound) if tree.complete else "feasible"
-        # no MIP solver ran: say so rather than name the one asked for
-        return self._finish(tree.sites, work, status, tree.objective, bound, "lagrangian tree search", 0.0, 0.0,
-                            0, 0, extra, start)
+        return self._finish(tree.sites, work, status, tree.objective, bound, solver_name, 0.0, 0.0, 0, 0, extra,
+                            start)
 
     def _dense(self) -> tuple[np.ndarray, np.ndarray]:
         n_demand, n_sites = self.cost.n_demand, self.cost.n_sites
