@@ -100,9 +100,9 @@ def write_workbook(path: Path, sheets: Mapping[str, pd.DataFrame], *, labels: Ma
         n = len(table)
         for j, column in enumerate(table.columns):
             number_format = _number_format(column, table[column])
-            style = None
-            if number_format is not None:
-                style = formats.setdefault(number_format, book.add_format({"num_format": number_format}))
+            if number_format is not None and number_format not in formats:
+                formats[number_format] = book.add_format({"num_format": number_format})
+            style = formats.get(number_format)
             for i, value in enumerate(_cells(table[column]), start=1):
                 if value is not None:
                     sheet.write(i, j, value, style)

@@ -111,8 +111,7 @@ def interchange_pmedian(
     """
     open_sites = np.array(sorted(open_sites), dtype=np.int64)
     n_sites = cost.shape[1]
-    is_fixed = np.zeros(n_sites, dtype=bool)
-    is_fixed[fixed] = True
+    is_fixed = site_mask(n_sites, fixed)
     positive = weights > 0
     if sorted_costs is None:
         sorted_costs = SortedCosts(weights[:, None] * cost)
@@ -224,11 +223,8 @@ def interchange_coverage(
     by_site = csc_array(covers, dtype=float)
     n_sites = by_site.shape[1]
     w = np.asarray(weights, dtype=float)
-    is_open = np.zeros(n_sites, dtype=bool)
-    is_open[np.asarray(open_sites, dtype=np.int64)] = True
-    is_fixed = np.zeros(n_sites, dtype=bool)
-    if fixed is not None:
-        is_fixed[fixed] = True
+    is_open = site_mask(n_sites, open_sites)
+    is_fixed = site_mask(n_sites, fixed)
     count = by_site @ is_open.astype(float)
     for _ in range(max_iterations):
         removable = np.flatnonzero(is_open & ~is_fixed)
@@ -291,9 +287,7 @@ def perturb_coverage(
     start = time.perf_counter()
     by_site = csc_array(covers, dtype=float)
     overlap = (by_site.T @ by_site).tocsr()
-    is_fixed = np.zeros(by_site.shape[1], dtype=bool)
-    if fixed is not None:
-        is_fixed[fixed] = True
+    is_fixed = site_mask(by_site.shape[1], fixed)
     best = np.asarray(open_sites, dtype=np.int64)
     if len(best) >= by_site.shape[1] or by_site.shape[0] == 0:
         return best  # every site open, or nothing to cover: nothing to improve
@@ -315,6 +309,14 @@ def perturb_coverage(
             best, best_value, idle = candidate, value, 0
             free = best[~is_fixed[best]]
     return best
+
+
+def site_mask(n_sites: int, sites: np.ndarray | None) -> np.ndarray:
+    """Boolean mask over ``n_sites`` sites, True at ``sites`` (none if ``sites`` is None)."""
+    mask = np.zeros(n_sites, dtype=bool)
+    if sites is not None:
+        mask[np.asarray(sites, dtype=np.int64)] = True
+    return mask
 
 
 def _neighbours(graph: sparray, nodes: np.ndarray) -> np.ndarray:

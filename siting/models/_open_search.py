@@ -145,7 +145,8 @@ class OpenSiteSearch:
         i, j, k = table.demand[moves], table.site[moves], point_best[moves]
         v = self.value[moves]
         extra = self.weights[i] * (np.maximum(second[i], v) - second[i] - np.maximum(0.0, v - best[i]))
-        pairs = coo_array((extra, (j, k)), shape=(table.n_sites, table.n_sites)).tocsr().tocoo()
+        pairs = coo_array((extra, (j, k)), shape=(table.n_sites, table.n_sites))
+        pairs.sum_duplicates()
         j, k = pairs.row, pairs.col
         gain = gain_add[j] + gain_drop[k] + pairs.data
         gain[self.room[j] - self.room[k] + spare < 0] = -np.inf

@@ -508,7 +508,10 @@ class CapacitatedMCLP:
         reach that covers most; then, repeatedly, the site with the most
         unserved demand in reach gets the units that demand needs (nearest
         demand served first); units left over go to open sites with room,
-        then to new sites. Used as the solver's starting solution and as a
+        then to new sites. With site costs (objective "coverage"), a search
+        from every openable site open improves the open sites by add, drop and swap
+        moves (:mod:`siting.models._open_search`) and that plan is kept if it
+        scores better. Used as the solver's starting solution and as a
         baseline. Returns None when the heuristic cannot place the target
         within the site limits or a block cannot repair the plan.
         """
