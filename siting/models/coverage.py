@@ -22,6 +22,7 @@ from scipy.sparse import csc_array
 
 from siting._errors import InfeasibleError
 from siting.models._base import OPTIMALITY_TOLERANCE, SolveResult, SparseCost, check_solver, relative_gap, solve_problem
+from siting.models._coverage_lagrange import LagrangianOutcome, lagrangian_search, lp_multiplier, splits
 from siting.models._coverage_reduce import ReducedCoverage, pad_sites, reduce_coverage
 from siting.models._geometry import cost_from_geodataframes
 from siting.models._heuristics import greedy_coverage, interchange_coverage, perturb_coverage
@@ -31,6 +32,8 @@ from siting.models.pmedian import _site_positions, _weights
 # The root LP of a large MCLP is highly degenerate: HiGHS's dual simplex took 21–38 s on the reduced Qingdao
 # public tier (105,642 iterations), its interior point 0.2–0.5 s. Only the LP solver choice, never the result.
 HIGHS_OPTIONS = {"mip_lp_solver": "ipm"}
+# Share of the time limit the Lagrangian search by components may use before HiGHS gets the rest.
+LAGRANGIAN_SHARE = 0.8
 
 
 class _CoverageModel:
@@ -194,11 +197,8 @@ class MCLP(_CoverageModel):
         # greedy, then swaps, on the reduced problem: the plan kept if the solver stops with less
         local = greedy_coverage(reduced.covers, reduced.weights, min(reduced.p, n_kept))
         local = interchange_coverage(reduced.covers, reduced.weights, local)
-        local = perturb_coverage(reduced.covers, reduced.weights, local, time_budget_s=_search_budget(time_limit_s))
-        greedy = pad_sites(reduced.sites[local], self.p, self.cost.n_sites, self.existing)
         extra = {"p": self.p, "customer_classes": reduced.n_classes, "customers_modelled": reduced.n_customers,
                  "sites_modelled": n_kept, "sites_dominated": reduced.n_dominated}
-        n_variables = n_constraints = 0
         if reduced.p >= n_kept or reduced.n_classes == 0:
             # every useful site fits: opening them all is optimal, no solver needed
             chosen = pad_sites(reduced.sites, self.p, self.cost.n_sites, self.existing)
@@ -207,21 +207,45 @@ class MCLP(_CoverageModel):
                                   build_s=build_s, solve_s=0.0, n_variables=0, n_constraints=0, extra=extra)
             value = result.extra["covered_weight"]
             return dataclasses.replace(_replace_objective(result, value), bound=value, gap=0.0)
+        gap_arg = mip_gap
+        if gap_arg is None and _integral(reduced.weights):
+            # integral weights: a gap below one unit of the objective proves the optimum exactly
+            gap_arg = min(OPTIMALITY_TOLERANCE, 0.5 / max(float(reduced.weights.sum()), 1.0))
+        lagrangian = None
+        if solver == "highs":
+            lagrangian = _lagrangian(reduced, local, start, time_limit_s, gap_arg)
+        if lagrangian is None:
+            local = perturb_coverage(reduced.covers, reduced.weights, local,
+                                     time_budget_s=_search_budget(time_limit_s))
+        lagrangian_bound = None
+        if lagrangian is not None:
+            local = lagrangian.sites
+            extra = {**extra, "lagrangian_points": lagrangian.points}
+            if np.isfinite(lagrangian.bound):
+                lagrangian_bound = lagrangian.bound + reduced.constant
+                extra["lagrangian_bound"] = lagrangian_bound
+            gap = relative_gap(lagrangian.value, lagrangian.bound)
+            if gap is not None and gap <= (gap_arg or OPTIMALITY_TOLERANCE):
+                chosen = pad_sites(reduced.sites[local], self.p, self.cost.n_sites, self.existing)
+                build_s = time.perf_counter() - start
+                result = self._result(chosen, status="optimal", objective=None, solver=solver,
+                                      bound=lagrangian_bound, build_s=build_s, solve_s=0.0,
+                                      n_variables=0, n_constraints=0, extra={**extra, "method": "lagrangian"})
+                return _replace_objective(result, result.extra["covered_weight"])
+        greedy = pad_sites(reduced.sites[local], self.p, self.cost.n_sites, self.existing)
         problem, y, u = _reduced_problem(reduced)
         n_variables, n_constraints = problem.numVariables(), problem.numConstraints()
         _set_start(y, u, reduced, local)
         build_s = time.perf_counter() - start
         remaining = None if time_limit_s is None else max(time_limit_s - build_s, 0.1)
-        gap_arg = mip_gap
-        if gap_arg is None and _integral(reduced.weights):
-            # integral weights: a gap below one unit of the objective proves the optimum exactly
-            gap_arg = min(OPTIMALITY_TOLERANCE, 0.5 / max(float(reduced.weights.sum()), 1.0))
         outcome = solve_problem(problem, solver=solver, time_limit_s=remaining, mip_gap=gap_arg,
                                 warm_start=True, highs_options=HIGHS_OPTIONS)
         if outcome.status == "infeasible":
             msg = f"MCLP with p={self.p} has no solution; check p against the candidate and existing sites"
             raise InfeasibleError(msg)
         bound = None if outcome.bound is None else outcome.bound + reduced.constant
+        if lagrangian_bound is not None:
+            bound = lagrangian_bound if bound is None else min(bound, lagrangian_bound)
         if outcome.objective is None:
             if greedy is None:
                 msg = f"the solver found no solution within {time_limit_s} s; raise time_limit_s"
@@ -390,6 +414,24 @@ def _set_start(y: list[pulp.LpVariable], u: list[pulp.LpVariable], reduced: Redu
         var.setInitialValue(int(value))
     for var, value in zip(u, covered):
         var.setInitialValue(int(value))
+
+
+def _lagrangian(reduced: ReducedCoverage, local: np.ndarray, start: float, time_limit_s: float | None,
+                tolerance: float | None) -> LagrangianOutcome | None:
+    """The Lagrangian search by components (``_coverage_lagrange``) when its components split the problem.
+
+    It gets at most :data:`LAGRANGIAN_SHARE` of the time limit; the solver has the rest.
+    """
+    _, multiplier = lp_multiplier(reduced.covers, reduced.weights, reduced.p)
+    if multiplier <= 0 or not splits(reduced.covers, reduced.weights, multiplier):
+        return None
+    deadline = None if time_limit_s is None else start + LAGRANGIAN_SHARE * time_limit_s
+    outcome = lagrangian_search(reduced.covers, reduced.weights, reduced.p, local, multiplier=multiplier,
+                                tolerance=tolerance or OPTIMALITY_TOLERANCE, deadline=deadline)
+    if _integral(reduced.weights):
+        # whole weights: so is the optimum, and the bound may drop to a whole number
+        outcome = dataclasses.replace(outcome, bound=float(np.floor(outcome.bound + 1e-6)))
+    return outcome
 
 
 def _search_budget(time_limit_s: float | None) -> float:
