@@ -9,7 +9,12 @@ import pytest
 from scipy.sparse import csr_array
 
 from siting.models import MCLP
-from siting.models._coverage_lagrange import lagrangian_search, lp_multiplier, paying_components, relaxed_plan
+from siting.models._coverage_lagrange import (
+    lagrangian_search,
+    lp_multiplier,
+    paying_components,
+    relaxed_plan,
+)
 
 
 def clustered_instance(seed: int, n_clusters: int = 3, side: int = 2, integral: bool = False):

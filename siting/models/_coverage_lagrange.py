@@ -41,9 +41,14 @@ import numpy as np
 from scipy.sparse import bmat, csc_array, csr_array, hstack, identity
 from scipy.sparse.csgraph import connected_components
 
-from siting.models._coverage_reduce import reduce_coverage
 from siting.models._base import _offer_start
-from siting.models._heuristics import covered_weight, greedy_coverage, interchange_coverage, site_mask
+from siting.models._coverage_reduce import reduce_coverage
+from siting.models._heuristics import (
+    covered_weight,
+    greedy_coverage,
+    interchange_coverage,
+    site_mask,
+)
 
 log = logging.getLogger(__name__)
 
@@ -283,7 +288,7 @@ def _to_p_sites(covers: csr_array, weights: np.ndarray, sites: np.ndarray, p: in
 def _prize_collecting(block: csr_array, weights: np.ndarray, price: float, deadline: float | None,
                       start: np.ndarray) -> tuple[float, float, np.ndarray, bool]:
     """``max Σ w_i u_i − price·Σ y_j``, ``u_i ≤ Σ_{j covers i} y_j``: value, upper bound, open sites, proven."""
-    n_customers, n_sites = block.shape
+    n_sites = block.shape[1]
     if n_sites == 1:
         return float(weights.sum()) - price, float(weights.sum()) - price, np.array([0]), True
     import highspy

@@ -21,13 +21,28 @@ import pulp
 from scipy.sparse import csc_array
 
 from siting._errors import InfeasibleError
-from siting.models._base import OPTIMALITY_TOLERANCE, SolveResult, SparseCost, check_solver, relative_gap, solve_problem
-from siting.models._coverage_lagrange import LagrangianOutcome, lagrangian_search, lp_multiplier, splits
+from siting.models._base import (
+    OPTIMALITY_TOLERANCE,
+    SolveResult,
+    SparseCost,
+    check_solver,
+    relative_gap,
+    solve_problem,
+)
+from siting.models._coverage_lagrange import (
+    LagrangianOutcome,
+    lagrangian_search,
+    lp_multiplier,
+    splits,
+)
 from siting.models._coverage_reduce import ReducedCoverage, pad_sites, reduce_coverage
 from siting.models._geometry import cost_from_geodataframes
-from siting.models._heuristics import greedy_coverage, interchange_coverage, perturb_coverage
+from siting.models._heuristics import (
+    greedy_coverage,
+    interchange_coverage,
+    perturb_coverage,
+)
 from siting.models.pmedian import _site_positions, _weights
-
 
 # The root LP of a large MCLP is highly degenerate: HiGHS's dual simplex took 21–38 s on the reduced Qingdao
 # public tier (105,642 iterations), its interior point 0.2–0.5 s. Only the LP solver choice, never the result.
