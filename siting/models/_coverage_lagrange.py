@@ -28,7 +28,7 @@ price 86.24 gives 300 sites with coverage equal to the bound, so that plan
 is optimal). When that price lies outside the bracket known so far, the
 multiplier moves by growing steps until ``|S(λ)|`` brackets ``p``, then to
 where the two supporting lines of the convex function ``L`` cross. The
-plans of the previous point start each component's MIP.
+best plan so far is offered to each component's MIP as its first incumbent.
 
 The search is only used where it splits the problem: when the largest
 component holds at most :data:`LARGEST_COMPONENT_SHARE` of the paying sites
@@ -160,8 +160,8 @@ def relaxed_plan(covers: csr_array, weights: np.ndarray, p: int, multiplier: flo
         best bound (the bound stays valid, ``proven`` becomes False).
     start : numpy.ndarray of int, optional
         Sites of a known plan, offered to each component's MIP as its first
-        incumbent (the plan at a nearby multiplier halves the time of the
-        largest component of the Qingdao tier).
+        incumbent (a plan optimal at a nearby multiplier halved the time of
+        the largest component of the Qingdao tier: 13–16 s instead of 30–33 s).
     """
     is_start = site_mask(covers.shape[1], start)
     by_site = csc_array(covers, dtype=float)
