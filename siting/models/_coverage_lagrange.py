@@ -66,6 +66,7 @@ LARGEST_COMPONENT_SHARE = 0.6
 LARGEST_COMPONENT_SITES = 1000
 FIRST_STEP = 0.01  # relative change of the multiplier before |S(λ)| brackets p; doubles each time
 MAX_POINTS = 8
+EXACT_GAP = 1e-9  # relative gap taken as none: the plan is the optimum
 WORKERS = min(2, os.cpu_count() or 1)  # components solved at once
 
 
@@ -184,7 +185,8 @@ def relaxed_plan(covers: csr_array, weights: np.ndarray, p: int, multiplier: flo
 
 
 def lagrangian_search(covers: csr_array, weights: np.ndarray, p: int, incumbent: np.ndarray, *,
-                      multiplier: float, tolerance: float, deadline: float | None = None) -> LagrangianOutcome:
+                      multiplier: float, tolerance: float, deadline: float | None = None,
+                      exact_until: float | None = None) -> LagrangianOutcome:
     """Move ``λ`` from ``multiplier`` until a plan of ``p`` sites is proven within ``tolerance`` of ``min L(λ)``.
 
     Parameters
@@ -203,6 +205,11 @@ def lagrangian_search(covers: csr_array, weights: np.ndarray, p: int, incumbent:
         Relative gap at which to stop.
     deadline : float, optional
         ``time.perf_counter()`` value at which to stop with what is known.
+    exact_until : float, optional
+        Until this ``time.perf_counter()`` value, a plan within ``tolerance``
+        does not stop the search: it goes on for a zero gap (the exact
+        optimum, not one within 10⁻⁴ of it) while that is cheap. None: stop
+        at ``tolerance``.
     """
     best = np.asarray(incumbent, dtype=np.int64)
     best_value = covered_weight(covers, weights, best)
@@ -221,7 +228,9 @@ def lagrangian_search(covers: csr_array, weights: np.ndarray, p: int, incumbent:
                   len(point.sites), "proven" if point.proven else "stopped", value, time.perf_counter() - clock)
         if value > best_value:
             best, best_value = plan, value
-        if _gap(best_value, bound) <= tolerance or not point.proven:
+        gap = _gap(best_value, bound)
+        within = gap <= tolerance and (exact_until is None or time.perf_counter() >= exact_until)
+        if gap <= EXACT_GAP or within or not point.proven:
             break
         k = len(point.sites)
         if k <= p:

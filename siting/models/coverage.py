@@ -49,6 +49,9 @@ from siting.models.pmedian import _site_positions, _weights
 HIGHS_OPTIONS = {"mip_lp_solver": "ipm"}
 # Share of the time limit the Lagrangian search by components may use before HiGHS gets the rest.
 LAGRANGIAN_SHARE = 0.8
+# Within this share of the time limit, a plan within the gap does not stop the search: it goes on for the exact
+# optimum (a zero gap), not one within 10⁻⁴ of it.
+EXACT_SHARE = 0.25
 
 
 class _CoverageModel:
@@ -435,14 +438,18 @@ def _lagrangian(reduced: ReducedCoverage, local: np.ndarray, start: float, time_
                 tolerance: float | None) -> LagrangianOutcome | None:
     """The Lagrangian search by components (``_coverage_lagrange``) when its components split the problem.
 
-    It gets at most :data:`LAGRANGIAN_SHARE` of the time limit; the solver has the rest.
+    It gets at most :data:`LAGRANGIAN_SHARE` of the time limit; the solver has the rest. Within
+    :data:`EXACT_SHARE` of the limit it looks for a zero gap rather than one within the tolerance.
     """
     _, multiplier = lp_multiplier(reduced.covers, reduced.weights, reduced.p)
     if multiplier <= 0 or not splits(reduced.covers, reduced.weights, multiplier):
         return None
-    deadline = None if time_limit_s is None else start + LAGRANGIAN_SHARE * time_limit_s
+    deadline = exact_until = None
+    if time_limit_s is not None:
+        deadline, exact_until = start + LAGRANGIAN_SHARE * time_limit_s, start + EXACT_SHARE * time_limit_s
     outcome = lagrangian_search(reduced.covers, reduced.weights, reduced.p, local, multiplier=multiplier,
-                                tolerance=tolerance or OPTIMALITY_TOLERANCE, deadline=deadline)
+                                tolerance=tolerance or OPTIMALITY_TOLERANCE, deadline=deadline,
+                                exact_until=exact_until)
     if _integral(reduced.weights):
         # whole weights: so is the optimum, and the bound may drop to a whole number
         outcome = dataclasses.replace(outcome, bound=float(np.floor(outcome.bound + 1e-6)))
