@@ -284,7 +284,7 @@ def _mclp_method(result) -> str:
     if points is None:
         return "HiGHS"
     closed = "closed the gap" if result.extra.get("method") == "lagrangian" else "then HiGHS"
-    return f"Lagrangian search by components ({points} multipliers, {closed})"
+    return f"Lagrangian search by components ({points} multiplier{'s' if points != 1 else ''}, {closed})"
 
 
 def in_child(function, *args) -> dict:
