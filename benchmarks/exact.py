@@ -283,6 +283,8 @@ def _mclp_method(result) -> str:
     points = result.extra.get("lagrangian_points")
     if points is None:
         return "HiGHS"
+    if points == 0:
+        return "greedy and swaps, at the LP bound"
     closed = "closed the gap" if result.extra.get("method") == "lagrangian" else "then HiGHS"
     return f"Lagrangian search by components ({points} multiplier{'s' if points != 1 else ''}, {closed})"
 

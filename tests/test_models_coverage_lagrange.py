@@ -104,3 +104,17 @@ def test_mclp_with_cbc_does_not_use_the_lagrangian():
     result = MCLP.from_cost_matrix(np.where(covers, 1.0, np.inf), weights=weights, radius=1.0, p=3).solve("cbc")
     assert result.status == "optimal" and "lagrangian_points" not in result.extra
     assert result.objective == pytest.approx(best_cover(covers, weights, 3))
+
+
+def test_a_greedy_plan_at_the_lp_bound_is_proven_without_a_solver_run():
+    # two clusters, one site each covers its whole cluster (a third straddles them): the greedy plan covers all,
+    # which meets the LP bound
+    covers = np.zeros((6, 5), dtype=bool)
+    covers[:3, 0] = covers[3:, 2] = True
+    covers[0, 1] = covers[5, 3] = True
+    covers[2:4, 4] = True
+    weights = np.array([3.0, 1.0, 2.0, 4.0, 1.0, 2.0])
+    result = MCLP.from_cost_matrix(np.where(covers, 1.0, np.inf), weights=weights, radius=1.0, p=2).solve("highs")
+    assert result.status == "optimal" and result.objective == pytest.approx(13.0)
+    assert result.extra["method"] == "lp bound" and result.extra["lagrangian_points"] == 0
+    assert sorted(result.selected) == [0, 2]

@@ -38,6 +38,7 @@ from siting.models._coverage_lagrange import (
 from siting.models._coverage_reduce import ReducedCoverage, pad_sites, reduce_coverage
 from siting.models._geometry import cost_from_geodataframes
 from siting.models._heuristics import (
+    covered_weight,
     greedy_coverage,
     interchange_coverage,
     perturb_coverage,
@@ -249,7 +250,8 @@ class MCLP(_CoverageModel):
                 build_s = time.perf_counter() - start
                 result = self._result(chosen, status="optimal", objective=None, solver=solver,
                                       bound=lagrangian_bound, build_s=build_s, solve_s=0.0,
-                                      n_variables=0, n_constraints=0, extra={**extra, "method": "lagrangian"})
+                                      n_variables=0, n_constraints=0,
+                                      extra={**extra, "method": "lagrangian" if lagrangian.points else "lp bound"})
                 return _replace_objective(result, result.extra["covered_weight"])
         greedy = pad_sites(reduced.sites[local], self.p, self.cost.n_sites, self.existing)
         problem, y, u = _reduced_problem(reduced)
@@ -440,9 +442,14 @@ def _lagrangian(reduced: ReducedCoverage, local: np.ndarray, start: float, time_
     """The Lagrangian search by components (``_coverage_lagrange``) when its components split the problem.
 
     It gets at most :data:`LAGRANGIAN_SHARE` of the time limit; the solver has the rest. Within
-    :data:`EXACT_SHARE` of the limit it looks for a zero gap rather than one within the tolerance.
+    :data:`EXACT_SHARE` of the limit it looks for a zero gap rather than one within the tolerance. A plan
+    already within the tolerance of the linear relaxation is returned as it is (no points).
     """
-    _, multiplier = lp_multiplier(reduced.covers, reduced.weights, reduced.p)
+    lp_value, multiplier = lp_multiplier(reduced.covers, reduced.weights, reduced.p)
+    value = covered_weight(reduced.covers, reduced.weights, local)
+    gap = relative_gap(value, lp_value)
+    if gap is not None and gap <= (tolerance or OPTIMALITY_TOLERANCE):
+        return LagrangianOutcome(sites=local, value=value, bound=max(lp_value, value), points=0)
     if multiplier <= 0 or not splits(reduced.covers, reduced.weights, multiplier):
         return None
     deadline = exact_until = None
