@@ -15,6 +15,7 @@ import os
 import re
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -416,17 +417,31 @@ def _solve_cbc(problem, time_limit_s, mip_gap, has_integers, warm_start=False):
 
 @contextlib.contextmanager
 def _quiet_stdout():
-    """Silence writes to file descriptor 1 (C libraries print there directly)."""
-    sys.stdout.flush()
-    saved = os.dup(1)
+    """Silence writes to file descriptor 1 (C libraries print there directly).
+
+    Solves may run in threads side by side (the plan's tiers): the first to
+    enter redirects the descriptor, the last to leave restores it.
+    """
+    with _QUIET_LOCK:
+        if _QUIET_STATE["depth"] == 0:
+            sys.stdout.flush()
+            _QUIET_STATE["saved"] = os.dup(1)
+            with open(os.devnull, "w") as devnull:
+                os.dup2(devnull.fileno(), 1)
+        _QUIET_STATE["depth"] += 1
     try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 1)
-            yield
+        yield
     finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
+        with _QUIET_LOCK:
+            _QUIET_STATE["depth"] -= 1
+            if _QUIET_STATE["depth"] == 0:
+                sys.stdout.flush()
+                os.dup2(_QUIET_STATE["saved"], 1)
+                os.close(_QUIET_STATE["saved"])
+
+
+_QUIET_LOCK = threading.Lock()
+_QUIET_STATE = {"depth": 0, "saved": -1}
 
 
 def _cbc_gap(log: str) -> float | None:
