@@ -372,3 +372,88 @@ def test_a_wide_root_gap_hands_the_branch_and_cut_over_to_the_tree_search(monkey
         assert result.objective == pytest.approx(brute_force(cost, weights, p), rel=1e-4)
         handed += "root_lp_bound" in result.extra
     assert handed > 0
+
+
+def _grid_costs(side_x: int, side_y: int, repeated: int = 0) -> np.ndarray:
+    """Floor distances on a regular grid (very many equal costs), some nodes repeated."""
+    points = np.stack(np.meshgrid(np.arange(side_x) * 10, np.arange(side_y) * 10), axis=-1).reshape(-1, 2)
+    points = np.vstack([points, points[:repeated]])
+    return np.floor(np.hypot(*(points[:, None, :] - points[None, :, :]).transpose(2, 0, 1)))
+
+
+def _root_master(cost: np.ndarray, p: int, start: np.ndarray):
+    """The Benders master after its root cut loop (no violated cut left), with its last LP solution."""
+    from siting.models._benders import _Master
+    from siting.models._sorted import SortedCosts
+
+    n = cost.shape[1]
+    master = _Master(SortedCosts(cost), p, np.array([], dtype=np.int64), np.zeros(n, dtype=bool), start, 1e-7)
+    while True:
+        bound, y, theta, _ = master.solve()
+        if not master.add_violated(y, theta):
+            return master, bound
+
+
+def test_master_mip_finds_and_proves_the_optimum_on_degenerate_grids():
+    # HiGHS's branch-and-bound on the root master, started from a poor solution, must reach the brute-force
+    # optimum and prove it (many equal distances: the LP is degenerate, the root gap a few units)
+    from siting.models._benders import _master_mip
+
+    for side_x, side_y, repeated, p in ((5, 5, 0, 3), (6, 4, 2, 4), (5, 4, 3, 5)):
+        cost = _grid_costs(side_x, side_y, repeated)
+        n = len(cost)
+        weights = np.ones(n)
+        optimum = brute_force(cost, weights, p)
+        poor = np.arange(p)  # the first nodes: one corner of the grid
+        master, bound = _root_master(cost, p, poor)
+        assert bound <= optimum + 1e-6
+        threshold = lambda objective: objective - 1 + 1e-6  # noqa: E731 (integral costs)
+        poor_value = float(weights @ cost[:, poor].min(axis=1))
+        proven, value, sites = _master_mip(master, master.lower.copy(), master.upper.copy(), cost, weights,
+                                           poor_value, poor, threshold, deadline=np.inf)
+        assert proven
+        assert value == pytest.approx(optimum)
+        assert len(sites) == p and float(weights @ cost[:, sites].min(axis=1)) == pytest.approx(optimum)
+
+
+def test_branch_and_cut_agrees_with_and_without_the_master_mip_on_grids():
+    # the same optimum whether HiGHS's branch-and-bound on the root master settles the instance or our own search
+    from siting.models._benders import branch_and_cut
+    from siting.models._sorted import SortedCosts
+
+    for side_x, side_y, repeated, p in ((6, 5, 2, 4), (7, 4, 0, 6), (5, 5, 4, 7)):
+        cost = _grid_costs(side_x, side_y, repeated)
+        n = len(cost)
+        weights = np.ones(n)
+        optimum = brute_force(cost, weights, p) if p <= 4 else None
+        found = []
+        for seconds in (0.0, 30.0):
+            result = branch_and_cut(cost, weights, SortedCosts(cost), p, np.array([], dtype=np.int64),
+                                    np.zeros(n, dtype=bool), np.arange(p), threshold=lambda o: o - 1 + 1e-6,
+                                    master_mip_s=seconds, master_mip_after_s=0.0)
+            assert result.complete and result.lower_bound <= result.objective + 1e-9
+            found.append(result.objective)
+        assert found[0] == pytest.approx(found[1])
+        if optimum is not None:
+            assert found[0] == pytest.approx(optimum)
+
+
+def test_many_medians_on_a_grid_match_highs():
+    # a degenerate grid at many medians against HiGHS on the textbook model
+    import pulp
+
+    cost = _grid_costs(8, 6, 3)
+    n, p = len(cost), 24  # above the tree search's range: the branch-and-cut (and its master MIP) runs
+    problem = pulp.LpProblem("textbook", pulp.LpMinimize)
+    y = [pulp.LpVariable(f"y{j}", cat="Binary") for j in range(n)]
+    x = {(i, j): pulp.LpVariable(f"x{i}_{j}", lowBound=0) for i in range(n) for j in range(n)}
+    problem += pulp.lpSum(cost[i, j] * x[i, j] for i, j in x)
+    problem += pulp.lpSum(y) == p
+    for i in range(n):
+        problem += pulp.lpSum(x[i, j] for j in range(n)) == 1
+    for (i, j), var in x.items():
+        problem += var <= y[j]
+    problem.solve(pulp.HiGHS(msg=False, gapRel=1e-9))
+    result = PMedian.from_cost_matrix(cost, p=p).solve("highs")
+    assert result.status == "optimal"
+    assert result.objective == pytest.approx(pulp.value(problem.objective))
