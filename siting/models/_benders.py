@@ -41,9 +41,6 @@ LP_RESTART_S = 5.0
 #: What :meth:`_Master.solve` returns when the LP was cut short by the deadline.
 OUT_OF_TIME = "out of time"
 
-#: What :meth:`_Master.solve` returns when the dual simplex proved the LP value above the limit.
-ABOVE_LIMIT = "above the limit"
-
 #: Seconds at most for HiGHS's own branch-and-bound on the root's master (see :func:`_master_mip`). u1060 at
 #: p = 500 (TSPLIB; a gap of 10 units over an LP bound of 66,666.5, very many equal costs) took our search 3,057
 #: nodes without a proof in 60 s; HiGHS proves it in two MIPs of one node each, 0.5 s.
@@ -122,60 +119,6 @@ class _Master:
             self.cuts += len(add)
         return len(add) > 0
 
-    def compact(self, lower: np.ndarray, upper: np.ndarray) -> None:
-        """Rebuild the LP for the tree below the root: the root's binding cuts only, the sites it closed left out.
-
-        ``lower`` and ``upper`` are the root's site bounds after its reduced-cost
-        fixing: they hold in the whole tree, so a site at 0 there gets no
-        coefficient in any cut, old or new. A cut with positive slack and no
-        dual at the root's last LP is dropped (it is basic there, so the
-        root's basis stays a basis without it; separation brings it back
-        where it is violated). On pcb1173 at p = 10 the root keeps 5,400 rows
-        of about 60 non-zeros each, most of them slack, and every node's dual
-        simplex pays for all of them.
-        """
-        import highspy
-
-        solution = self.highs.getSolution()
-        basis = self.highs.getBasis()
-        demand = np.concatenate(self.cut_demand)
-        level = np.concatenate(self.cut_level)
-        row_value = np.asarray(solution.row_value)[1:len(demand) + 1]
-        row_dual = np.asarray(solution.row_dual)[1:len(demand) + 1]
-        status = list(basis.row_status)
-        basic = np.array([status[1 + k] == highspy.HighsBasisStatus.kBasic for k in range(len(demand))])
-        slack = row_value - level
-        keep = ~basic | (np.abs(row_dual) > 1e-12) | (slack <= 1e-9 * np.maximum(1.0, np.abs(level)))
-        closing = (upper <= 0) & (self.upper > 0)
-        col_status = list(basis.col_status)
-        if keep.all() and not closing.any():
-            return
-        if any(col_status[j] == highspy.HighsBasisStatus.kBasic for j in np.flatnonzero(closing)):
-            return  # a basic column would lose its coefficients: keep the LP as it is
-        highs = highspy.Highs()
-        highs.setOptionValue("output_flag", False)
-        highs.addVars(self.n_sites, lower, upper)
-        highs.addVars(self.n_demand, np.full(self.n_demand, -highspy.kHighsInf),
-                      np.full(self.n_demand, highspy.kHighsInf))
-        highs.changeColsCost(self.n_demand, np.arange(self.n_sites, self.n_sites + self.n_demand, dtype=np.int32),
-                             np.ones(self.n_demand))
-        lp = self.highs.getLp()
-        convexity = float(lp.row_lower_[0])
-        highs.addRow(convexity, convexity, self.n_sites, self.site_columns, np.ones(self.n_sites))
-        self.upper = upper.copy()
-        kept = np.flatnonzero(keep)
-        if len(kept):
-            _add_cuts(highs, self.values, self.order, demand[kept], level[kept], self.n_sites, self.upper > 0)
-        new_basis = highspy.HighsBasis()
-        new_basis.col_status = col_status
-        new_basis.row_status = [status[0]] + [status[1 + k] for k in kept]
-        new_basis.valid = True
-        highs.setBasis(new_basis)
-        self.highs = highs
-        self.cut_demand, self.cut_level = [demand[kept]], [level[kept]]
-        self.row_dual = np.r_[self.row_dual[:1], self.row_dual[1:][kept]] if len(self.row_dual) > len(demand) \
-            else self.row_dual[:1]
-
     def basis(self):
         """The current LP basis, to restart a node's children from (rows added later start basic)."""
         return self.highs.getBasis()
@@ -192,22 +135,13 @@ class _Master:
     def set_site_bounds(self, lower: np.ndarray, upper: np.ndarray) -> None:
         self.highs.changeColsBounds(self.n_sites, self.site_columns, lower, upper)
 
-    def solve(self, deadline: float | None = None, limit: float = np.inf):
-        """One LP: (value, y, θ, reduced costs of y); None when the node's bounds admit no solution,
-        :data:`OUT_OF_TIME` when HiGHS stopped at the deadline and :data:`ABOVE_LIMIT` when its dual
-        simplex proved the value above ``limit`` before reaching the optimum.
-
-        The dual simplex's objective only rises and bounds the LP from below: HiGHS stops it at ``limit``
-        (its ``objective_bound``). A closed child re-solved from its parent's basis often needs thousands of
-        iterations to an optimum far above the limit (pcb1173 at p = 10: 2,000-2,900 iterations, 0.5-1 s,
-        for LPs that end 100-200 units above it).
+    def solve(self, deadline: float | None = None):
+        """One LP: (value, y, θ, reduced costs of y); None when the node's bounds admit no solution, and
+        :data:`OUT_OF_TIME` when HiGHS stopped at the deadline.
 
         An LP that runs past :data:`LP_RESTART_S` from the current basis is restarted from scratch once
         (uniform-1500 at p = 50: one LP from a restored basis ran for minutes).
         """
-        import highspy
-
-        self.highs.setOptionValue("objective_bound", float(limit) if np.isfinite(limit) else highspy.kHighsInf)
         for attempt in range(2):
             remaining = np.inf if deadline is None else max(deadline - time.perf_counter(), 0.01)
             cap = min(remaining, LP_RESTART_S) if attempt == 0 else remaining
@@ -217,8 +151,6 @@ class _Master:
             status = self.highs.getModelStatus()
             if status == self.infeasible:
                 return None
-            if status == highspy.HighsModelStatus.kObjectiveBound:
-                return ABOVE_LIMIT
             if status == self.optimal:
                 break
             if cap >= remaining:
@@ -330,7 +262,6 @@ def branch_and_cut(
     hand_over_gap: float | None = None,
     master_mip_s: float = MASTER_MIP_S,
     master_mip_after_s: float = MASTER_MIP_AFTER_S,
-    compact_root: bool = True,
 ) -> BranchAndCut:
     """Depth-first branch-and-bound on the sites with the Benders master LP as the bound at every node.
 
@@ -389,9 +320,6 @@ def branch_and_cut(
         branched for ``master_mip_after_s`` seconds after the root.
     master_mip_after_s : float
         See ``master_mip_s``.
-    compact_root : bool
-        Rebuild the master below the root without its slack cuts and the
-        sites it closed (:meth:`_Master.compact`).
 
     Returns
     -------
@@ -432,7 +360,7 @@ def branch_and_cut(
         if nodes == 1:
             # a local search from the first rounds' LP solution: a better incumbent early shortens the root's loop
             first = _solve_node(master, threshold(best), deadline, patience=1, min_progress=np.inf)
-            if first is not None and first[1] is not None and first[3] != "stopped":
+            if first is not None and first[3] != "stopped":
                 value, improved = _improve(cost, weights, _round(first[1], lower, p), fixed, costs)
                 if value < best:
                     best, best_sites = value, improved
@@ -472,8 +400,6 @@ def branch_and_cut(
         if nodes == 1:
             root_box = (lower.copy(), upper.copy())
             master_mip_at = time.perf_counter() + master_mip_after_s
-            if compact_root:
-                master.compact(lower, upper)
         site = fractional[np.argmin(np.abs(y[fractional] - 0.5))]
         closed_child = upper.copy()
         closed_child[site] = 0.0
@@ -572,13 +498,11 @@ def _solve_node(master: _Master, limit: float, deadline: float | None, *, patien
     """
     history: list[float] = []
     while True:
-        outcome = master.solve(deadline, limit)
+        outcome = master.solve(deadline)
         if outcome is None:
             return None
         if outcome is OUT_OF_TIME:
             return -np.inf, None, None, "stopped"
-        if outcome is ABOVE_LIMIT:
-            return np.inf, None, None, "pruned"
         bound, y, theta, reduced = outcome
         if bound > limit:
             return bound, y, reduced, "pruned"
