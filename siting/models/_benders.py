@@ -476,7 +476,8 @@ def _master_mip(master: _Master, lower: np.ndarray, upper: np.ndarray, cost: np.
         candidates = improving + [np.asarray(mip.getSolution().col_value)]
         for solution in candidates:
             chosen = np.flatnonzero(solution[:n_sites] > 0.5)
-            value = float(weights @ cost[:, chosen].min(axis=1)) if len(chosen) else np.inf
+            # (HiGHS's integrality tolerance could in principle leave a y short of p sites above 0.5)
+            value = float(weights @ cost[:, chosen].min(axis=1)) if len(chosen) == len(best_sites) else np.inf
             if value < best:
                 best, best_sites = value, chosen
         proven = mip.getInfo().mip_dual_bound > threshold(best)
