@@ -41,15 +41,16 @@ LP_RESTART_S = 5.0
 #: What :meth:`_Master.solve` returns when the LP was cut short by the deadline.
 OUT_OF_TIME = "out of time"
 
-#: Seconds at most for HiGHS's own branch-and-bound on the root's master (see :func:`_master_mip`); u1060 at
-#: p = 500 (gap of 10 units over an LP bound of 66,666.5, thousands of nodes of ours without a proof in 60 s)
-#: is proven by it in two MIPs of one node each, 0.7 s.
-MASTER_MIP_S = 3.0
+#: Seconds at most for HiGHS's own branch-and-bound on the root's master (see :func:`_master_mip`). u1060 at
+#: p = 500 (TSPLIB; a gap of 10 units over an LP bound of 66,666.5, very many equal costs) took our search 3,057
+#: nodes without a proof in 60 s; HiGHS proves it in two MIPs of one node each, 0.5 s.
+MASTER_MIP_S = 2.0
 
-#: Seconds of our own branching after the root before HiGHS's branch-and-bound on the master is tried: most
-#: instances that branch at all finish in a few nodes, cheaper than a MIP (u1060 at p = 300: 3 nodes, 1.3 s in all;
-#: 2.9 s with the MIP right after the root).
-MASTER_MIP_AFTER_S = 1.0
+#: Seconds of our own branching after the root before that MIP is tried. Most instances that branch at all
+#: finish within a few nodes, cheaper than a MIP: u1060 at p = 300 takes 3 nodes, 1.3 s in all, and 2.9 s with
+#: the MIP right after the root; where the MIP does not prove the optimum within its time, those seconds are lost
+#: (pcb1173 at p = 100: 3.7 s before, 5.9 s with the MIP after 1 s).
+MASTER_MIP_AFTER_S = 2.0
 
 #: A node's rounded LP solution within this (relative) of the incumbent gets a local search: drilling-1173 at
 #: p = 50 finds its optimum at 3 s instead of 22 s (only improving roundings searched), 548 nodes instead of 1,051.
@@ -178,6 +179,7 @@ class BranchAndCut(TreeSearch):
 
     handed_over: bool = False  # stopped after the root: its gap was wider than ``hand_over_gap``
     multipliers: np.ndarray | None = None  # λ from the root LP's cut duals (L(λ) is at least the root bound)
+    by_master_mip: bool = False  # proven by HiGHS's branch-and-bound on the root's master (:func:`_master_mip`)
 
 
 @dataclass(frozen=True)
@@ -276,7 +278,11 @@ def branch_and_cut(
     at 0 whose reduced cost exceeds the gap is closed, a site at 1 likewise
     opened) and the search branches on the most fractional site (open child
     first; on clustered-1400 at p = 50 this needs 51 nodes where the largest
-    fractional ``y`` needs 697).
+    fractional ``y`` needs 697). When the search is still running
+    ``master_mip_after_s`` seconds after the root, HiGHS's own branch-and-bound
+    on the root's master gets ``master_mip_s`` seconds, once
+    (:func:`_master_mip`): it settles instances whose gap is a few units among
+    very many equal costs, where our nodes barely move the bound.
 
     Parameters
     ----------
@@ -342,7 +348,8 @@ def branch_and_cut(
             if value < best:
                 best, best_sites = value, improved
             if proven:
-                return BranchAndCut(sites=best_sites, objective=best, lower_bound=best, complete=True, nodes=nodes)
+                return BranchAndCut(sites=best_sites, objective=best, lower_bound=best, complete=True, nodes=nodes,
+                                    by_master_mip=True)
         lower, upper, parent_bound, basis = stack.pop()
         if parent_bound > threshold(best):
             continue
@@ -469,7 +476,8 @@ def _master_mip(master: _Master, lower: np.ndarray, upper: np.ndarray, cost: np.
         candidates = improving + [np.asarray(mip.getSolution().col_value)]
         for solution in candidates:
             chosen = np.flatnonzero(solution[:n_sites] > 0.5)
-            value = float(weights @ cost[:, chosen].min(axis=1)) if len(chosen) else np.inf
+            # (HiGHS's integrality tolerance could in principle leave a y short of p sites above 0.5)
+            value = float(weights @ cost[:, chosen].min(axis=1)) if len(chosen) == len(best_sites) else np.inf
             if value < best:
                 best, best_sites = value, chosen
         proven = mip.getInfo().mip_dual_bound > threshold(best)

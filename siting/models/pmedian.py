@@ -26,7 +26,9 @@ The solve takes these steps:
    on the sites the root left (:func:`siting.models._benders.branch_and_cut`):
    the Benders master LP of Duran-Mateluna, Alès & Elloumi (2023) — one
    column per site and per demand point, customer cuts computed in closed form
-   from the sorted costs — bounds every node; reduced costs fix sites;
+   from the sorted costs — bounds every node; reduced costs fix sites; when
+   it branches for long, HiGHS's branch-and-bound on the root's master (with
+   ``y`` integral, iterated with new cuts) gets a short try;
 4. for few medians (at most :data:`TREE_MAX_P` to choose) when the root gap is
    wide (over :data:`TREE_MIN_GAP`), or when the branch-and-cut cannot run, a
    depth-first branch-and-bound on the sites left, with the same Lagrangian
@@ -401,7 +403,7 @@ class PMedian:
                               threshold=threshold, deadline=deadline, multipliers=reduction.multipliers,
                               hand_over_gap=TREE_MIN_GAP if hand_over else None)
         extra.update(method="benders branch-and-cut", tree_nodes=tree.nodes,
-                     tree_time_s=round(time.perf_counter() - t0, 3))
+                     tree_time_s=round(time.perf_counter() - t0, 3), proven_by_master_mip=tree.by_master_mip)
         if tree.handed_over:
             # the LP multipliers give the tree search its best root bound; few steps polish them
             extra.update(method="lagrangian tree search", root_lp_bound=tree.lower_bound)
