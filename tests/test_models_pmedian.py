@@ -407,7 +407,7 @@ def test_master_mip_finds_and_proves_the_optimum_on_degenerate_grids():
         poor = np.arange(p)  # the first nodes: one corner of the grid
         master, bound = _root_master(cost, p, poor)
         assert bound <= optimum + 1e-6
-        threshold = lambda objective: objective - 1 + 1e-6  # noqa: E731 (integral costs)
+        threshold = lambda objective: objective - 1 + 1e-6  # integral costs
         poor_value = float(weights @ cost[:, poor].min(axis=1))
         proven, value, sites = _master_mip(master, master.lower.copy(), master.upper.copy(), cost, weights,
                                            poor_value, poor, threshold, deadline=np.inf)
