@@ -23,6 +23,24 @@ WEIGHTS = np.array([1.0, 2.0, 1.0, 3.0, 1.0])
 COST = np.abs(DEMAND_X[:, None] - SITE_X[None, :])
 
 
+
+def textbook_optimum(cost: np.ndarray, p: int) -> float:
+    """The p-median optimum by HiGHS on the textbook model (every assignment a variable), gap 10⁻⁹."""
+    import pulp
+
+    n = len(cost)
+    problem = pulp.LpProblem("textbook", pulp.LpMinimize)
+    y = [pulp.LpVariable(f"y{j}", cat="Binary") for j in range(n)]
+    x = {(i, j): pulp.LpVariable(f"x{i}_{j}", lowBound=0) for i in range(n) for j in range(n)}
+    problem += pulp.lpSum(cost[i, j] * x[i, j] for i, j in x)
+    problem += pulp.lpSum(y) == p
+    for i in range(n):
+        problem += pulp.lpSum(x[i, j] for j in range(n)) == 1
+    for (i, j), var in x.items():
+        problem += var <= y[j]
+    problem.solve(pulp.HiGHS(msg=False, gapRel=1e-9))
+    return float(pulp.value(problem.objective))
+
 def brute_force(cost: np.ndarray, weights: np.ndarray, p: int, fixed: tuple = ()) -> float:
     return min(weights @ cost[:, list(s)].min(axis=1)
                for s in combinations(range(cost.shape[1]), p) if set(fixed) <= set(s))
@@ -330,26 +348,14 @@ def test_benders_branch_and_cut_out_of_time_reports_a_valid_bound():
 
 def test_many_medians_go_through_branch_and_cut_and_match_highs():
     # p above the tree search's range: the Benders branch-and-cut must agree with HiGHS on the textbook model
-    import pulp
 
     rng = np.random.default_rng(2)
     points = np.round(rng.normal(0, 30, size=(90, 2)) + rng.integers(0, 4, size=(90, 1)) * 80)
     cost = np.floor(np.hypot(*(points[:, None, :] - points[None, :, :]).transpose(2, 0, 1)))
     p = 24
-    problem = pulp.LpProblem("textbook", pulp.LpMinimize)
-    n = len(cost)
-    y = [pulp.LpVariable(f"y{j}", cat="Binary") for j in range(n)]
-    x = {(i, j): pulp.LpVariable(f"x{i}_{j}", lowBound=0) for i in range(n) for j in range(n)}
-    problem += pulp.lpSum(cost[i, j] * x[i, j] for i, j in x)
-    problem += pulp.lpSum(y) == p
-    for i in range(n):
-        problem += pulp.lpSum(x[i, j] for j in range(n)) == 1
-    for (i, j), var in x.items():
-        problem += var <= y[j]
-    problem.solve(pulp.HiGHS(msg=False, gapRel=1e-9))
     result = PMedian.from_cost_matrix(cost, p=p).solve("highs")
     assert result.status == "optimal"
-    assert result.objective == pytest.approx(pulp.value(problem.objective))
+    assert result.objective == pytest.approx(textbook_optimum(cost, p))
     assert result.extra.get("method") in (None, "benders branch-and-cut")
 
 
@@ -440,20 +446,9 @@ def test_branch_and_cut_agrees_with_and_without_the_master_mip_on_grids():
 
 def test_many_medians_on_a_grid_match_highs():
     # a degenerate grid at many medians against HiGHS on the textbook model
-    import pulp
 
     cost = _grid_costs(8, 6, 3)
-    n, p = len(cost), 24  # above the tree search's range: the branch-and-cut (and its master MIP) runs
-    problem = pulp.LpProblem("textbook", pulp.LpMinimize)
-    y = [pulp.LpVariable(f"y{j}", cat="Binary") for j in range(n)]
-    x = {(i, j): pulp.LpVariable(f"x{i}_{j}", lowBound=0) for i in range(n) for j in range(n)}
-    problem += pulp.lpSum(cost[i, j] * x[i, j] for i, j in x)
-    problem += pulp.lpSum(y) == p
-    for i in range(n):
-        problem += pulp.lpSum(x[i, j] for j in range(n)) == 1
-    for (i, j), var in x.items():
-        problem += var <= y[j]
-    problem.solve(pulp.HiGHS(msg=False, gapRel=1e-9))
+    p = 24  # above the tree search's range: the branch-and-cut (and its master MIP) runs
     result = PMedian.from_cost_matrix(cost, p=p).solve("highs")
     assert result.status == "optimal"
-    assert result.objective == pytest.approx(pulp.value(problem.objective))
+    assert result.objective == pytest.approx(textbook_optimum(cost, p))
