@@ -313,6 +313,7 @@ def _solve_tiers(problems: dict[str, TierProblem], inputs: PlanInputs, solve: Al
     planned = {name: problem for name, problem in problems.items() if not problem.spec.skipped}
 
     def solve_tier(name: str, solved: dict[str, TierPlan]) -> TierPlan:
+        solved = {t: tp for t, tp in solved.items() if isinstance(tp, TierPlan)}  # not a queued district
         with timer.stage(name):
             problem = with_every_township(planned[name], inputs, solved)
             return with_supply_and_rollout(solve(grid.limit(budgets.limit(problem)), solver_for(problem, s.solver)),
@@ -321,15 +322,14 @@ def _solve_tiers(problems: dict[str, TierProblem], inputs: PlanInputs, solve: Al
     tiers: dict[str, TierPlan] = {}
     if workers <= 1 or budgets.least or grid.zones is not None:
         for name in planned:
-            tiers[name] = solve_tier(name, {t: tp for t, tp in tiers.items() if isinstance(tp, TierPlan)})
+            tiers[name] = solve_tier(name, tiers)
             budgets.spend(tiers[name])
             if isinstance(tiers[name], TierPlan):  # not a queued district
                 grid.spend(tier_power(tiers[name], s.grid))
         return tiers
 
     def after(name: str, first: Future | None) -> TierPlan:
-        solved = {} if first is None else {planned[name].spec.reach_towns_beyond: first.result()}
-        return solve_tier(name, {t: tp for t, tp in solved.items() if isinstance(tp, TierPlan)})
+        return solve_tier(name, {} if first is None else {planned[name].spec.reach_towns_beyond: first.result()})
 
     futures: dict[str, Future] = {}
     with ThreadPoolExecutor(max_workers=workers) as pool:

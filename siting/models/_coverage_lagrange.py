@@ -171,8 +171,8 @@ def relaxed_plan(covers: csr_array, weights: np.ndarray, p: int, multiplier: flo
         customers = np.unique(by_site[:, sites].tocsc().indices)
         # without the other sites, more customers share a covering set and more sites are dominated
         block = reduce_coverage(by_site[customers][:, sites], weights[customers], 0, np.zeros(0, dtype=np.int64))
-        _, upper, open_local, exact = _prize_collecting(block.covers, block.weights, multiplier, deadline,
-                                                        np.flatnonzero(is_start[sites[block.sites]]))
+        upper, open_local, exact = _prize_collecting(block.covers, block.weights, multiplier, deadline,
+                                                     np.flatnonzero(is_start[sites[block.sites]]))
         return upper, sites[block.sites[open_local]], exact
 
     # HiGHS releases the GIL while it solves: components run side by side, the largest first
@@ -260,7 +260,7 @@ def lp_multiplier(covers: csr_array, weights: np.ndarray, p: int) -> tuple[float
     import highspy
 
     n_customers, n_sites = covers.shape
-    highs = _coverage_highs(csr_array(covers, dtype=float), weights, 0.0, integer=False)
+    highs = _coverage_highs(covers, weights, 0.0, integer=False)
     highs.addRow(-highspy.kHighsInf, float(p), n_sites, np.arange(n_sites, dtype=np.int32), np.ones(n_sites))
     highs.setOptionValue("solver", "ipm")
     highs.run()
@@ -327,11 +327,11 @@ def _to_p_sites(covers: csr_array, weights: np.ndarray, sites: np.ndarray, p: in
 
 
 def _prize_collecting(block: csr_array, weights: np.ndarray, price: float, deadline: float | None,
-                      start: np.ndarray) -> tuple[float, float, np.ndarray, bool]:
-    """``max Σ w_i u_i − price·Σ y_j``, ``u_i ≤ Σ_{j covers i} y_j``: value, upper bound, open sites, proven."""
+                      start: np.ndarray) -> tuple[float, np.ndarray, bool]:
+    """``max Σ w_i u_i − price·Σ y_j``, ``u_i ≤ Σ_{j covers i} y_j``: upper bound, open sites, proven."""
     n_sites = block.shape[1]
     if n_sites == 1:
-        return float(weights.sum()) - price, float(weights.sum()) - price, np.array([0]), True
+        return float(weights.sum()) - price, np.array([0]), True
     import highspy
 
     highs = _coverage_highs(block, weights, price)
@@ -345,9 +345,9 @@ def _prize_collecting(block: csr_array, weights: np.ndarray, price: float, deadl
     info = highs.getInfo()
     solved = highs.getModelStatus() == highspy.HighsModelStatus.kOptimal
     if info.primal_solution_status != 2:  # no feasible point: the empty plan, and the LP-free bound
-        return 0.0, float(np.clip(block.T @ weights - price, 0.0, None).sum()), np.zeros(0, dtype=np.int64), False
+        return float(np.clip(block.T @ weights - price, 0.0, None).sum()), np.zeros(0, dtype=np.int64), False
     y = np.asarray(highs.getSolution().col_value[:n_sites])
-    return -float(info.objective_function_value), -float(info.mip_dual_bound), np.flatnonzero(y > 0.5), solved
+    return -float(info.mip_dual_bound), np.flatnonzero(y > 0.5), solved
 
 
 def _gap(value: float, bound: float) -> float:

@@ -206,8 +206,8 @@ class MCLP(_CoverageModel):
               mip_gap: float | None = None) -> SolveResult:
         """Solve; ``objective`` is the covered weight, ``status`` ``"optimal"`` only when proven.
 
-        The greedy solution warm-starts CBC and is returned if the solver
-        finds nothing better in time.
+        The local-search (or Lagrangian) plan starts the solver and is
+        returned if the solver finds nothing better in time.
         """
         solver = check_solver(solver)
         start = time.perf_counter()
@@ -268,9 +268,6 @@ class MCLP(_CoverageModel):
         if lagrangian_bound is not None:
             bound = lagrangian_bound if bound is None else min(bound, lagrangian_bound)
         if outcome.objective is None:
-            if greedy is None:
-                msg = f"the solver found no solution within {time_limit_s} s; raise time_limit_s"
-                raise InfeasibleError(msg)
             chosen, status, value = greedy, "feasible", None
         else:
             local = np.flatnonzero(np.array([v.varValue or 0.0 for v in y]) > 0.5)
@@ -282,9 +279,9 @@ class MCLP(_CoverageModel):
         if value is None or result.extra["covered_weight"] < value - 1e-6 * max(1.0, abs(value)):
             # never report more coverage than the chosen sites give
             value = result.extra["covered_weight"]
-        if greedy is not None and outcome.objective is not None:
-            # a solver stopped by its time limit can hold less than the greedy start (HiGHS gets no
-            # start, see _base): keep the better plan, with the solver's bound, which holds for any plan
+        if outcome.objective is not None:
+            # a solver stopped by its time limit can hold less than its start (HiGHS may drop a user
+            # solution it cannot use): keep the better plan, with the solver's bound, which holds for any plan
             fallback = self._result(greedy, status="feasible", objective=None, bound=bound, solver=solver,
                                     build_s=build_s, solve_s=outcome.solve_time_s,
                                     n_variables=n_variables, n_constraints=n_constraints,
