@@ -452,3 +452,36 @@ def test_many_medians_on_a_grid_match_highs():
     result = PMedian.from_cost_matrix(cost, p=p).solve("highs")
     assert result.status == "optimal"
     assert result.objective == pytest.approx(textbook_optimum(cost, p))
+
+
+@pytest.mark.parametrize("support", [4, 30, 200])
+def test_both_cut_separations_find_the_most_violated_cut(support):
+    # the closed form of the subproblem (serve the point by its cheapest sites until y adds up to 1), written
+    # out densely, against the two ways the master finds it: among the support's sites, and by sorted prefix
+    from siting.models._benders import _Master, _most_violated, _most_violated_by_prefix
+    from siting.models._sorted import SortedCosts
+
+    rng = np.random.default_rng(support)
+    n = 240
+    points = rng.integers(0, 500, (n, 2))
+    cost = np.floor(np.hypot(*(points[:, None, :] - points[None, :, :]).transpose(2, 0, 1)))
+    weights = rng.integers(1, 4, n).astype(float)
+    costs = SortedCosts(weights[:, None] * cost)
+    master = _Master(costs, 5, np.array([], dtype=int), np.zeros(n, dtype=bool), np.arange(5), 1e-7)
+    y = np.zeros(n)
+    y[rng.choice(n, support, replace=False)] = rng.random(support)
+    y = np.minimum(y * (min(support, 20) / y.sum()), 1.0)
+    theta = rng.random(n) * 50
+    expected_level = np.empty(n)
+    expected_violation = np.empty(n)
+    for i in range(n):
+        row = weights[i] * cost[i]
+        order = np.argsort(row, kind="stable")
+        reach = np.flatnonzero(np.cumsum(y[order]) >= 1.0 - 1e-9)
+        level = row[order[reach[0]]] if len(reach) else row.max()
+        expected_level[i] = level
+        expected_violation[i] = level - (np.maximum(level - row, 0.0) * y).sum() - theta[i]
+    for level, violation in (_most_violated(master.values, master.rank, y, theta),
+                             _most_violated_by_prefix(master.values, master.order, y, theta, first_width=4)):
+        np.testing.assert_allclose(level, expected_level)
+        np.testing.assert_allclose(violation, expected_violation, atol=1e-9)
