@@ -301,12 +301,15 @@ def test_benders_cut_loop_reaches_the_lp_bound_and_its_multipliers_give_it_back(
         assert lagrangian == pytest.approx(loop.lower_bound, rel=1e-6)
 
 
-def test_benders_branch_and_cut_matches_brute_force():
-    # fractional and integral costs, weights, a site forced open and one ruled out beforehand
+@pytest.mark.parametrize("strong_candidates", [0, 8])
+def test_benders_branch_and_cut_matches_brute_force(strong_candidates):
+    # fractional and integral costs, weights, a site forced open and one ruled out beforehand; branching on the
+    # most fractional site and by reliability branching (which may fix sites when a child's LP is pruned)
     from siting.models._benders import branch_and_cut
     from siting.models._sorted import SortedCosts
 
     rng = np.random.default_rng(5)
+    branched = 0
     for trial in range(10):
         cost = rng.uniform(0.0, 40.0, size=(28, 11))
         integral = trial % 2 == 1
@@ -325,11 +328,13 @@ def test_benders_branch_and_cut_matches_brute_force():
         start = np.r_[fixed, [j for j in range(11) if j not in fixed and not closed[j]][:p - len(fixed)]]
         tolerance = (lambda objective: objective - 1 + 1e-6) if integral else (lambda objective: objective - 1e-9)
         found = branch_and_cut(cost, weights, SortedCosts(weights[:, None] * cost), p, fixed, closed,
-                               start.astype(np.int64), threshold=tolerance)
+                               start.astype(np.int64), threshold=tolerance, strong_candidates=strong_candidates)
+        branched += found.nodes > 1
         assert found.complete
         assert found.objective == pytest.approx(optimum, rel=1e-9)
         assert found.lower_bound <= found.objective + 1e-9
         assert set(fixed) <= set(found.sites) and len(found.sites) == p
+    assert branched  # the trials exercise the branching rule, not only the root
 
 
 def test_benders_branch_and_cut_out_of_time_reports_a_valid_bound():

@@ -105,6 +105,7 @@ def _ascent(
     max_iterations: int,
     patience: int,
     factor: float,
+    stop_gap: float = 0.0,
 ) -> tuple[float, np.ndarray, int]:
     """Maximise ``L(λ)`` by subgradient steps; returns (best bound, its λ, iterations).
 
@@ -123,7 +124,7 @@ def _ascent(
             stall += 1
             if stall >= patience:
                 factor, stall = factor / 2.0, 0
-        if best_bound > threshold or factor < 1e-4:
+        if best_bound > threshold or factor < 1e-4 or best_bound >= target - stop_gap * abs(target):
             break
         served = costs.served(pairs, chosen)
         gradient = np.where(active, 1.0 - served, 0.0)
@@ -147,6 +148,7 @@ def lagrangian_reduction(
     max_iterations: int = 3000,
     patience: int = 30,
     sorted_costs: SortedCosts | None = None,
+    stop_gap: float = 0.0,
 ) -> Reduction:
     """Subgradient optimisation of ``L(λ)``, then the pairs and sites it rules out.
 
@@ -182,7 +184,7 @@ def lagrangian_reduction(
     no_closed = np.zeros(cost.shape[1], dtype=bool)
     _, best_lam, iterations = _ascent(
         costs, weights > 0, start.astype(float), is_fixed, no_closed, n_free, upper_bound, threshold=threshold,
-        max_iterations=max_iterations, patience=patience, factor=2.0)
+        max_iterations=max_iterations, patience=patience, factor=2.0, stop_gap=stop_gap)
     bound, v, chosen, last_in, first_out, _ = _evaluate(costs, best_lam, is_fixed, no_closed, n_free)
     reduced = weighted - best_lam[:, None]
     # cost of forcing an unchosen site open: it replaces the last free chosen one
