@@ -75,11 +75,12 @@ PURGE_SLACK_PER_POINT = 1.0
 #: p = 300 proven (48 s and 6 s) where the most fractional site left gaps after 60 s.
 STRONG_CANDIDATES = 8
 
-#: Strong branching only when there are at most this many sites per median. With few medians every cut
-#: carries many sites, each child LP costs a tenth of a second or more, and the most fractional site does as
-#: well: pcb1173 at p = 10 (117 sites a median), 53 nodes in 19 s by the most fractional site, 35–87 nodes in
-#: 30–46 s with strong branching.
-STRONG_MAX_SITES_PER_MEDIAN = 60
+#: Strong branching and HiGHS's MIP on the master only when there are at most this many sites per median. With
+#: fewer medians every cut carries many sites: each child LP costs a tenth of a second or more, and the most
+#: fractional site does as well (pcb1173 at p = 10, 117 sites a median: 53 nodes in 19 s by the most fractional
+#: site, 35–87 nodes in 30–46 s with strong branching); the MIP never finished within its time there (rl1304 and
+#: pcb1173 at p = 10: 2 s lost each).
+MANY_MEDIANS_SITES = 60
 
 #: Dual simplex iterations at most per child LP in strong branching (its value then only ranks the site; only
 #: a child proven above the limit fixes it): pcb1173 at p = 50, 86 nodes with 50, 60 with 150, 80 unlimited.
@@ -379,11 +380,12 @@ def branch_and_cut(
     at 0 whose reduced cost exceeds the gap is closed, a site at 1 likewise
     opened). The search branches by reliability branching
     (:func:`_choose_branching_site`) when there are at most
-    :data:`STRONG_MAX_SITES_PER_MEDIAN` sites per median, else on the most
+    :data:`MANY_MEDIANS_SITES` sites per median, else on the most
     fractional site; open child first. Cuts slack everywhere are purged
     below the root (:meth:`_Master.purge_slack`). When the search is still running
     ``master_mip_after_s`` seconds after the root, HiGHS's own branch-and-bound
-    on the root's master gets ``master_mip_s`` seconds, once
+    on the root's master gets ``master_mip_s`` seconds, once (also only with
+    at most :data:`MANY_MEDIANS_SITES` sites per median)
     (:func:`_master_mip`): it settles instances whose gap is a few units among
     very many equal costs, where our nodes barely move the bound.
 
@@ -440,12 +442,13 @@ def branch_and_cut(
     nodes = 0
     root_bound = -np.inf
     pseudo = _PseudoCosts(master.n_sites)
-    strong = strong_candidates > 0 and master.n_sites <= STRONG_MAX_SITES_PER_MEDIAN * p
+    many_medians = master.n_sites <= MANY_MEDIANS_SITES * p
+    strong = strong_candidates > 0 and many_medians
     root_box, master_mip_at = None, np.inf
     while stack:
         if deadline is not None and time.perf_counter() > deadline:
             break
-        if master_mip_s > 0 and time.perf_counter() >= master_mip_at:
+        if master_mip_s > 0 and many_medians and time.perf_counter() >= master_mip_at:
             # our search is taking a while: HiGHS's branch-and-bound on the root's master, once
             master_mip_at = np.inf
             mip_deadline = time.perf_counter() + master_mip_s
