@@ -41,16 +41,17 @@ LP_RESTART_S = 5.0
 #: What :meth:`_Master.solve` returns when the LP was cut short by the deadline.
 OUT_OF_TIME = "out of time"
 
-#: Seconds at most for HiGHS's own branch-and-bound on the root's master (see :func:`_master_mip`). u1060 at
-#: p = 500 (TSPLIB; a gap of 10 units over an LP bound of 66,666.5, very many equal costs) took our search 3,057
-#: nodes without a proof in 60 s; HiGHS proves it in two MIPs of one node each, 0.5 s.
-MASTER_MIP_S = 2.0
+#: Seconds at most for HiGHS's own branch-and-bound on the root's master (see :func:`_master_mip`), run in a
+#: thread beside our search (:class:`_BackgroundMasterMip`): until the deadline. u1060 at p = 500 (TSPLIB; a gap
+#: of 10 units over an LP bound of 66,666.5, very many equal costs) took our search 3,057 nodes without a proof
+#: in 60 s; HiGHS proves it in two MIPs of one node each, 0.5 s.
+MASTER_MIP_S = np.inf
 
 #: Seconds of our own branching after the root before that MIP is tried. Most instances that branch at all
 #: finish within a few nodes, cheaper than a MIP: u1060 at p = 300 takes 3 nodes, 1.3 s in all, and 2.9 s with
 #: the MIP right after the root; where the MIP does not prove the optimum within its time, those seconds are lost
 #: (pcb1173 at p = 100: 3.7 s before, 5.9 s with the MIP after 1 s).
-MASTER_MIP_AFTER_S = 2.0
+MASTER_MIP_AFTER_S = 0.5
 
 #: A node's rounded LP solution within this (relative) of the incumbent gets a local search: drilling-1173 at
 #: p = 50 finds its optimum at 3 s instead of 22 s (only improving roundings searched), 548 nodes instead of 1,051.
@@ -444,23 +445,26 @@ def branch_and_cut(
     pseudo = _PseudoCosts(master.n_sites)
     many_medians = master.n_sites <= MANY_MEDIANS_SITES * p
     strong = strong_candidates > 0 and many_medians
-    root_box, master_mip_at = None, np.inf
+    root_box, master_mip_at, background = None, np.inf, None
     while stack:
         if deadline is not None and time.perf_counter() > deadline:
             break
         if master_mip_s > 0 and many_medians and time.perf_counter() >= master_mip_at:
-            # our search is taking a while: HiGHS's branch-and-bound on the root's master, once
+            # our search is taking a while: HiGHS's branch-and-bound on the root's master beside it, once
             master_mip_at = np.inf
             mip_deadline = time.perf_counter() + master_mip_s
             if deadline is not None:
                 mip_deadline = min(mip_deadline, deadline)
-            proven, value, improved = _master_mip(master, *root_box, cost, weights, best, best_sites, threshold,
-                                                  mip_deadline)
-            if value < best:
-                best, best_sites = value, improved
-            if proven:
-                return BranchAndCut(sites=best_sites, objective=best, lower_bound=best, complete=True, nodes=nodes,
-                                    by_master_mip=True)
+            background = _BackgroundMasterMip(master, *root_box, cost, weights, best, best_sites, threshold,
+                                              mip_deadline)
+        if background is not None:
+            with background.lock:
+                if background.best < best:
+                    best, best_sites = background.best, background.best_sites
+                if background.proven:
+                    background.finish()
+                    return BranchAndCut(sites=best_sites, objective=best, lower_bound=best, complete=True,
+                                        nodes=nodes, by_master_mip=True)
         lower, upper, parent_bound, basis = stack.pop()
         if parent_bound > threshold(best):
             continue
@@ -530,6 +534,13 @@ def branch_and_cut(
         stack.append((lower, closed_child, bound, master.basis()))
         stack.append((open_child, upper, bound, None))
     complete = not stack
+    if background is not None:
+        background.finish()
+        if background.best < best:
+            best, best_sites = background.best, background.best_sites
+        if background.proven and not complete:
+            return BranchAndCut(sites=best_sites, objective=best, lower_bound=best, complete=True, nodes=nodes,
+                                by_master_mip=True)
     lower_bound = threshold(best)
     if not complete:
         lower_bound = min([lower_bound] + [entry[2] for entry in stack])
@@ -542,23 +553,17 @@ def _master_mip(master: _Master, lower: np.ndarray, upper: np.ndarray, cost: np.
                 deadline: float) -> tuple[bool, float, np.ndarray]:
     """HiGHS's own branch-and-bound on the root's master, iterated: (proven, best value, its sites).
 
-    The master with ``y`` integral (within the root's bounds, reduced-cost
-    fixings included) is a relaxation of the p-median: when HiGHS proves that
-    no ``y`` gives a master value at or below ``threshold(best)``, the
-    incumbent is optimal. Otherwise the master's optimum ``y*`` (and every
-    improving solution HiGHS met on the way) is a p-median solution: its true
-    cost may improve the incumbent, and its violated cuts go into the master
-    (HiGHS's copy and ours) before the next MIP. HiGHS brings what our search
-    lacks — presolve, its cutting planes on the Benders rows, reliability
-    branching, symmetry detection — and pays off where the root gap is a few
-    units with very many equal costs. The incumbent (its ``y`` and true ``θ``,
-    feasible for every cut) is offered to HiGHS as its start through the MIP
-    user-solution callback (as in :func:`siting.models._base._offer_start`);
-    HiGHS stops at a gap just under ``best − threshold(best)``.
+    :func:`_master_mip_model` then :func:`_run_master_mip`, in this thread.
     """
+    mip = _master_mip_model(master, lower, upper)
+    return _run_master_mip(mip, master, cost, weights, best, best_sites, threshold, deadline)
+
+
+def _master_mip_model(master: _Master, lower: np.ndarray, upper: np.ndarray):
+    """A HiGHS copy of the master with ``y`` integral within these bounds and every cut found so far."""
     import highspy
 
-    n_sites, n_demand = master.n_sites, master.n_demand
+    n_sites = master.n_sites
     mip = highspy.Highs()
     mip.setOptionValue("output_flag", False)
     mip.passModel(master.highs.getLp())
@@ -569,6 +574,39 @@ def _master_mip(master: _Master, lower: np.ndarray, upper: np.ndarray, cost: np.
     mip.changeColsBounds(n_sites, columns, lower, upper)
     mip.changeColsIntegrality(n_sites, columns, np.ones(n_sites, dtype=np.uint8))
     mip.setOptionValue("mip_rel_gap", 0.0)
+    return mip
+
+
+def _run_master_mip(mip, master: _Master, cost: np.ndarray, weights: np.ndarray, best: float,
+                    best_sites: np.ndarray, threshold: Callable[[float], float], deadline: float,
+                    stop=None, improved: Callable[[float, np.ndarray], None] | None = None
+                    ) -> tuple[bool, float, np.ndarray]:
+    """Iterate HiGHS's branch-and-bound on ``mip`` (of :func:`_master_mip_model`): (proven, best value, sites).
+
+    The master with ``y`` integral (within the root's bounds, reduced-cost
+    fixings included) is a relaxation of the p-median: when HiGHS proves that
+    no ``y`` gives a master value at or below ``threshold(best)``, the
+    incumbent is optimal. Otherwise the master's optimum ``y*`` (and every
+    improving solution HiGHS met on the way) is a p-median solution: its true
+    cost may improve the incumbent, and its violated cuts go into the MIP
+    before the next one. HiGHS brings what our search lacks — presolve, its
+    cutting planes on the Benders rows, reliability branching, symmetry
+    detection — and pays off where the root gap is a few units with very many
+    equal costs. The incumbent (its ``y`` and true ``θ``, feasible for every
+    cut) is offered to HiGHS as its start through the MIP user-solution
+    callback (as in :func:`siting.models._base._offer_start`); HiGHS stops at
+    a gap just under ``best − threshold(best)``.
+
+    Reads ``master``'s sorted costs only, so it may run in another thread
+    while the master's own LP is in use: ``stop`` (a :class:`threading.Event`)
+    interrupts it, and ``improved(value, sites)`` hears of every better
+    solution as it is found.
+    """
+    import highspy
+
+    n_sites, n_demand = master.n_sites, master.n_demand
+    lower = np.asarray(mip.getLp().col_lower_[:n_sites])
+    upper = np.asarray(mip.getLp().col_upper_[:n_sites])
     improving: list[np.ndarray] = []
     start: list[np.ndarray] = []
 
@@ -577,12 +615,16 @@ def _master_mip(master: _Master, lower: np.ndarray, upper: np.ndarray, cost: np.
             improving.append(np.array(data_out.mip_solution[:n_sites + n_demand], copy=True))
         elif callback_type == highspy.cb.HighsCallbackType.kCallbackMipUserSolution and start:
             data_in.setSolution(start.pop())
+        elif callback_type == highspy.cb.HighsCallbackType.kCallbackMipInterrupt and stop is not None:
+            data_in.user_interrupt = stop.is_set()
 
     mip.setCallback(callback, None)
     mip.startCallback(highspy.cb.HighsCallbackType.kCallbackMipImprovingSolution)
     mip.startCallback(highspy.cb.HighsCallbackType.kCallbackMipUserSolution)
+    if stop is not None:
+        mip.startCallback(highspy.cb.HighsCallbackType.kCallbackMipInterrupt)
     proven = False
-    while not proven and time.perf_counter() < deadline:
+    while not proven and time.perf_counter() < deadline and not (stop is not None and stop.is_set()):
         incumbent = np.zeros(n_sites + n_demand)
         incumbent[best_sites] = 1.0
         incumbent[n_sites:] = weights * cost[:, best_sites].min(axis=1)
@@ -604,11 +646,55 @@ def _master_mip(master: _Master, lower: np.ndarray, upper: np.ndarray, cost: np.
             value = float(weights @ cost[:, chosen].min(axis=1)) if len(chosen) == len(best_sites) else np.inf
             if value < best:
                 best, best_sites = value, chosen
+                if improved is not None:
+                    improved(best, best_sites)
         proven = mip.getInfo().mip_dual_bound > threshold(best)
         if not proven:
             for solution in candidates:
-                master.add_violated(np.round(solution[:n_sites]), solution[n_sites:], mirror=mip)
+                level, violation = _most_violated_by_prefix(master.values, master.order,
+                                                            np.round(solution[:n_sites]), solution[n_sites:])
+                add = np.flatnonzero(violation > master.tolerance)
+                if len(add):
+                    _add_cuts(mip, master.values, master.order, add, level[add], n_sites, master.usable)
     return proven, best, np.asarray(best_sites, dtype=np.int64)
+
+
+class _BackgroundMasterMip:
+    """:func:`_run_master_mip` in a thread beside our own search (HiGHS releases the GIL while it runs).
+
+    On two cores it costs our search little: started when the root branches, it runs until it proves the
+    incumbent optimal, our search ends, or the deadline. Its better solutions and its proof are read between
+    our nodes.
+    """
+
+    def __init__(self, master: _Master, lower: np.ndarray, upper: np.ndarray, cost: np.ndarray,
+                 weights: np.ndarray, best: float, best_sites: np.ndarray, threshold: Callable[[float], float],
+                 deadline: float) -> None:
+        import threading
+
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.best, self.best_sites = best, np.asarray(best_sites, dtype=np.int64)
+        self.proven = False
+        mip = _master_mip_model(master, lower, upper)  # here: it reads the master's LP
+        self.thread = threading.Thread(target=self._run, daemon=True,
+                                       args=(mip, master, cost, weights, best, best_sites, threshold, deadline))
+        self.thread.start()
+
+    def _run(self, *args) -> None:
+        proven, best, sites = _run_master_mip(*args, stop=self.stop, improved=self._improved)
+        with self.lock:
+            self._improved(best, sites)
+            self.proven = proven
+
+    def _improved(self, value: float, sites: np.ndarray) -> None:
+        if value < self.best:
+            self.best, self.best_sites = value, np.asarray(sites, dtype=np.int64)
+
+    def finish(self) -> None:
+        """Interrupt HiGHS and wait for the thread."""
+        self.stop.set()
+        self.thread.join()
 
 
 def _solve_node(master: _Master, limit: float, deadline: float | None, *, patience: int = 3,
