@@ -490,3 +490,51 @@ def test_both_cut_separations_find_the_most_violated_cut(support):
                              _most_violated_by_prefix(master.values, master.order, y, theta, first_width=4)):
         np.testing.assert_allclose(level, expected_level)
         np.testing.assert_allclose(violation, expected_violation, atol=1e-9)
+
+
+def test_purging_slack_cuts_keeps_the_lp_and_every_saved_basis():
+    # deleting the cuts basic in the current basis and in a saved one: the current LP optimum stays, the saved
+    # basis still restarts its node, and that node's LP is no stronger than before (fewer cuts, same bounds)
+    cost = _grid_costs(8, 6, 3)
+    n = len(cost)
+    master, root = _root_master(cost, 6, np.arange(6))
+    saved = master.basis()
+    _, y, _, _ = master.solve()
+    site = int(np.argmin(np.abs(y - 0.5)))
+    lower, upper = master.lower.copy(), master.upper.copy()
+    closed = upper.copy()
+    closed[site] = 0.0
+    master.set_site_bounds(lower, closed)
+    master.restore(saved)
+    closed_value = master.solve()[0]
+    opened = lower.copy()
+    opened[site] = 1.0
+    master.set_site_bounds(opened, upper)
+    open_value = master.solve()[0]
+    rows = master.highs.getNumRow()
+    deleted = master.purge_slack([saved])
+    assert deleted > 0 and master.highs.getNumRow() == rows - deleted == len(saved.row_status)
+    assert master.solve()[0] == pytest.approx(open_value)  # slack rows: the optimum does not move
+    master.set_site_bounds(lower, closed)
+    master.restore(saved)
+    assert master.solve()[0] <= closed_value + 1e-6
+    assert len(np.concatenate(master.cut_demand)) == master.highs.getNumRow() - 1
+    demand, level = master.every_cut()  # the deleted cuts are kept for HiGHS's MIP
+    assert len(demand) >= master.highs.getNumRow() - 1 and np.all(demand < n)
+
+
+def test_the_background_master_mip_stops_when_our_search_ends():
+    from siting.models._benders import _BackgroundMasterMip
+
+    cost = _grid_costs(12, 10, 4)
+    weights = np.ones(len(cost))
+    p = 9
+    master, _ = _root_master(cost, p, np.arange(p))
+    start = np.arange(p)
+    start_value = float(weights @ cost[:, start].min(axis=1))
+    background = _BackgroundMasterMip(master, master.lower.copy(), master.upper.copy(), cost, weights,
+                                      start_value, start, lambda objective: objective - 1 + 1e-6, np.inf)
+    background.finish()
+    assert not background.thread.is_alive()
+    assert background.best <= start_value and len(background.best_sites) == p
+    assert background.best == pytest.approx(float(weights @ cost[:, background.best_sites].min(axis=1)))
