@@ -47,10 +47,10 @@ OUT_OF_TIME = "out of time"
 #: in 60 s; HiGHS proves it in two MIPs of one node each, 0.5 s.
 MASTER_MIP_S = np.inf
 
-#: Seconds of our own branching after the root before that MIP is tried. Most instances that branch at all
-#: finish within a few nodes, cheaper than a MIP: u1060 at p = 300 takes 3 nodes, 1.3 s in all, and 2.9 s with
-#: the MIP right after the root; where the MIP does not prove the optimum within its time, those seconds are lost
-#: (pcb1173 at p = 100: 3.7 s before, 5.9 s with the MIP after 1 s).
+#: Seconds of our own branching after the root before that MIP starts beside it. Most instances that branch at
+#: all finish within a few nodes (u1060 at p = 300: 3 nodes, 1.3 s in all), and a MIP started for them only
+#: competes for the cores. (When the MIP ran in our thread, for 2 s after a 2 s wait, the seconds it did not
+#: prove anything in were lost: pcb1173 at p = 100, 3.7 s before, 5.9 s with the MIP after 1 s.)
 MASTER_MIP_AFTER_S = 0.5
 
 #: A node's rounded LP solution within this (relative) of the incumbent gets a local search: drilling-1173 at
@@ -138,11 +138,8 @@ class _Master:
             self.cut_level.append(multipliers[useful])
             self.cuts += len(useful)
 
-    def add_violated(self, y: np.ndarray, theta: np.ndarray, mirror=None) -> bool:
-        """Add the most violated cut of every point whose cut is violated at ``(y, θ)``; whether any was.
-
-        ``mirror``: another HiGHS object with the same columns that gets the same rows.
-        """
+    def add_violated(self, y: np.ndarray, theta: np.ndarray) -> bool:
+        """Add the most violated cut of every point whose cut is violated at ``(y, θ)``; whether any was."""
         if np.count_nonzero(y > 1e-12) < SPARSE_SUPPORT:
             level, violation = _most_violated(self.values, self.rank, y, theta)
         else:
@@ -150,8 +147,6 @@ class _Master:
         add = np.flatnonzero(violation > self.tolerance)
         if len(add):
             _add_cuts(self.highs, self.values, self.order, add, level[add], self.n_sites, self.usable)
-            if mirror is not None:
-                _add_cuts(mirror, self.values, self.order, add, level[add], self.n_sites, self.usable)
             self.cut_demand.append(add)
             self.cut_level.append(level[add])
             self.cuts += len(add)
