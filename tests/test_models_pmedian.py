@@ -237,6 +237,23 @@ def test_sorted_costs_never_miss_a_pair_below_the_multiplier():
         assert np.allclose(reduced, weighted[rows, sites] - lam[rows])
 
 
+def test_served_counts_agree_between_the_pairs_and_the_chosen_columns():
+    # the ascent counts, per demand point, the chosen sites cheaper than its multiplier either from the pairs
+    # below λ or (few medians) from the chosen sites' columns: both must give the same subgradient
+    from siting.models._sorted import SortedCosts
+
+    rng = np.random.default_rng(9)
+    weighted = np.floor(rng.uniform(0, 1000, size=(60, 45)))
+    costs = SortedCosts(weighted)
+    for lam in (rng.uniform(0, 1000, 60), weighted[:, 3].copy(), np.full(60, 500.0)):
+        _, pairs = costs.reduced_sums(lam)
+        chosen = np.zeros(45, dtype=bool)
+        chosen[rng.choice(45, 7, replace=False)] = True
+        chosen[3] = True  # a site whose cost equals λ for the second λ: not counted by either
+        np.testing.assert_array_equal(costs.served(pairs, chosen),
+                                      np.count_nonzero(weighted[:, chosen] < lam[:, None], axis=1))
+
+
 def test_many_medians_match_the_assignment_model():
     # p above the tree search's range: the root Lagrangian proof or the reduced radius model must agree with the
     # textbook assignment formulation solved by HiGHS on TSPLIB-style data (floor of Euclidean distances)

@@ -106,6 +106,7 @@ def _ascent(
     patience: int,
     factor: float,
     stop_gap: float = 0.0,
+    dense: np.ndarray | None = None,
 ) -> tuple[float, np.ndarray, int]:
     """Maximise ``L(λ)`` by subgradient steps; returns (best bound, its λ, iterations).
 
@@ -126,7 +127,12 @@ def _ascent(
                 factor, stall = factor / 2.0, 0
         if best_bound > threshold or factor < 1e-4 or best_bound >= target - stop_gap * abs(target):
             break
-        served = costs.served(pairs, chosen)
+        chosen_sites = np.flatnonzero(chosen)
+        if dense is not None and len(chosen_sites) * len(lam) < len(pairs[0]):
+            # few medians: reading their columns is cheaper than sweeping the pairs below λ
+            served = np.count_nonzero(dense[:, chosen_sites] < lam[:, None], axis=1)
+        else:
+            served = costs.served(pairs, chosen)
         gradient = np.where(active, 1.0 - served, 0.0)
         norm = float(gradient @ gradient)
         if norm == 0:
@@ -184,7 +190,8 @@ def lagrangian_reduction(
     no_closed = np.zeros(cost.shape[1], dtype=bool)
     _, best_lam, iterations = _ascent(
         costs, weights > 0, start.astype(float), is_fixed, no_closed, n_free, upper_bound, threshold=threshold,
-        max_iterations=max_iterations, patience=patience, factor=2.0, stop_gap=stop_gap)
+        max_iterations=max_iterations, patience=patience, factor=2.0, stop_gap=stop_gap,
+        dense=weighted if isinstance(costs, SortedCosts) else None)
     bound, v, chosen, last_in, first_out, _ = _evaluate(costs, best_lam, is_fixed, no_closed, n_free)
     reduced = weighted - best_lam[:, None]
     # cost of forcing an unchosen site open: it replaces the last free chosen one
