@@ -425,7 +425,7 @@ def _root_master(cost: np.ndarray, p: int, start: np.ndarray):
 def test_master_mip_finds_and_proves_the_optimum_on_degenerate_grids():
     # HiGHS's branch-and-bound on the root master, started from a poor solution, must reach the brute-force
     # optimum and prove it (many equal distances: the LP is degenerate, the root gap a few units)
-    from siting.models._benders import _master_mip
+    from siting.models._benders import _master_mip_model, _run_master_mip
 
     for side_x, side_y, repeated, p in ((5, 5, 0, 3), (6, 4, 2, 4), (5, 4, 3, 5)):
         cost = _grid_costs(side_x, side_y, repeated)
@@ -437,8 +437,9 @@ def test_master_mip_finds_and_proves_the_optimum_on_degenerate_grids():
         assert bound <= optimum + 1e-6
         threshold = lambda objective: objective - 1 + 1e-6  # integral costs
         poor_value = float(weights @ cost[:, poor].min(axis=1))
-        proven, value, sites = _master_mip(master, master.lower.copy(), master.upper.copy(), cost, weights,
-                                           poor_value, poor, threshold, deadline=np.inf)
+        lower, upper = master.lower.copy(), master.upper.copy()
+        proven, value, sites = _run_master_mip(_master_mip_model(master, lower, upper), lower, upper, master, cost,
+                                               weights, poor_value, poor, threshold, deadline=np.inf)
         assert proven
         assert value == pytest.approx(optimum)
         assert len(sites) == p and float(weights @ cost[:, sites].min(axis=1)) == pytest.approx(optimum)

@@ -41,8 +41,8 @@ LP_RESTART_S = 5.0
 #: What :meth:`_Master.solve` returns when the LP was cut short by the deadline.
 OUT_OF_TIME = "out of time"
 
-#: Seconds at most for HiGHS's own branch-and-bound on the root's master (see :func:`_master_mip`), run in a
-#: thread beside our search (:class:`_BackgroundMasterMip`): until the deadline. u1060 at p = 500 (TSPLIB; a gap
+#: Seconds at most for HiGHS's own branch-and-bound on the root's master (see :func:`_run_master_mip`), run in
+#: a thread beside our search (:class:`_BackgroundMasterMip`): by default until the deadline. u1060 at p = 500 (TSPLIB; a gap
 #: of 10 units over an LP bound of 66,666.5, very many equal costs) took our search 3,057 nodes without a proof
 #: in 60 s; HiGHS proves it in two MIPs of one node each, 0.5 s.
 MASTER_MIP_S = np.inf
@@ -178,6 +178,7 @@ class _Master:
             known = len(saved.row_status)  # rows added after it was saved start basic
             slack[:known] &= np.array([status == basic for status in saved.row_status])
         rows = np.flatnonzero(slack)
+        self.rows_kept = self.highs.getNumRow() - len(rows)
         if len(rows) == 0:
             return 0
         self.highs.deleteRows(len(rows), rows.astype(np.int32))
@@ -276,7 +277,7 @@ class BranchAndCut(TreeSearch):
 
     handed_over: bool = False  # stopped after the root: its gap was wider than ``hand_over_gap``
     multipliers: np.ndarray | None = None  # λ from the root LP's cut duals (L(λ) is at least the root bound)
-    by_master_mip: bool = False  # proven by HiGHS's branch-and-bound on the root's master (:func:`_master_mip`)
+    by_master_mip: bool = False  # proven by HiGHS's branch-and-bound on the root's master (:func:`_run_master_mip`)
 
 
 @dataclass(frozen=True)
@@ -379,11 +380,13 @@ def branch_and_cut(
     :data:`MANY_MEDIANS_SITES` sites per median, else on the most
     fractional site; open child first. Cuts slack everywhere are purged
     below the root (:meth:`_Master.purge_slack`). When the search is still running
-    ``master_mip_after_s`` seconds after the root, HiGHS's own branch-and-bound
-    on the root's master gets ``master_mip_s`` seconds, once (also only with
-    at most :data:`MANY_MEDIANS_SITES` sites per median)
-    (:func:`_master_mip`): it settles instances whose gap is a few units among
-    very many equal costs, where our nodes barely move the bound.
+    ``master_mip_after_s`` seconds after the root (and there are at most
+    :data:`MANY_MEDIANS_SITES` sites per median), HiGHS's own branch-and-bound
+    on the root's master starts in a thread beside it for at most
+    ``master_mip_s`` seconds (:class:`_BackgroundMasterMip`): it settles
+    instances whose gap is a few units among very many equal costs, where our
+    nodes barely move the bound. Its better solutions are taken between
+    nodes; its proof ends the search.
 
     Parameters
     ----------
@@ -416,9 +419,9 @@ def branch_and_cut(
         Stop after the root when its relative gap is wider than this, and return
         the root LP's multipliers for a search with cheaper nodes.
     master_mip_s : float
-        Seconds for HiGHS's branch-and-bound on the root's master
-        (:func:`_master_mip`; 0: none), run once when our own search has
-        branched for ``master_mip_after_s`` seconds after the root.
+        Seconds at most for HiGHS's branch-and-bound on the root's master
+        (0: none), started once beside our search when it has branched for
+        ``master_mip_after_s`` seconds after the root.
     master_mip_after_s : float
         See ``master_mip_s``.
     strong_candidates : int
@@ -453,13 +456,13 @@ def branch_and_cut(
             background = _BackgroundMasterMip(master, *root_box, cost, weights, best, best_sites, threshold,
                                               mip_deadline)
         if background is not None:
-            with background.lock:
-                if background.best < best:
-                    best, best_sites = background.best, background.best_sites
-                if background.proven:
-                    background.finish()
-                    return BranchAndCut(sites=best_sites, objective=best, lower_bound=best, complete=True,
-                                        nodes=nodes, by_master_mip=True)
+            value, improved, proven = background.state()
+            if value < best:
+                best, best_sites = value, improved
+            if proven:
+                background.finish()
+                return BranchAndCut(sites=best_sites, objective=best, lower_bound=best, complete=True,
+                                    nodes=nodes, by_master_mip=True)
         lower, upper, parent_bound, basis = stack.pop()
         if parent_bound > threshold(best):
             continue
@@ -512,7 +515,6 @@ def branch_and_cut(
             master_mip_at = time.perf_counter() + master_mip_after_s
         if nodes > 1 and master.highs.getNumRow() - master.rows_kept > PURGE_SLACK_PER_POINT * master.n_demand:
             master.purge_slack([entry[3] for entry in stack if entry[3] is not None])
-            master.rows_kept = master.highs.getNumRow()
         if strong:
             choice = _choose_branching_site(master, y, fractional, lower, upper, bound, limit, pseudo,
                                             candidates=strong_candidates, deadline=deadline)
@@ -531,9 +533,10 @@ def branch_and_cut(
     complete = not stack
     if background is not None:
         background.finish()
-        if background.best < best:
-            best, best_sites = background.best, background.best_sites
-        if background.proven and not complete:
+        value, improved, proven = background.state()
+        if value < best:
+            best, best_sites = value, improved
+        if proven and not complete:
             return BranchAndCut(sites=best_sites, objective=best, lower_bound=best, complete=True, nodes=nodes,
                                 by_master_mip=True)
     lower_bound = threshold(best)
@@ -541,17 +544,6 @@ def branch_and_cut(
         lower_bound = min([lower_bound] + [entry[2] for entry in stack])
     return BranchAndCut(sites=best_sites, objective=best, lower_bound=min(max(lower_bound, root_bound), best),
                         complete=complete, nodes=nodes)
-
-
-def _master_mip(master: _Master, lower: np.ndarray, upper: np.ndarray, cost: np.ndarray, weights: np.ndarray,
-                best: float, best_sites: np.ndarray, threshold: Callable[[float], float],
-                deadline: float) -> tuple[bool, float, np.ndarray]:
-    """HiGHS's own branch-and-bound on the root's master, iterated: (proven, best value, its sites).
-
-    :func:`_master_mip_model` then :func:`_run_master_mip`, in this thread.
-    """
-    mip = _master_mip_model(master, lower, upper)
-    return _run_master_mip(mip, master, cost, weights, best, best_sites, threshold, deadline)
 
 
 def _master_mip_model(master: _Master, lower: np.ndarray, upper: np.ndarray):
@@ -572,11 +564,12 @@ def _master_mip_model(master: _Master, lower: np.ndarray, upper: np.ndarray):
     return mip
 
 
-def _run_master_mip(mip, master: _Master, cost: np.ndarray, weights: np.ndarray, best: float,
-                    best_sites: np.ndarray, threshold: Callable[[float], float], deadline: float,
-                    stop=None, improved: Callable[[float, np.ndarray], None] | None = None
+def _run_master_mip(mip, lower: np.ndarray, upper: np.ndarray, master: _Master, cost: np.ndarray,
+                    weights: np.ndarray, best: float, best_sites: np.ndarray, threshold: Callable[[float], float],
+                    deadline: float, stop=None, improved: Callable[[float, np.ndarray], None] | None = None
                     ) -> tuple[bool, float, np.ndarray]:
-    """Iterate HiGHS's branch-and-bound on ``mip`` (of :func:`_master_mip_model`): (proven, best value, sites).
+    """Iterate HiGHS's branch-and-bound on ``mip`` (:func:`_master_mip_model` with the site bounds ``lower``,
+    ``upper``): (proven, best value, its sites).
 
     The master with ``y`` integral (within the root's bounds, reduced-cost
     fixings included) is a relaxation of the p-median: when HiGHS proves that
@@ -600,8 +593,6 @@ def _run_master_mip(mip, master: _Master, cost: np.ndarray, weights: np.ndarray,
     import highspy
 
     n_sites, n_demand = master.n_sites, master.n_demand
-    lower = np.asarray(mip.getLp().col_lower_[:n_sites])
-    upper = np.asarray(mip.getLp().col_upper_[:n_sites])
     improving: list[np.ndarray] = []
     start: list[np.ndarray] = []
 
@@ -672,19 +663,25 @@ class _BackgroundMasterMip:
         self.best, self.best_sites = best, np.asarray(best_sites, dtype=np.int64)
         self.proven = False
         mip = _master_mip_model(master, lower, upper)  # here: it reads the master's LP
-        self.thread = threading.Thread(target=self._run, daemon=True,
-                                       args=(mip, master, cost, weights, best, best_sites, threshold, deadline))
+        self.thread = threading.Thread(target=self._run, daemon=True, args=(
+            mip, lower, upper, master, cost, weights, best, best_sites, threshold, deadline))
         self.thread.start()
 
     def _run(self, *args) -> None:
         proven, best, sites = _run_master_mip(*args, stop=self.stop, improved=self._improved)
+        self._improved(best, sites)
         with self.lock:
-            self._improved(best, sites)
             self.proven = proven
 
     def _improved(self, value: float, sites: np.ndarray) -> None:
-        if value < self.best:
-            self.best, self.best_sites = value, np.asarray(sites, dtype=np.int64)
+        with self.lock:
+            if value < self.best:
+                self.best, self.best_sites = value, np.asarray(sites, dtype=np.int64)
+
+    def state(self) -> tuple[float, np.ndarray, bool]:
+        """(best value, its sites, proven), read together."""
+        with self.lock:
+            return self.best, self.best_sites, self.proven
 
     def finish(self) -> None:
         """Interrupt HiGHS and wait for the thread."""

@@ -49,7 +49,7 @@ import numpy as np
 from scipy.sparse import bmat, csc_array, csr_array, hstack, identity
 from scipy.sparse.csgraph import connected_components
 
-from siting.models._base import _offer_start
+from siting.models._base import _offer_start, relative_gap
 from siting.models._coverage_reduce import reduce_coverage
 from siting.models._heuristics import (
     covered_weight,
@@ -228,7 +228,8 @@ def lagrangian_search(covers: csr_array, weights: np.ndarray, p: int, incumbent:
                   len(point.sites), "proven" if point.proven else "stopped", value, time.perf_counter() - clock)
         if value > best_value:
             best, best_value = plan, value
-        gap = _gap(best_value, bound)
+        gap = relative_gap(best_value, bound)
+        gap = np.inf if gap is None else gap
         within = gap <= tolerance and (exact_until is None or time.perf_counter() >= exact_until)
         if gap <= EXACT_GAP or within or not point.proven:
             break
@@ -348,7 +349,3 @@ def _prize_collecting(block: csr_array, weights: np.ndarray, price: float, deadl
         return float(np.clip(block.T @ weights - price, 0.0, None).sum()), np.zeros(0, dtype=np.int64), False
     y = np.asarray(highs.getSolution().col_value[:n_sites])
     return -float(info.mip_dual_bound), np.flatnonzero(y > 0.5), solved
-
-
-def _gap(value: float, bound: float) -> float:
-    return (bound - value) / max(abs(value), 1e-9) if np.isfinite(bound) else np.inf

@@ -127,10 +127,9 @@ def _ascent(
                 factor, stall = factor / 2.0, 0
         if best_bound > threshold or factor < 1e-4 or best_bound >= target - stop_gap * abs(target):
             break
-        chosen_sites = np.flatnonzero(chosen)
-        if dense is not None and len(chosen_sites) * len(lam) < len(pairs[0]):
+        if dense is not None and np.count_nonzero(chosen) * len(lam) < len(pairs[0]):
             # few medians: reading their columns is cheaper than sweeping the pairs below λ
-            served = np.count_nonzero(dense[:, chosen_sites] < lam[:, None], axis=1)
+            served = np.count_nonzero(dense[:, chosen] < lam[:, None], axis=1)
         else:
             served = costs.served(pairs, chosen)
         gradient = np.where(active, 1.0 - served, 0.0)
