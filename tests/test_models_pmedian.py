@@ -354,6 +354,34 @@ def test_benders_branch_and_cut_matches_brute_force(strong_candidates):
     assert branched  # the trials exercise the branching rule, not only the root
 
 
+@pytest.mark.parametrize("strong_candidates", [0, 8])
+def test_branch_and_cut_going_on_from_the_lowest_bound_matches_brute_force(strong_candidates):
+    # when a dive ends, the search may go on from the waiting node of lowest bound instead of the last one
+    # pushed (each node restarts from its parent's basis either way): the same optimum, and the jumps happen
+    from siting.models._benders import branch_and_cut
+    from siting.models._sorted import SortedCosts
+
+    rng = np.random.default_rng(5)
+    none = np.array([], dtype=np.int64)
+    jumped = 0
+    for trial in range(8):
+        cost = np.round(rng.uniform(0.0, 40.0, size=(40, 16)))
+        weights = rng.integers(1, 6, size=40).astype(float)
+        p = 3 + trial % 3
+        optimum = brute_force(cost, weights, p)
+        found = {}
+        for plunge in (False, True):
+            found[plunge] = branch_and_cut(cost, weights, SortedCosts(weights[:, None] * cost), p, none,
+                                           np.zeros(16, dtype=bool), np.arange(p),
+                                           threshold=lambda objective: objective - 1 + 1e-6,
+                                           strong_candidates=strong_candidates, plunge=plunge, master_mip_s=0.0)
+            assert found[plunge].complete
+            assert found[plunge].objective == pytest.approx(optimum)
+        assert found[False].jumps == 0
+        jumped += found[True].jumps
+    assert jumped > 0
+
+
 def test_benders_branch_and_cut_out_of_time_reports_a_valid_bound():
     from siting.models._benders import branch_and_cut
     from siting.models._sorted import SortedCosts
@@ -438,9 +466,13 @@ def test_master_mip_finds_and_proves_the_optimum_on_degenerate_grids():
         threshold = lambda objective: objective - 1 + 1e-6  # integral costs
         poor_value = float(weights @ cost[:, poor].min(axis=1))
         lower, upper = master.lower.copy(), master.upper.copy()
+        bounds = []
         proven, value, sites = _run_master_mip(_master_mip_model(master, lower, upper), lower, upper, master, cost,
-                                               weights, poor_value, poor, threshold, deadline=np.inf)
+                                               weights, poor_value, poor, threshold, deadline=np.inf,
+                                               bounded=bounds.append)
         assert proven
+        # HiGHS's dual bound after each MIP is a lower bound on the p-median, and the last one proves it
+        assert bounds and max(bounds) <= optimum + 1e-6 and bounds[-1] > threshold(optimum)
         assert value == pytest.approx(optimum)
         assert len(sites) == p and float(weights @ cost[:, sites].min(axis=1)) == pytest.approx(optimum)
 
