@@ -428,7 +428,9 @@ def pmedian_section(args: argparse.Namespace, header: str) -> str:
              + "Ours: `PMedian.from_cost_matrix(distance, p=p).solve(\"highs\")`. "
              "Plain HiGHS: the same "
              "radius formulation on all pairs, no heuristic and no reduction, "
-             f"{args.plain_time_limit:g} s limit, run for p ∈ {sorted(plain_p)}. spopt is not run: its "
+             + (f"{args.plain_time_limit:g} s limit, run for p ∈ {sorted(plain_p)}. " if plain_p else
+                "not run in this table (`--plain-p`). ")
+             + "spopt is not run: its "
              "assignment model has n² = 10⁶–2·10⁶ binary variables, built by a Python loop.", "",
              "Published: optimum and time of Duran-Mateluna, Alès & Elloumi (2023, EJOR, Table 2; CPLEX 20.1, "
              "Intel Xeon W-2145), where the instance is theirs.", "",
