@@ -377,7 +377,8 @@ def branch_and_cut(
     strong_candidates: int = STRONG_CANDIDATES,
     plunge: bool | None = None,
 ) -> BranchAndCut:
-    """Depth-first branch-and-bound on the sites with the Benders master LP as the bound at every node.
+    """Branch-and-bound on the sites with the Benders master LP as the bound at every node: depth-first, with
+    jumps to the waiting node of lowest bound when a dive ends and there are many medians (``plunge``).
 
     Each node forces some sites open and some closed (column bounds of the one
     master LP, re-solved from the previous basis, or from its parent's for a
@@ -401,7 +402,8 @@ def branch_and_cut(
     ``master_mip_s`` seconds (:class:`_BackgroundMasterMip`): it settles
     instances whose gap is a few units among very many equal costs, where our
     nodes barely move the bound. Its better solutions are taken between
-    nodes; its proof ends the search.
+    nodes; its proof ends the search, and when neither search finishes its
+    dual bound counts towards the one returned.
 
     Parameters
     ----------
