@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from itertools import combinations
 from pathlib import Path
 
@@ -382,6 +383,52 @@ def test_branch_and_cut_going_on_from_the_lowest_bound_matches_brute_force(stron
     assert jumped > 0
 
 
+@pytest.mark.parametrize("strong_candidates", [0, 8])
+def test_branch_and_cut_with_two_workers_matches_brute_force(strong_candidates):
+    # the second worker starts right after the root with its own copy of the master LP and takes waiting nodes
+    # (without their bases) from the first: the same optimum, a valid bound, and it does solve nodes
+    from siting.models._benders import branch_and_cut
+    from siting.models._sorted import SortedCosts
+
+    rng = np.random.default_rng(11)
+    none = np.array([], dtype=np.int64)
+    helped = 0
+    for trial in range(8):
+        cost = np.round(rng.uniform(0.0, 40.0, size=(40, 16)))
+        weights = rng.integers(1, 6, size=40).astype(float)
+        p = 3 + trial % 3
+        optimum = brute_force(cost, weights, p)
+        found = branch_and_cut(cost, weights, SortedCosts(weights[:, None] * cost), p, none,
+                               np.zeros(16, dtype=bool), np.arange(p), threshold=lambda objective: objective - 1 + 1e-6,
+                               strong_candidates=strong_candidates, plunge=trial % 2 == 0, master_mip_s=0.0,
+                               workers=2, second_worker_after_s=0.0)
+        assert found.complete
+        assert found.objective == pytest.approx(optimum)
+        assert found.lower_bound <= found.objective + 1e-9
+        assert float(weights @ cost[:, found.sites].min(axis=1)) == pytest.approx(optimum)
+        assert found.second_worker_nodes <= found.nodes
+        helped += found.second_worker_nodes
+    assert helped > 0
+
+
+def test_two_workers_out_of_time_report_a_valid_bound():
+    # stopped while both workers branch: the open nodes of both stacks bound what is left
+    from siting.models._benders import branch_and_cut
+    from siting.models._sorted import SortedCosts
+
+    cost = _grid_costs(9, 8, 5)
+    n = len(cost)
+    weights = np.ones(n)
+    p = 20
+    optimum = textbook_optimum(cost, p)
+    for seconds in (0.05, 0.3):
+        stopped = branch_and_cut(cost, weights, SortedCosts(cost), p, np.array([], dtype=np.int64),
+                                 np.zeros(n, dtype=bool), np.arange(p), threshold=lambda objective: objective - 1 + 1e-6,
+                                 deadline=time.perf_counter() + seconds, master_mip_s=0.0, workers=2,
+                                 second_worker_after_s=0.0)
+        assert stopped.lower_bound <= optimum + 1e-6 <= stopped.objective + 2e-6
+
+
 def test_benders_branch_and_cut_out_of_time_reports_a_valid_bound():
     from siting.models._benders import branch_and_cut
     from siting.models._sorted import SortedCosts
@@ -588,3 +635,17 @@ def test_the_background_master_mip_stops_when_our_search_ends():
     assert not background.thread.is_alive()
     assert background.best <= start_value and len(background.best_sites) == p
     assert background.best == pytest.approx(float(weights @ cost[:, background.best_sites].min(axis=1)))
+
+
+def test_one_thread_gives_the_same_optimum_every_run():
+    # threads=1: one worker and no MIP beside it, so the answer (sites included) repeats; threads=2 agrees on
+    # the optimum; fewer than one thread is refused
+    cost = _grid_costs(8, 6, 3)
+    p = 24
+    model = PMedian.from_cost_matrix(cost, p=p)
+    serial = [model.solve("highs", threads=1) for _ in range(2)]
+    assert serial[0].selected == serial[1].selected
+    assert serial[0].objective == pytest.approx(textbook_optimum(cost, p))
+    assert model.solve("highs", threads=2).objective == pytest.approx(serial[0].objective)
+    with pytest.raises(ValueError, match="threads"):
+        model.solve("highs", threads=0)

@@ -26,6 +26,7 @@ penalty tests that fix sites and rule out pairs.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,10 +43,12 @@ LP_RESTART_S = 5.0
 OUT_OF_TIME = "out of time"
 
 #: Seconds at most for HiGHS's own branch-and-bound on the root's master (see :func:`_run_master_mip`), run in
-#: a thread beside our search (:class:`_BackgroundMasterMip`): by default until the deadline. u1060 at p = 500 (TSPLIB; a gap
-#: of 10 units over an LP bound of 66,666.5, very many equal costs) took our search 3,057 nodes without a proof
-#: in 60 s; HiGHS proves it in two MIPs of one node each, 0.5 s.
-MASTER_MIP_S = np.inf
+#: a thread beside our search (:class:`_BackgroundMasterMip`) before the second worker takes that core. u1060
+#: at p = 500 (TSPLIB; a gap of 10 units over an LP bound of 66,666.5, very many equal costs) took our search
+#: 3,057 nodes without a proof in 60 s; HiGHS proves it in two MIPs of one node each, 0.5 s. It proves within
+#: seconds or not at all (pr1002 at p = 500: 2.2 s in all); a second worker does more with the core after that
+#: (d1291 at p = 300: 47 s with the MIP until the deadline, 24 s with 2 s of MIP and then the worker).
+MASTER_MIP_S = 2.0
 
 #: Seconds of our own branching after the root before that MIP starts beside it. Most instances that branch at
 #: all finish within a few nodes (u1060 at p = 300: 3 nodes, 1.3 s in all), and a MIP started for them only
@@ -103,6 +106,13 @@ PLUNGE_SITES_PER_MEDIAN = 10
 #: See :data:`PLUNGE_SITES_PER_MEDIAN` (0.25 and 0.5 and always jumping differ by noise on those instances).
 PLUNGE_QUOTIENT = 0.25
 
+#: Workers of the branch-and-cut, each with its own master LP in its own thread (see :class:`_Search`).
+WORKERS = 2
+
+#: Seconds of branching after the root before the second worker starts (once HiGHS's MIP on the master, when
+#: it runs, has ended).
+SECOND_WORKER_AFTER_S = 0.5
+
 
 class _Master:
     """The Benders master LP in HiGHS: columns ``y`` (sites) then ``θ`` (demand points), cuts added as rows."""
@@ -150,6 +160,22 @@ class _Master:
             self.cut_demand.append(useful)
             self.cut_level.append(multipliers[useful])
             self.cuts += len(useful)
+
+    def clone(self) -> _Master:
+        """A copy with its own HiGHS LP (same rows, bounds and basis) for another worker; the sorted costs are
+        shared (read only)."""
+        import highspy
+
+        twin = copy.copy(self)
+        twin.highs = highspy.Highs()
+        twin.highs.setOptionValue("output_flag", False)
+        twin.highs.passModel(self.highs.getLp())
+        twin.highs.setBasis(self.highs.getBasis())
+        twin.lower, twin.upper = self.lower.copy(), self.upper.copy()
+        twin.cut_demand, twin.cut_level = list(self.cut_demand), list(self.cut_level)
+        twin.deleted_demand, twin.deleted_level = list(self.deleted_demand), list(self.deleted_level)
+        twin.row_dual = self.row_dual.copy()
+        return twin
 
     def add_violated(self, y: np.ndarray, theta: np.ndarray) -> bool:
         """Add the most violated cut of every point whose cut is violated at ``(y, θ)``; whether any was."""
@@ -292,6 +318,7 @@ class BranchAndCut(TreeSearch):
     multipliers: np.ndarray | None = None  # λ from the root LP's cut duals (L(λ) is at least the root bound)
     by_master_mip: bool = False  # proven by HiGHS's branch-and-bound on the root's master (:func:`_run_master_mip`)
     jumps: int = 0  # dives that went on from the waiting node of lowest bound (see ``plunge``)
+    second_worker_nodes: int = 0  # nodes solved by the second worker (see ``workers``)
 
 
 @dataclass(frozen=True)
@@ -376,6 +403,8 @@ def branch_and_cut(
     master_mip_after_s: float = MASTER_MIP_AFTER_S,
     strong_candidates: int = STRONG_CANDIDATES,
     plunge: bool | None = None,
+    workers: int = WORKERS,
+    second_worker_after_s: float = SECOND_WORKER_AFTER_S,
 ) -> BranchAndCut:
     """Branch-and-bound on the sites with the Benders master LP as the bound at every node: depth-first, with
     jumps to the waiting node of lowest bound when a dive ends and there are many medians (``plunge``).
@@ -454,133 +483,269 @@ def branch_and_cut(
     BranchAndCut
         When ``complete``, no solution costs less than ``lower_bound``.
     """
-    best_sites = np.asarray(sites, dtype=np.int64)
-    best = float(weights @ cost[:, best_sites].min(axis=1))
-    master = _Master(costs, p, fixed, closed, best_sites, tolerance, multipliers)
-    # (sites' lower and upper bounds, the parent's bound, the parent's basis)
-    stack = [(master.lower.copy(), master.upper.copy(), -np.inf, None)]
-    nodes = 0
-    root_bound = -np.inf
-    pseudo = _PseudoCosts(master.n_sites)
-    many_medians = master.n_sites <= MANY_MEDIANS_SITES * p
-    strong = strong_candidates > 0 and many_medians
-    root_box, master_mip_at, background = None, np.inf, None
-    if plunge is None:
-        plunge = master.n_sites <= PLUNGE_SITES_PER_MEDIAN * p
-    dive_over, jumps = False, 0
-    while stack:
-        if deadline is not None and time.perf_counter() > deadline:
-            break
-        if master_mip_s > 0 and many_medians and time.perf_counter() >= master_mip_at:
-            # our search is taking a while: HiGHS's branch-and-bound on the root's master beside it, once
-            master_mip_at = np.inf
-            mip_deadline = time.perf_counter() + master_mip_s
-            if deadline is not None:
-                mip_deadline = min(mip_deadline, deadline)
-            background = _BackgroundMasterMip(master, *root_box, cost, weights, best, best_sites, threshold,
-                                              mip_deadline)
-        if background is not None:
-            value, improved, proven = background.state()
-            if value < best:
-                best, best_sites = value, improved
-            if proven:
-                background.finish()
-                return BranchAndCut(sites=best_sites, objective=best, lower_bound=best, complete=True,
-                                    nodes=nodes, by_master_mip=True, jumps=jumps)
-        chosen = len(stack) - 1
-        if plunge and dive_over and len(stack) > 1:
-            lowest = min(range(len(stack)), key=lambda k: (stack[k][2], -k))
-            if stack[chosen][2] - stack[lowest][2] > PLUNGE_QUOTIENT * (threshold(best) - stack[lowest][2]):
-                chosen, jumps = lowest, jumps + 1
-        lower, upper, parent_bound, basis = stack.pop(chosen)
-        dive_over = True  # until this node branches
-        if parent_bound > threshold(best):
-            continue
-        nodes += 1
-        master.set_site_bounds(lower, upper)
-        if basis is not None:
-            master.restore(basis)
-        if nodes == 1:
-            # a local search from the first rounds' LP solution: a better incumbent early shortens the root's loop
-            first = _solve_node(master, threshold(best), deadline, patience=1, min_progress=np.inf)
-            if first is not None and first[3] != "stopped":
-                value, improved = _improve(cost, weights, _round(first[1], lower, p), fixed, costs)
-                if value < best:
-                    best, best_sites = value, improved
-        # the root's bound and reduced costs serve the whole tree: its cut loop runs to the end
-        node = _solve_node(master, threshold(best), deadline, patience=3 if nodes > 1 else 10**9)
-        if node is None:
-            continue
-        bound, y, reduced, state = node
-        if nodes == 1:
-            root_bound = bound
-        limit = threshold(best)
-        if bound > limit or state == "stopped":
-            if state == "stopped" and bound <= limit:
-                # out of time inside the node: keep it open, with the better of its own and its parent's bound
-                stack.append((lower, upper, max(bound, parent_bound), None))
-            continue
-        candidate = _round(y, lower, p)
-        value = float(weights @ cost[:, candidate].min(axis=1))
-        if nodes == 1 or value <= best * (1.0 + POLISH_WITHIN):
-            # the root LP's sites are a good start for a local search; deeper, roundings near the incumbent
-            value, improved = _improve(cost, weights, candidate, fixed, costs)
-            if value < best:
-                best, best_sites = value, improved
-            limit = threshold(best)
-            if bound > limit:
-                continue
-        if nodes == 1 and hand_over_gap is not None and best - bound > hand_over_gap * max(1.0, abs(best)):
-            return BranchAndCut(sites=best_sites, objective=best, lower_bound=min(bound, best), complete=False,
-                                nodes=nodes, handed_over=True, multipliers=master.multipliers())
-        fractional = np.flatnonzero((y > 1e-6) & (y < 1.0 - 1e-6))
-        if len(fractional) == 0:
-            continue  # integral, every cut satisfied: its value is the node's optimum, already offered
-        lower, upper = lower.copy(), upper.copy()
-        gap = limit - bound
-        margin = 1e-9 * max(1.0, abs(bound))
-        upper[(y <= 1e-6) & (reduced > gap + margin)] = 0.0
-        lower[(y >= 1.0 - 1e-6) & (-reduced > gap + margin)] = 1.0
-        if nodes == 1:
-            root_box = (lower.copy(), upper.copy())
-            master_mip_at = time.perf_counter() + master_mip_after_s
-        if nodes > 1 and master.highs.getNumRow() - master.rows_kept > PURGE_SLACK_PER_POINT * master.n_demand:
-            master.purge_slack([entry[3] for entry in stack if entry[3] is not None])
-        if strong:
-            choice = _choose_branching_site(master, y, fractional, lower, upper, bound, limit, pseudo,
-                                            candidates=strong_candidates, deadline=deadline)
-            if choice is None:
-                continue
-            site, lower, upper = choice
-        else:
-            site = fractional[np.argmin(np.abs(y[fractional] - 0.5))]
-        closed_child = upper.copy()
-        closed_child[site] = 0.0
-        open_child = lower.copy()
-        open_child[site] = 1.0
-        # the open child comes next, from this basis; the closed one after its sub-tree, so it keeps a copy
-        stack.append((lower, closed_child, bound, master.basis()))
-        stack.append((open_child, upper, bound, None))
+    search = _Search(cost, weights, costs, p, fixed, sites, threshold=threshold, deadline=deadline,
+                     hand_over_gap=hand_over_gap, master_mip_s=master_mip_s, master_mip_after_s=master_mip_after_s,
+                     strong_candidates=strong_candidates, workers=workers,
+                     second_worker_after_s=second_worker_after_s)
+    master = _Master(costs, p, fixed, closed, search.best_sites, tolerance, multipliers)
+    search.many_medians = master.n_sites <= MANY_MEDIANS_SITES * p
+    search.plunge = master.n_sites <= PLUNGE_SITES_PER_MEDIAN * p if plunge is None else plunge
+    search.pseudo = _PseudoCosts(master.n_sites)
+    search.stacks[0].append((master.lower.copy(), master.upper.copy(), -np.inf, None))  # the root
+    try:
+        search.work(0, master)
+    finally:
+        search.stop_helpers()
+    if search.failure is not None:
+        raise search.failure
+    if search.handed_over is not None:
+        return BranchAndCut(sites=search.best_sites, objective=search.best,
+                            lower_bound=min(search.root_bound, search.best), complete=False, nodes=search.nodes,
+                            handed_over=True, multipliers=search.handed_over)
+    return search.outcome()
+
+
+class _Search:
+    """The state :func:`branch_and_cut`'s workers share: the incumbent, each worker's waiting nodes, the counts.
+
+    Worker 0 runs in the caller's thread and solves the root; a second worker
+    (``workers = 2``) starts beside it in a thread when the search is still
+    branching :data:`SECOND_WORKER_AFTER_S` seconds after the root. Each
+    worker owns a copy of the master LP (HiGHS releases the GIL while it
+    solves, so on two cores the two LPs run side by side) and a stack of
+    waiting nodes; a worker whose stack is empty takes the oldest node of the
+    other's (the widest sub-tree, near the root), without its basis, which
+    belongs to the other's LP. Cuts stay in the LP that found them (they are
+    valid everywhere; the other worker separates its own).
+    """
+
+    def __init__(self, cost, weights, costs, p, fixed, sites, *, threshold, deadline, hand_over_gap, master_mip_s,
+                 master_mip_after_s, strong_candidates, workers, second_worker_after_s) -> None:
+        import threading
+
+        self.cost, self.weights, self.costs, self.p, self.fixed = cost, weights, costs, p, fixed
+        self.threshold, self.deadline, self.hand_over_gap = threshold, deadline, hand_over_gap
+        self.master_mip_s, self.master_mip_after_s = master_mip_s, master_mip_after_s
+        self.strong_candidates, self.workers = strong_candidates, workers
+        self.second_worker_after_s = second_worker_after_s
+        self.best_sites = np.asarray(sites, dtype=np.int64)
+        self.best = float(weights @ cost[:, self.best_sites].min(axis=1))
+        self.cond = threading.Condition()
+        self.stacks: list[list] = [[]]  # per worker: (sites' lower and upper bounds, parent's bound, its basis)
+        self.busy = [False]
+        self.nodes = self.jumps = 0
+        self.solved_by = [0]  # nodes per worker
+        self.root_bound = -np.inf
+        self.root_box = None
+        self.master_mip_at = self.second_worker_at = np.inf
+        self.background: _BackgroundMasterMip | None = None
+        self.helpers: list = []
+        self.over = False  # proven by the MIP, or a worker failed
+        self.by_master_mip = False
+        self.handed_over: np.ndarray | None = None
+        self.failure: BaseException | None = None
+        self.many_medians = self.plunge = False
+        self.pseudo: _PseudoCosts | None = None
+
+    def limit(self) -> float:
+        return self.threshold(self.best)
+
+    def offer(self, value: float, sites: np.ndarray) -> None:
+        with self.cond:
+            if value < self.best:
+                self.best, self.best_sites = value, np.asarray(sites, dtype=np.int64)
+
+    def push(self, worker: int, *entries) -> None:
+        with self.cond:
+            self.stacks[worker].extend(entries)
+            self.cond.notify_all()
+
+    def saved_bases(self, worker: int) -> list:
+        with self.cond:
+            return [entry[3] for entry in self.stacks[worker] if entry[3] is not None]
+
+    def next_node(self, worker: int, dive_over: bool):
+        """(node, its number), or None when the search is over: the worker's own last node (or, when a dive
+        ended, the waiting node of lowest bound, see :data:`PLUNGE_SITES_PER_MEDIAN`), else the other worker's
+        oldest; waits while the other worker is busy with a node and nothing waits."""
+        with self.cond:
+            self.busy[worker] = False
+            self.cond.notify_all()
+            while True:
+                if self.over or (self.deadline is not None and time.perf_counter() > self.deadline):
+                    return None
+                own = self.stacks[worker]
+                others = [k for k in range(len(self.stacks)) if k != worker and self.stacks[k]]
+                if own:
+                    chosen = len(own) - 1
+                    if self.plunge and dive_over and len(own) > 1:
+                        lowest = min(range(len(own)), key=lambda k: (own[k][2], -k))
+                        if own[chosen][2] - own[lowest][2] > PLUNGE_QUOTIENT * (self.limit() - own[lowest][2]):
+                            chosen = lowest
+                            self.jumps += 1
+                    entry = own.pop(chosen)
+                elif others:
+                    lower, upper, bound, _ = self.stacks[max(others, key=lambda k: len(self.stacks[k]))].pop(0)
+                    entry = (lower, upper, bound, None)  # its basis belongs to the other worker's LP
+                elif any(self.busy):
+                    self.cond.wait(0.05)
+                    continue
+                else:
+                    return None
+                if entry[2] > self.limit():
+                    continue
+                self.busy[worker] = True
+                self.nodes += 1
+                self.solved_by[worker] += 1
+                return entry, self.nodes
+
+    def work(self, worker: int, master: _Master) -> None:
+        """Solve nodes until the search is over (see :func:`branch_and_cut`)."""
+        cost, weights, costs, p, fixed, deadline = (self.cost, self.weights, self.costs, self.p, self.fixed,
+                                                    self.deadline)
         dive_over = False
-    complete = not stack
-    master_mip_bound = -np.inf
-    if background is not None:
-        background.finish()
-        value, improved, proven = background.state()
-        master_mip_bound = background.bound
-        if value < best:
-            best, best_sites = value, improved
-        if proven and not complete:
-            return BranchAndCut(sites=best_sites, objective=best, lower_bound=best, complete=True, nodes=nodes,
-                                by_master_mip=True, jumps=jumps)
-    lower_bound = threshold(best)
-    if not complete:
-        lower_bound = min([lower_bound] + [entry[2] for entry in stack])
-        # HiGHS's bound on the root's box holds for every solution worth finding: those outside it cost more
-        # than the root's limit, which is at least the limit now
-        lower_bound = max(lower_bound, min(master_mip_bound, threshold(best)))
-    return BranchAndCut(sites=best_sites, objective=best, lower_bound=min(max(lower_bound, root_bound), best),
-                        complete=complete, nodes=nodes, jumps=jumps)
+        while True:
+            if worker == 0:
+                self._watch(master)
+            picked = self.next_node(worker, dive_over)
+            if picked is None:
+                return
+            (lower, upper, parent_bound, basis), number = picked
+            dive_over = True  # until this node branches
+            master.set_site_bounds(lower, upper)
+            if basis is not None:
+                master.restore(basis)
+            if number == 1:
+                # a local search from the first rounds' LP solution: a better incumbent early shortens the root's loop
+                first = _solve_node(master, self.limit(), deadline, patience=1, min_progress=np.inf)
+                if first is not None and first[3] != "stopped":
+                    self.offer(*_improve(cost, weights, _round(first[1], lower, p), fixed, costs))
+            # the root's bound and reduced costs serve the whole tree: its cut loop runs to the end
+            node = _solve_node(master, self.limit(), deadline, patience=3 if number > 1 else 10**9)
+            if node is None:
+                continue
+            bound, y, reduced, state = node
+            if number == 1:
+                self.root_bound = bound
+            limit = self.limit()
+            if bound > limit or state == "stopped":
+                if state == "stopped" and bound <= limit:
+                    # out of time inside the node: keep it open, with the better of its own and its parent's bound
+                    self.push(worker, (lower, upper, max(bound, parent_bound), None))
+                continue
+            candidate = _round(y, lower, p)
+            value = float(weights @ cost[:, candidate].min(axis=1))
+            if number == 1 or value <= self.best * (1.0 + POLISH_WITHIN):
+                # the root LP's sites are a good start for a local search; deeper, roundings near the incumbent
+                self.offer(*_improve(cost, weights, candidate, fixed, costs))
+                limit = self.limit()
+                if bound > limit:
+                    continue
+            if (number == 1 and self.hand_over_gap is not None
+                    and self.best - bound > self.hand_over_gap * max(1.0, abs(self.best))):
+                self.handed_over = master.multipliers()
+                return
+            fractional = np.flatnonzero((y > 1e-6) & (y < 1.0 - 1e-6))
+            if len(fractional) == 0:
+                continue  # integral, every cut satisfied: its value is the node's optimum, already offered
+            lower, upper = lower.copy(), upper.copy()
+            gap = limit - bound
+            margin = 1e-9 * max(1.0, abs(bound))
+            upper[(y <= 1e-6) & (reduced > gap + margin)] = 0.0
+            lower[(y >= 1.0 - 1e-6) & (-reduced > gap + margin)] = 1.0
+            if number == 1:
+                self.root_box = (lower.copy(), upper.copy())
+                now = time.perf_counter()
+                if self.many_medians and self.master_mip_s > 0:
+                    self.master_mip_at = now + self.master_mip_after_s
+                if self.workers > 1:
+                    self.second_worker_at = now + self.second_worker_after_s
+            if number > 1 and master.highs.getNumRow() - master.rows_kept > PURGE_SLACK_PER_POINT * master.n_demand:
+                master.purge_slack(self.saved_bases(worker))
+            if self.strong_candidates > 0 and self.many_medians:
+                choice = _choose_branching_site(master, y, fractional, lower, upper, bound, limit, self.pseudo,
+                                                candidates=self.strong_candidates, deadline=deadline)
+                if choice is None:
+                    continue
+                site, lower, upper = choice
+            else:
+                site = fractional[np.argmin(np.abs(y[fractional] - 0.5))]
+            closed_child = upper.copy()
+            closed_child[site] = 0.0
+            open_child = lower.copy()
+            open_child[site] = 1.0
+            # the open child comes next, from this basis; the closed one after its sub-tree, so it keeps a copy
+            self.push(worker, (lower, closed_child, bound, master.basis()), (open_child, upper, bound, None))
+            dive_over = False
+
+    def _watch(self, master: _Master) -> None:
+        """Between worker 0's nodes: start HiGHS's MIP on the root's master and the second worker when due;
+        take the MIP's better solutions and its proof."""
+        import threading
+
+        now = time.perf_counter()
+        if now >= self.master_mip_at:
+            # our search is taking a while: HiGHS's branch-and-bound on the root's master beside it, once
+            self.master_mip_at = np.inf
+            mip_deadline = now + self.master_mip_s
+            if self.deadline is not None:
+                mip_deadline = min(mip_deadline, self.deadline)
+            self.background = _BackgroundMasterMip(master, *self.root_box, self.cost, self.weights, self.best,
+                                                   self.best_sites, self.threshold, mip_deadline)
+        if now >= self.second_worker_at and (self.background is None or not self.background.thread.is_alive()):
+            self.second_worker_at = np.inf
+            with self.cond:
+                self.stacks.append([])
+                self.busy.append(False)
+                self.solved_by.append(0)
+            helper = threading.Thread(target=self._work_guarded, args=(len(self.stacks) - 1, master.clone()),
+                                      daemon=True)
+            self.helpers.append(helper)
+            helper.start()
+        if self.background is not None:
+            value, improved, proven = self.background.state()
+            self.offer(value, improved)
+            if proven:
+                with self.cond:
+                    self.over = self.by_master_mip = True
+                    self.cond.notify_all()
+
+    def _work_guarded(self, worker: int, master: _Master) -> None:
+        try:
+            self.work(worker, master)
+        except BaseException as error:  # re-raised in the caller's thread
+            with self.cond:
+                self.failure, self.over = error, True
+                self.cond.notify_all()
+
+    def stop_helpers(self) -> None:
+        """Wait for the second worker (it ends with worker 0: no node left, the deadline, or the MIP's proof),
+        then stop HiGHS's MIP and take what it found."""
+        with self.cond:
+            self.cond.notify_all()
+        for helper in self.helpers:
+            helper.join()
+        if self.background is not None:
+            self.background.finish()
+            value, improved, proven = self.background.state()
+            self.offer(value, improved)
+            self.by_master_mip |= proven and any(self.stacks)
+
+    def outcome(self) -> BranchAndCut:
+        complete = self.by_master_mip or not any(self.stacks)
+        if complete:
+            proven = self.best if self.by_master_mip else min(max(self.limit(), self.root_bound), self.best)
+            return BranchAndCut(sites=self.best_sites, objective=self.best, lower_bound=proven, complete=True,
+                                nodes=self.nodes, by_master_mip=self.by_master_mip, jumps=self.jumps,
+                                second_worker_nodes=sum(self.solved_by[1:]))
+        lower_bound = min([self.limit()] + [entry[2] for stack in self.stacks for entry in stack])
+        if self.background is not None:
+            # HiGHS's bound on the root's box holds for every solution worth finding: those outside it cost more
+            # than the root's limit, which is at least the limit now
+            lower_bound = max(lower_bound, min(self.background.bound, self.limit()))
+        return BranchAndCut(sites=self.best_sites, objective=self.best,
+                            lower_bound=min(max(lower_bound, self.root_bound), self.best), complete=False,
+                            nodes=self.nodes, jumps=self.jumps, second_worker_nodes=sum(self.solved_by[1:]))
 
 
 def _master_mip_model(master: _Master, lower: np.ndarray, upper: np.ndarray):

@@ -68,7 +68,7 @@ from siting.models._base import (
 from siting.models._geometry import cost_from_geodataframes
 from siting.models._heuristics import greedy_pmedian, interchange_pmedian, pmedian_cost
 from siting.models._base import OPTIMALITY_TOLERANCE
-from siting.models._benders import branch_and_cut
+from siting.models._benders import MASTER_MIP_S, branch_and_cut
 from siting.models._lagrangian import Reduction, lagrangian_reduction, tree_search
 from siting.models._sorted import SortedCosts
 
@@ -220,6 +220,7 @@ class PMedian:
         *,
         time_limit_s: float | None = None,
         mip_gap: float | None = None,
+        threads: int = 2,
     ) -> SolveResult:
         """Solve to proven optimality (or until ``time_limit_s``).
 
@@ -233,6 +234,12 @@ class PMedian:
         mip_gap : float, optional
             Relative gap at which to stop; by default the solvers' own (1e-4),
             tightened for integral costs so that the optimum is exact.
+        threads : int
+            Threads for the Benders branch-and-cut (at most 2 are used): with 2, HiGHS's MIP on the
+            root's master and then a second search worker run beside the
+            first (see :func:`siting.models._benders.branch_and_cut`), so which
+            of several equally good solutions is returned may change from run
+            to run; with 1, one worker and no MIP: the same answer every run.
 
         Returns
         -------
@@ -248,6 +255,8 @@ class PMedian:
             reaches every demand point.
         """
         solver = check_solver(solver)
+        if threads < 1:
+            raise ValueError(f"threads must be 1 or more, not {threads}")
         start = time.perf_counter()
         dense, finite = self._dense()
         n_demand, n_sites = dense.shape
@@ -308,7 +317,7 @@ class PMedian:
                                     0.0, 0.0, 0, 0, extra, start)
             if by_cuts:
                 result = self._branch_and_cut(work, sites, reduction, threshold, integral, time_limit_s, extra,
-                                              start, hand_over=few_medians)
+                                              start, hand_over=few_medians, threads=threads)
                 if not isinstance(result, Reduction):
                     return result
                 reduction, sites, upper = result, result.chosen, pmedian_cost(work, w, result.chosen)
@@ -394,7 +403,7 @@ class PMedian:
         return self._finish_search(tree, work, reduction, integral, "lagrangian tree search", extra, start)
 
     def _branch_and_cut(self, work, sites, reduction, threshold, integral, time_limit_s, extra, start, *,
-                        hand_over: bool):
+                        hand_over: bool, threads: int = 2):
         """Branch-and-bound over the Benders master LP on the sites the root reduction left.
 
         With ``hand_over`` (few medians) a root gap wider than :data:`TREE_MIN_GAP` returns, instead of a
@@ -406,8 +415,10 @@ class PMedian:
         t0 = time.perf_counter()
         tree = branch_and_cut(work, self.weights, reduction.sorted_costs, self.p, fixed, reduction.closed, sites,
                               threshold=threshold, deadline=deadline, multipliers=reduction.multipliers,
-                              hand_over_gap=TREE_MIN_GAP if hand_over else None)
+                              hand_over_gap=TREE_MIN_GAP if hand_over else None, workers=min(threads, 2),
+                              master_mip_s=MASTER_MIP_S if threads > 1 else 0.0)
         extra.update(method="benders branch-and-cut", tree_nodes=tree.nodes,
+                     tree_nodes_second_worker=tree.second_worker_nodes,
                      tree_time_s=round(time.perf_counter() - t0, 3), proven_by_master_mip=tree.by_master_mip)
         if tree.handed_over:
             # the LP multipliers give the tree search its best root bound; few steps polish them
