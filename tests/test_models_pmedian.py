@@ -649,3 +649,18 @@ def test_one_thread_gives_the_same_optimum_every_run():
     assert model.solve("highs", threads=2).objective == pytest.approx(serial[0].objective)
     with pytest.raises(ValueError, match="threads"):
         model.solve("highs", threads=0)
+
+
+def test_solution_cost_from_sorted_rows_matches_the_dense_cost():
+    # each point's first open site in its sorted row, looked for in widening prefixes: the dense cost exactly
+    from siting.models._benders import _solution_cost
+    from siting.models._sorted import SortedCosts
+
+    rng = np.random.default_rng(4)
+    for n_demand, n_sites, p in ((60, 45, 1), (300, 200, 3), (300, 200, 40), (80, 80, 80)):
+        cost = np.round(rng.uniform(0.0, 100.0, size=(n_demand, n_sites)))
+        weights = rng.integers(1, 5, size=n_demand).astype(float)
+        costs = SortedCosts(weights[:, None] * cost)
+        sites = np.sort(rng.choice(n_sites, size=p, replace=False))
+        found = _solution_cost(costs.value.reshape(n_demand, n_sites), costs.site.reshape(n_demand, n_sites), sites)
+        assert found == pytest.approx(float(weights @ cost[:, sites].min(axis=1)), rel=1e-12)

@@ -60,6 +60,11 @@ MASTER_MIP_AFTER_S = 0.5
 #: p = 50 finds its optimum at 3 s instead of 22 s (only improving roundings searched), 548 nodes instead of 1,051.
 POLISH_WITHIN = 0.002
 
+#: Roundings near the incumbent (not better) are polished only while polishing has taken at most this share of
+#: the search's time: d1291 (TSPLIB) at p = 300 rounds 400 distinct site sets within :data:`POLISH_WITHIN`,
+#: each interchange 15 ms (a dense ``sites × medians`` swap table per step).
+POLISH_SHARE = 0.2
+
 #: Below this many sites with ``y > 0``, a point's most violated cut is found among those sites
 #: (:func:`_most_violated`); from it on, by walking each point's sorted row from the cheapest site
 #: (:func:`_most_violated_by_prefix`). Measured on 1,300 random points: with 30 sites in the support 6.2 ms
@@ -513,10 +518,11 @@ class _Search:
     branching :data:`SECOND_WORKER_AFTER_S` seconds after the root. Each
     worker owns a copy of the master LP (HiGHS releases the GIL while it
     solves, so on two cores the two LPs run side by side) and a stack of
-    waiting nodes; a worker whose stack is empty takes the oldest node of the
-    other's (the widest sub-tree, near the root), without its basis, which
-    belongs to the other's LP. Cuts stay in the LP that found them (they are
-    valid everywhere; the other worker separates its own).
+    waiting nodes. A worker whose stack is empty waits until the other, between
+    two of its nodes, hands it its oldest node (the widest sub-tree, near the
+    root) with a copy of its master LP, which replaces the waiting worker's own
+    so that the node's saved basis fits. Cuts otherwise stay in the LP that
+    found them (they are valid everywhere; each worker separates its own).
     """
 
     def __init__(self, cost, weights, costs, p, fixed, sites, *, threshold, deadline, hand_over_gap, master_mip_s,
@@ -535,6 +541,11 @@ class _Search:
         self.busy = [False]
         self.nodes = self.jumps = 0
         self.solved_by = [0]  # nodes per worker
+        self.polished: set[bytes] = set()  # roundings already given to the local search
+        self.polish_s = 0.0  # seconds spent in it (all workers)
+        self.started = time.perf_counter()
+        self.hungry = [False]  # per worker: waiting for a node from another
+        self.parcels: list = [None]  # per worker: (node, master LP) handed over to it
         self.root_bound = -np.inf
         self.root_box = None
         self.master_mip_at = self.second_worker_at = np.inf
@@ -555,6 +566,19 @@ class _Search:
             if value < self.best:
                 self.best, self.best_sites = value, np.asarray(sites, dtype=np.int64)
 
+    def _worth_polishing(self, value: float) -> bool:
+        """A rounding better than the incumbent always; one near it while polishing has taken at most
+        :data:`POLISH_SHARE` of the time since the search began."""
+        return value < self.best or self.polish_s <= POLISH_SHARE * (time.perf_counter() - self.started)
+
+    def _first_time(self, sites: np.ndarray) -> bool:
+        """Whether this set of sites is new to the search (and note it)."""
+        key = sites.tobytes()
+        with self.cond:
+            seen = key in self.polished
+            self.polished.add(key)
+        return not seen
+
     def push(self, worker: int, *entries) -> None:
         with self.cond:
             self.stacks[worker].extend(entries)
@@ -564,10 +588,17 @@ class _Search:
         with self.cond:
             return [entry[3] for entry in self.stacks[worker] if entry[3] is not None]
 
-    def next_node(self, worker: int, dive_over: bool):
-        """(node, its number), or None when the search is over: the worker's own last node (or, when a dive
-        ended, the waiting node of lowest bound, see :data:`PLUNGE_SITES_PER_MEDIAN`), else the other worker's
-        oldest; waits while the other worker is busy with a node and nothing waits."""
+    def next_node(self, worker: int, dive_over: bool, master: _Master | None):
+        """(node, its number, a master LP to use from now on or None), or None when the search is over.
+
+        The worker's own last node (or, when a dive ended, the waiting node of
+        lowest bound, see :data:`PLUNGE_SITES_PER_MEDIAN`); with an empty stack,
+        the oldest node of another worker, handed over by that worker between
+        two of its nodes with a copy of its master LP, so that the node's saved
+        basis fits. Hands over its own oldest node when another worker waits
+        for one. Waits while another worker is busy with a node and nothing is
+        left to take.
+        """
         with self.cond:
             self.busy[worker] = False
             self.cond.notify_all()
@@ -575,8 +606,9 @@ class _Search:
                 if self.over or (self.deadline is not None and time.perf_counter() > self.deadline):
                     return None
                 own = self.stacks[worker]
-                others = [k for k in range(len(self.stacks)) if k != worker and self.stacks[k]]
+                twin = None
                 if own:
+                    self._hand_over_oldest(worker, master)
                     chosen = len(own) - 1
                     if self.plunge and dive_over and len(own) > 1:
                         lowest = min(range(len(own)), key=lambda k: (own[k][2], -k))
@@ -584,22 +616,34 @@ class _Search:
                             chosen = lowest
                             self.jumps += 1
                     entry = own.pop(chosen)
-                elif others:
-                    lower, upper, bound, _ = self.stacks[max(others, key=lambda k: len(self.stacks[k]))].pop(0)
-                    entry = (lower, upper, bound, None)  # its basis belongs to the other worker's LP
-                elif any(self.busy):
+                elif self.parcels[worker] is not None:
+                    entry, twin = self.parcels[worker]
+                    self.parcels[worker] = None
+                elif any(self.busy) or any(self.parcels):
+                    self.hungry[worker] = True
                     self.cond.wait(0.05)
                     continue
                 else:
                     return None
-                if entry[2] > self.limit():
+                self.hungry[worker] = False
+                if entry[2] > self.limit() and twin is None:
                     continue
                 self.busy[worker] = True
                 self.nodes += 1
                 self.solved_by[worker] += 1
-                return entry, self.nodes
+                return entry, self.nodes, twin
 
-    def work(self, worker: int, master: _Master) -> None:
+    def _hand_over_oldest(self, worker: int, master: _Master) -> None:
+        """Give a waiting worker this worker's oldest node (the widest sub-tree) and a copy of its master LP,
+        when it keeps at least one node itself (called with the lock held, between this worker's nodes)."""
+        own = self.stacks[worker]
+        for other in range(len(self.stacks)):
+            if other != worker and self.hungry[other] and self.parcels[other] is None and len(own) >= 2:
+                self.parcels[other] = (own.pop(0), master.clone())
+                self.hungry[other] = False
+                self.cond.notify_all()
+
+    def work(self, worker: int, master: _Master | None) -> None:
         """Solve nodes until the search is over (see :func:`branch_and_cut`)."""
         cost, weights, costs, p, fixed, deadline = (self.cost, self.weights, self.costs, self.p, self.fixed,
                                                     self.deadline)
@@ -607,10 +651,12 @@ class _Search:
         while True:
             if worker == 0:
                 self._watch(master)
-            picked = self.next_node(worker, dive_over)
+            picked = self.next_node(worker, dive_over, master)
             if picked is None:
                 return
-            (lower, upper, parent_bound, basis), number = picked
+            (lower, upper, parent_bound, basis), number, twin = picked
+            if twin is not None:
+                master = twin
             dive_over = True  # until this node branches
             master.set_site_bounds(lower, upper)
             if basis is not None:
@@ -634,10 +680,14 @@ class _Search:
                     self.push(worker, (lower, upper, max(bound, parent_bound), None))
                 continue
             candidate = _round(y, lower, p)
-            value = float(weights @ cost[:, candidate].min(axis=1))
-            if number == 1 or value <= self.best * (1.0 + POLISH_WITHIN):
+            value = _solution_cost(master.values, master.order, candidate)
+            if number == 1 or (value <= self.best * (1.0 + POLISH_WITHIN) and self._worth_polishing(value)
+                               and self._first_time(candidate)):
                 # the root LP's sites are a good start for a local search; deeper, roundings near the incumbent
+                # (each set of sites once: in degenerate trees many nodes round to the same sites)
+                polish_start = time.perf_counter()
                 self.offer(*_improve(cost, weights, candidate, fixed, costs))
+                self.polish_s += time.perf_counter() - polish_start
                 limit = self.limit()
                 if bound > limit:
                     continue
@@ -698,8 +748,9 @@ class _Search:
                 self.stacks.append([])
                 self.busy.append(False)
                 self.solved_by.append(0)
-            helper = threading.Thread(target=self._work_guarded, args=(len(self.stacks) - 1, master.clone()),
-                                      daemon=True)
+                self.hungry.append(True)  # its first node and master come from worker 0's next call
+                self.parcels.append(None)
+            helper = threading.Thread(target=self._work_guarded, args=(len(self.stacks) - 1, None), daemon=True)
             self.helpers.append(helper)
             helper.start()
         if self.background is not None:
@@ -710,7 +761,7 @@ class _Search:
                     self.over = self.by_master_mip = True
                     self.cond.notify_all()
 
-    def _work_guarded(self, worker: int, master: _Master) -> None:
+    def _work_guarded(self, worker: int, master: _Master | None) -> None:
         try:
             self.work(worker, master)
         except BaseException as error:  # re-raised in the caller's thread
@@ -729,16 +780,18 @@ class _Search:
             self.background.finish()
             value, improved, proven = self.background.state()
             self.offer(value, improved)
-            self.by_master_mip |= proven and any(self.stacks)
+            self.by_master_mip |= proven and (any(self.stacks) or any(self.parcels))
 
     def outcome(self) -> BranchAndCut:
-        complete = self.by_master_mip or not any(self.stacks)
+        waiting = [entry for stack in self.stacks for entry in stack]
+        waiting += [parcel[0] for parcel in self.parcels if parcel is not None]
+        complete = self.by_master_mip or not waiting
         if complete:
             proven = self.best if self.by_master_mip else min(max(self.limit(), self.root_bound), self.best)
             return BranchAndCut(sites=self.best_sites, objective=self.best, lower_bound=proven, complete=True,
                                 nodes=self.nodes, by_master_mip=self.by_master_mip, jumps=self.jumps,
                                 second_worker_nodes=sum(self.solved_by[1:]))
-        lower_bound = min([self.limit()] + [entry[2] for stack in self.stacks for entry in stack])
+        lower_bound = min([self.limit()] + [entry[2] for entry in waiting])
         if self.background is not None:
             # HiGHS's bound on the root's box holds for every solution worth finding: those outside it cost more
             # than the root's limit, which is at least the limit now
@@ -1013,6 +1066,26 @@ def _choose_branching_site(master: _Master, y: np.ndarray, fractional: np.ndarra
             return site, lower, upper  # a child of this node re-solves with the fixings
         site = int(free[np.argmin(np.abs(y[free] - 0.5))])
     return site, lower, upper
+
+
+def _solution_cost(values: np.ndarray, order: np.ndarray, sites: np.ndarray, first_width: int = 16) -> float:
+    """The cost of opening ``sites``, from the sorted rows: each point's first open site, looked for among its
+    first ``first_width`` sites, then twice as many for the points that found none, and so on (with many medians
+    a few positions per point instead of a column per open site)."""
+    n_demand, n_sites = values.shape
+    is_open = np.zeros(n_sites, dtype=bool)
+    is_open[sites] = True
+    total, pending, width = 0.0, np.arange(n_demand), min(first_width, n_sites)
+    while len(pending):
+        hit = is_open[order[pending, :width]]
+        found = hit.any(axis=1)
+        rows = pending[found]
+        total += float(values[rows, np.argmax(hit[found], axis=1)].sum())
+        pending = pending[~found]
+        if width == n_sites:
+            break  # (no site open at all)
+        width = min(2 * width, n_sites)
+    return total
 
 
 def _round(y: np.ndarray, lower: np.ndarray, p: int) -> np.ndarray:
