@@ -251,9 +251,10 @@ class _Master:
         """Start the next LP from ``basis`` (taken when the master had fewer cuts)."""
         import highspy
 
-        missing = self.highs.getNumRow() - len(basis.row_status)
+        rows = basis.row_status  # (a new list at each access)
+        missing = self.highs.getNumRow() - len(rows)
         if missing > 0:
-            basis.row_status = list(basis.row_status) + [highspy.HighsBasisStatus.kBasic] * missing
+            basis.row_status = rows + [highspy.HighsBasisStatus.kBasic] * missing
         self.highs.setBasis(basis)
 
     def set_site_bounds(self, lower: np.ndarray, upper: np.ndarray) -> None:
