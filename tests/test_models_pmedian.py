@@ -355,6 +355,16 @@ def test_benders_branch_and_cut_matches_brute_force(strong_candidates):
     assert branched  # the trials exercise the branching rule, not only the root
 
 
+def _integral_instances(seed: int, trials: int = 8):
+    """(trial, cost, weights, p, optimum) of small random p-medians with integral costs, 40 points × 16 sites."""
+    rng = np.random.default_rng(seed)
+    for trial in range(trials):
+        cost = np.round(rng.uniform(0.0, 40.0, size=(40, 16)))
+        weights = rng.integers(1, 6, size=40).astype(float)
+        p = 3 + trial % 3
+        yield trial, cost, weights, p, brute_force(cost, weights, p)
+
+
 @pytest.mark.parametrize("strong_candidates", [0, 8])
 def test_branch_and_cut_going_on_from_the_lowest_bound_matches_brute_force(strong_candidates):
     # when a dive ends, the search may go on from the waiting node of lowest bound instead of the last one
@@ -362,14 +372,9 @@ def test_branch_and_cut_going_on_from_the_lowest_bound_matches_brute_force(stron
     from siting.models._benders import branch_and_cut
     from siting.models._sorted import SortedCosts
 
-    rng = np.random.default_rng(5)
     none = np.array([], dtype=np.int64)
     jumped = 0
-    for trial in range(8):
-        cost = np.round(rng.uniform(0.0, 40.0, size=(40, 16)))
-        weights = rng.integers(1, 6, size=40).astype(float)
-        p = 3 + trial % 3
-        optimum = brute_force(cost, weights, p)
+    for _, cost, weights, p, optimum in _integral_instances(seed=5):
         found = {}
         for plunge in (False, True):
             found[plunge] = branch_and_cut(cost, weights, SortedCosts(weights[:, None] * cost), p, none,
@@ -385,19 +390,14 @@ def test_branch_and_cut_going_on_from_the_lowest_bound_matches_brute_force(stron
 
 @pytest.mark.parametrize("strong_candidates", [0, 8])
 def test_branch_and_cut_with_two_workers_matches_brute_force(strong_candidates):
-    # the second worker starts right after the root with its own copy of the master LP and takes waiting nodes
-    # (without their bases) from the first: the same optimum, a valid bound, and it does solve nodes
+    # the second worker starts right after the root; a worker with an empty stack gets the other's oldest node
+    # with a copy of its master LP: the same optimum, a valid bound, and the second worker does solve nodes
     from siting.models._benders import branch_and_cut
     from siting.models._sorted import SortedCosts
 
-    rng = np.random.default_rng(11)
     none = np.array([], dtype=np.int64)
     helped = 0
-    for trial in range(8):
-        cost = np.round(rng.uniform(0.0, 40.0, size=(40, 16)))
-        weights = rng.integers(1, 6, size=40).astype(float)
-        p = 3 + trial % 3
-        optimum = brute_force(cost, weights, p)
+    for trial, cost, weights, p, optimum in _integral_instances(seed=11):
         found = branch_and_cut(cost, weights, SortedCosts(weights[:, None] * cost), p, none,
                                np.zeros(16, dtype=bool), np.arange(p), threshold=lambda objective: objective - 1 + 1e-6,
                                strong_candidates=strong_candidates, plunge=trial % 2 == 0, master_mip_s=0.0,
