@@ -552,7 +552,7 @@ class _Search:
         self.master_mip_at = self.second_worker_at = np.inf
         self.background: _BackgroundMasterMip | None = None
         self.helpers: list = []
-        self.over = False  # proven by the MIP, or a worker failed
+        self.over = False  # proven by the MIP, a worker failed, or worker 0 has ended
         self.by_master_mip = False
         self.handed_over: np.ndarray | None = None
         self.failure: BaseException | None = None
@@ -771,9 +771,11 @@ class _Search:
                 self.cond.notify_all()
 
     def stop_helpers(self) -> None:
-        """Wait for the second worker (it ends with worker 0: no node left, the deadline, or the MIP's proof),
-        then stop HiGHS's MIP and take what it found."""
+        """Stop the second worker after its current node (worker 0 has ended: no node left, the deadline, the
+        MIP's proof, or an exception such as KeyboardInterrupt) and wait for it, then stop HiGHS's MIP and take
+        what it found."""
         with self.cond:
+            self.over = True
             self.cond.notify_all()
         for helper in self.helpers:
             helper.join()
