@@ -50,6 +50,11 @@ OUT_OF_TIME = "out of time"
 #: (d1291 at p = 300: 47 s with the MIP until the deadline, 24 s with 2 s of MIP and then the worker).
 MASTER_MIP_S = 2.0
 
+#: HiGHS's MIP on the master only with at most this many sites per median: where it proved what our search did
+#: not (u1060 and pr1002 at p = 500, u1432 at p = 300) there were 2–5; with fewer medians the second worker
+#: takes the core at once (lattice-1432, u1432 and nrw1379 at p = 50: the worker 2 s earlier).
+MASTER_MIP_SITES_PER_MEDIAN = 10
+
 #: Seconds of our own branching after the root before that MIP starts beside it. Most instances that branch at
 #: all finish within a few nodes (u1060 at p = 300: 3 nodes, 1.3 s in all), and a MIP started for them only
 #: competes for the cores. (When the MIP ran in our thread, for 2 s after a 2 s wait, the seconds it did not
@@ -84,7 +89,7 @@ PURGE_SLACK_PER_POINT = 1.0
 #: p = 300 proven (48 s and 6 s) where the most fractional site left gaps after 60 s.
 STRONG_CANDIDATES = 8
 
-#: Strong branching and HiGHS's MIP on the master only when there are at most this many sites per median. With
+#: Strong branching only when there are at most this many sites per median. With
 #: fewer medians every cut carries many sites: each child LP costs a tenth of a second or more, and the most
 #: fractional site does as well (pcb1173 at p = 10, 117 sites a median: 53 nodes in 19 s by the most fractional
 #: site, 35–87 nodes in 30–46 s with strong branching); the MIP never finished within its time there (rl1304 and
@@ -432,7 +437,7 @@ def branch_and_cut(
     fractional site; open child first. Cuts slack everywhere are purged
     below the root (:meth:`_Master.purge_slack`). When the search is still running
     ``master_mip_after_s`` seconds after the root (and there are at most
-    :data:`MANY_MEDIANS_SITES` sites per median), HiGHS's own branch-and-bound
+    :data:`MASTER_MIP_SITES_PER_MEDIAN` sites per median), HiGHS's own branch-and-bound
     on the root's master starts in a thread beside it for at most
     ``master_mip_s`` seconds (:class:`_BackgroundMasterMip`): it settles
     instances whose gap is a few units among very many equal costs, where our
@@ -495,6 +500,7 @@ def branch_and_cut(
                      second_worker_after_s=second_worker_after_s)
     master = _Master(costs, p, fixed, closed, search.best_sites, tolerance, multipliers)
     search.many_medians = master.n_sites <= MANY_MEDIANS_SITES * p
+    search.mip_worth_it = master.n_sites <= MASTER_MIP_SITES_PER_MEDIAN * p
     search.plunge = master.n_sites <= PLUNGE_SITES_PER_MEDIAN * p if plunge is None else plunge
     search.pseudo = _PseudoCosts(master.n_sites)
     search.stacks[0].append((master.lower.copy(), master.upper.copy(), -np.inf, None))  # the root
@@ -556,7 +562,7 @@ class _Search:
         self.by_master_mip = False
         self.handed_over: np.ndarray | None = None
         self.failure: BaseException | None = None
-        self.many_medians = self.plunge = False
+        self.many_medians = self.plunge = self.mip_worth_it = False
         self.pseudo: _PseudoCosts | None = None
 
     def limit(self) -> float:
@@ -707,7 +713,7 @@ class _Search:
             if number == 1:
                 self.root_box = (lower.copy(), upper.copy())
                 now = time.perf_counter()
-                if self.many_medians and self.master_mip_s > 0:
+                if self.mip_worth_it and self.master_mip_s > 0:
                     self.master_mip_at = now + self.master_mip_after_s
                 if self.workers > 1:
                     self.second_worker_at = now + self.second_worker_after_s
