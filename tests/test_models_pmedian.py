@@ -639,11 +639,13 @@ def test_the_background_master_mip_stops_when_our_search_ends():
 
 def test_one_thread_gives_the_same_optimum_every_run():
     # threads=1: one worker and no MIP beside it, so the answer (sites included) repeats; threads=2 agrees on
-    # the optimum; fewer than one thread is refused
-    cost = _grid_costs(8, 6, 3)
-    p = 24
+    # the optimum; fewer than one thread is refused. The degenerate grid branches in the branch-and-cut.
+    cost = _grid_costs(10, 9, 6)
+    p = 25
     model = PMedian.from_cost_matrix(cost, p=p)
     serial = [model.solve("highs", threads=1) for _ in range(2)]
+    assert serial[0].extra["method"] == "benders branch-and-cut" and serial[0].extra["tree_nodes"] > 1
+    assert serial[0].extra["tree_nodes_second_worker"] == 0
     assert serial[0].selected == serial[1].selected
     assert serial[0].objective == pytest.approx(textbook_optimum(cost, p))
     assert model.solve("highs", threads=2).objective == pytest.approx(serial[0].objective)

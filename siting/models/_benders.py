@@ -92,8 +92,7 @@ STRONG_CANDIDATES = 8
 #: Strong branching only when there are at most this many sites per median. With
 #: fewer medians every cut carries many sites: each child LP costs a tenth of a second or more, and the most
 #: fractional site does as well (pcb1173 at p = 10, 117 sites a median: 53 nodes in 19 s by the most fractional
-#: site, 35–87 nodes in 30–46 s with strong branching); the MIP never finished within its time there (rl1304 and
-#: pcb1173 at p = 10: 2 s lost each).
+#: site, 35–87 nodes in 30–46 s with strong branching).
 MANY_MEDIANS_SITES = 60
 
 #: Dual simplex iterations at most per child LP in strong branching (its value then only ranks the site; only
@@ -496,13 +495,9 @@ def branch_and_cut(
     """
     search = _Search(cost, weights, costs, p, fixed, sites, threshold=threshold, deadline=deadline,
                      hand_over_gap=hand_over_gap, master_mip_s=master_mip_s, master_mip_after_s=master_mip_after_s,
-                     strong_candidates=strong_candidates, workers=workers,
+                     strong_candidates=strong_candidates, plunge=plunge, workers=workers,
                      second_worker_after_s=second_worker_after_s)
     master = _Master(costs, p, fixed, closed, search.best_sites, tolerance, multipliers)
-    search.many_medians = master.n_sites <= MANY_MEDIANS_SITES * p
-    search.mip_worth_it = master.n_sites <= MASTER_MIP_SITES_PER_MEDIAN * p
-    search.plunge = master.n_sites <= PLUNGE_SITES_PER_MEDIAN * p if plunge is None else plunge
-    search.pseudo = _PseudoCosts(master.n_sites)
     search.stacks[0].append((master.lower.copy(), master.upper.copy(), -np.inf, None))  # the root
     try:
         search.work(0, master)
@@ -533,7 +528,7 @@ class _Search:
     """
 
     def __init__(self, cost, weights, costs, p, fixed, sites, *, threshold, deadline, hand_over_gap, master_mip_s,
-                 master_mip_after_s, strong_candidates, workers, second_worker_after_s) -> None:
+                 master_mip_after_s, strong_candidates, plunge, workers, second_worker_after_s) -> None:
         import threading
 
         self.cost, self.weights, self.costs, self.p, self.fixed = cost, weights, costs, p, fixed
@@ -562,8 +557,11 @@ class _Search:
         self.by_master_mip = False
         self.handed_over: np.ndarray | None = None
         self.failure: BaseException | None = None
-        self.many_medians = self.plunge = self.mip_worth_it = False
-        self.pseudo: _PseudoCosts | None = None
+        n_sites = cost.shape[1]
+        self.many_medians = n_sites <= MANY_MEDIANS_SITES * p  # strong branching
+        self.mip_worth_it = n_sites <= MASTER_MIP_SITES_PER_MEDIAN * p
+        self.plunge = n_sites <= PLUNGE_SITES_PER_MEDIAN * p if plunge is None else plunge
+        self.pseudo = _PseudoCosts(n_sites)
 
     def limit(self) -> float:
         return self.threshold(self.best)
@@ -1077,24 +1075,15 @@ def _choose_branching_site(master: _Master, y: np.ndarray, fractional: np.ndarra
     return site, lower, upper
 
 
-def _solution_cost(values: np.ndarray, order: np.ndarray, sites: np.ndarray, first_width: int = 16) -> float:
-    """The cost of opening ``sites``, from the sorted rows: each point's first open site, looked for among its
-    first ``first_width`` sites, then twice as many for the points that found none, and so on (with many medians
-    a few positions per point instead of a column per open site)."""
+def _solution_cost(values: np.ndarray, order: np.ndarray, sites: np.ndarray) -> float:
+    """The cost of opening ``sites``, from the sorted rows (with many medians a few positions per point instead of
+    a column per open site): at the 0/1 ``y`` of these sites, each point's most violated cut has its level at its
+    first open site, the cost it pays (:func:`_most_violated_by_prefix`)."""
     n_demand, n_sites = values.shape
-    is_open = np.zeros(n_sites, dtype=bool)
-    is_open[sites] = True
-    total, pending, width = 0.0, np.arange(n_demand), min(first_width, n_sites)
-    while len(pending):
-        hit = is_open[order[pending, :width]]
-        found = hit.any(axis=1)
-        rows = pending[found]
-        total += float(values[rows, np.argmax(hit[found], axis=1)].sum())
-        pending = pending[~found]
-        if width == n_sites:
-            break  # (no site open at all)
-        width = min(2 * width, n_sites)
-    return total
+    y = np.zeros(n_sites)
+    y[sites] = 1.0
+    level, _ = _most_violated_by_prefix(values, order, y, np.zeros(n_demand))
+    return float(level.sum())
 
 
 def _round(y: np.ndarray, lower: np.ndarray, p: int) -> np.ndarray:

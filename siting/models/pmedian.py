@@ -403,7 +403,7 @@ class PMedian:
         return self._finish_search(tree, work, reduction, integral, "lagrangian tree search", extra, start)
 
     def _branch_and_cut(self, work, sites, reduction, threshold, integral, time_limit_s, extra, start, *,
-                        hand_over: bool, threads: int = 2):
+                        hand_over: bool, threads: int):
         """Branch-and-bound over the Benders master LP on the sites the root reduction left.
 
         With ``hand_over`` (few medians) a root gap wider than :data:`TREE_MIN_GAP` returns, instead of a
