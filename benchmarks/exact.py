@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/exact.py [--pmedian] [--mclp] [--qingdao] [--plain-time-limit 60] [--no-write]
                                [--tsplib DIR] [--instances NAME,...] [--p 5,10,...]
+                               [--unseen KIND:N:SEED,...]
 
 (no part named: all three). Every timed run happens in a fresh child process
 (``multiprocessing`` "spawn"), so that its peak resident memory (``ru_maxrss``
@@ -20,7 +21,9 @@ the cost table to the proven result.
   without our heuristics and reductions. ``--tsplib DIR`` adds every ``*.tsp``
   file of DIR (real TSPLIB instances kept outside the repository;
   ``NODE_COORD_SECTION`` or bare "index x y" lines, same distance), named by
-  the file's stem.
+  the file's stem. ``--unseen uniform:1100:101,...`` runs only instances of
+  those shapes, sizes and seeds (named ``uniform-1100-s101``), seeds the code was
+  never tuned on, into their own section "Large p-median (unseen seeds)".
 - *MCLP*: in the style of Cordeau, Furini & Ljubić (2019): 100 sites and
   10⁵ or 10⁶ customers uniform on a 30 × 30 square (seed 0), integer demands
   1–100, radius 3.5 (each site covers about 4 % of the square: coverage stays
@@ -147,6 +150,15 @@ def instance_points(spec: tuple) -> np.ndarray:
     if spec[0] == "tsplib":
         return read_tsplib_points(spec[1])
     return tsplib_style_points(*spec)
+
+
+def unseen_instances(specs: str) -> dict[str, tuple]:
+    """``"uniform:1100:101,clustered:1250:102"`` → instances of :func:`tsplib_style_points` by name."""
+    instances = {}
+    for spec in specs.split(","):
+        kind, n, seed = spec.split(":")
+        instances[f"{kind}-{n}-s{seed}"] = (kind, int(n), int(seed))
+    return instances
 
 
 def tsplib_instances(directory: str | Path) -> dict[str, tuple]:
@@ -373,6 +385,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--instances", default="",
                         help="p-median instances to run (comma-separated names; default: all)")
     parser.add_argument("--p", default="", help="p-median p values (comma-separated; default: all nine)")
+    parser.add_argument("--unseen", default="", metavar="KIND:N:SEED,...",
+                        help="p-median: run only these generated instances (shapes of tsplib_style_points) and "
+                             "write them to their own section")
     parser.add_argument("--runs", type=int, default=1,
                         help="p-median runs of ours per case (the table shows the run of median time)")
     parser.add_argument("--qingdao-p", default="300", help="p values of the Qingdao MCLP runs (comma-separated)")
@@ -385,7 +400,8 @@ def main(argv: list[str] | None = None) -> int:
         body = pmedian_section(args, header)
         print(body)
         if not args.no_write:
-            replace_section("Large p-median (TSPLIB style)", body)
+            replace_section("Large p-median (unseen seeds)" if args.unseen else "Large p-median (TSPLIB style)",
+                            body)
     if every or args.mclp or args.qingdao:
         body = mclp_section(args, header, run_cfl=every or args.mclp, with_qingdao=every or args.qingdao)
         print(body)
@@ -403,6 +419,8 @@ def pmedian_section(args: argparse.Namespace, header: str) -> str:
         instances.update(tsplib_instances(args.tsplib))
     if args.instances:
         instances = {name: instances[name] for name in args.instances.split(",")}
+    if args.unseen:
+        instances = unseen_instances(args.unseen)
     rows, times = [], []
     for name, spec in instances.items():
         for p in p_values:
@@ -429,6 +447,8 @@ def pmedian_section(args: argparse.Namespace, header: str) -> str:
              + (f"Also the real TSPLIB files {', '.join(n for n, s in instances.items() if s[0] == 'tsplib')} "
                 f"(`--tsplib`, read from a local directory: TSPLIB's licence is \"free for research\", so the "
                 "files are not shipped with the repository; same floor distance). " if args.tsplib else "")
+             + (f"This run: only {', '.join(instances)} (`--unseen`: shape, size and seed in the name; seeds never "
+                "used while the code was tuned). " if args.unseen else "")
              + "Ours: `PMedian.from_cost_matrix(distance, p=p).solve(\"highs\")`. "
              "Plain HiGHS: the same "
              "radius formulation on all pairs, no heuristic and no reduction, "

@@ -319,7 +319,7 @@ def test_benders_cut_loop_reaches_the_lp_bound_and_its_multipliers_give_it_back(
         assert lagrangian == pytest.approx(loop.lower_bound, rel=1e-6)
 
 
-@pytest.mark.parametrize("strong_candidates", [0, 8])
+@pytest.mark.parametrize("strong_candidates", [0, 4, 8])
 def test_benders_branch_and_cut_matches_brute_force(strong_candidates):
     # fractional and integral costs, weights, a site forced open and one ruled out beforehand; branching on the
     # most fractional site and by reliability branching (which may fix sites when a child's LP is pruned)
@@ -365,7 +365,7 @@ def _integral_instances(seed: int, trials: int = 8):
         yield trial, cost, weights, p, brute_force(cost, weights, p)
 
 
-@pytest.mark.parametrize("strong_candidates", [0, 8])
+@pytest.mark.parametrize("strong_candidates", [0, 4, 8])
 def test_branch_and_cut_going_on_from_the_lowest_bound_matches_brute_force(strong_candidates):
     # when a dive ends, the search may go on from the waiting node of lowest bound instead of the last one
     # pushed (each node restarts from its parent's basis either way): the same optimum, and the jumps happen
@@ -388,7 +388,7 @@ def test_branch_and_cut_going_on_from_the_lowest_bound_matches_brute_force(stron
     assert jumped > 0
 
 
-@pytest.mark.parametrize("strong_candidates", [0, 8])
+@pytest.mark.parametrize("strong_candidates", [0, 4, 8])
 def test_branch_and_cut_with_two_workers_matches_brute_force(strong_candidates):
     # the second worker starts right after the root; a worker with an empty stack gets the other's oldest node
     # with a copy of its master LP: the same optimum, a valid bound, and the second worker does solve nodes

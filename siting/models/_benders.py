@@ -86,8 +86,12 @@ PURGE_SLACK_PER_POINT = 1.0
 #: on the most fractional site. On clustered-1400 at p = 50 the most fractional site needs 51 nodes where the
 #: largest y needs 697; strong branching cuts further: pcb1173 (TSPLIB) at p = 50, 454 nodes and 28 s → 60
 #: nodes, 9.8 s; lattice-1432 at p = 100, 695 nodes and 39 s → 87 nodes, 11 s; drilling-1173 at p = 200 and
-#: p = 300 proven (48 s and 6 s) where the most fractional site left gaps after 60 s.
-STRONG_CANDIDATES = 8
+#: p = 300 proven (48 s and 6 s) where the most fractional site left gaps after 60 s. Four rather than eight (two
+#: workers, runs alternating, this session's machine): d1291 (TSPLIB) at p = 300 6.2–8.1 s (4 runs) against
+#: 16.2–17.0 s (3), 850–950 nodes against 4,013; fl1400 at p = 200 proven in 28 and 42 s against unproven at 60 s;
+#: u1432 at p = 50 24–32 s against 27–35 s; drilling-1173 at p = 200 and 300 about 1 s slower; two candidates
+#: were worse again on d1291 (17 s) and fl1400 (unproven).
+STRONG_CANDIDATES = 4
 
 #: Strong branching only when there are at most this many sites per median. With
 #: fewer medians every cut carries many sites: each child LP costs a tenth of a second or more, and the most
