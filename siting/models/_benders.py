@@ -27,6 +27,7 @@ penalty tests that fix sites and rule out pairs.
 from __future__ import annotations
 
 import copy
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -87,7 +88,7 @@ PURGE_SLACK_PER_POINT = 1.0
 #: largest y needs 697; strong branching cuts further: pcb1173 (TSPLIB) at p = 50, 454 nodes and 28 s → 60
 #: nodes, 9.8 s; lattice-1432 at p = 100, 695 nodes and 39 s → 87 nodes, 11 s; drilling-1173 at p = 200 and
 #: p = 300 proven (48 s and 6 s) where the most fractional site left gaps after 60 s. Four rather than eight (two
-#: workers, runs alternating, this session's machine): d1291 (TSPLIB) at p = 300 6.2–8.1 s (4 runs) against
+#: workers, runs alternating, 2026-11-28; docs/exact.md, seventh session): d1291 (TSPLIB) at p = 300 6.2–8.1 s (4 runs) against
 #: 16.2–17.0 s (3), 850–950 nodes against 4,013; fl1400 at p = 200 proven in 28 and 42 s against unproven at 60 s;
 #: u1432 at p = 50 24–32 s against 27–35 s; drilling-1173 at p = 200 and 300 about 1 s slower; two candidates
 #: were worse again on d1291 (17 s) and fl1400 (unproven).
@@ -262,17 +263,11 @@ class _Master:
         """Start the next LP from ``saved`` (taken when the master had fewer cuts, or more before a purge)."""
         import highspy
 
-        basis = saved.basis
-        if saved.rows is None:
-            rows = basis.row_status  # (a new list at each access)
-        else:
-            statuses = list(highspy.HighsBasisStatus.__members__.values())
-            by_value = {int(status): status for status in statuses}
-            rows = [by_value[value] for value in saved.rows.tolist()]
+        rows = saved.row_status()
         missing = self.highs.getNumRow() - len(rows)
-        if missing > 0 or saved.rows is not None:
-            basis.row_status = rows + [highspy.HighsBasisStatus.kBasic] * missing
-        self.highs.setBasis(basis)
+        if missing > 0 or saved.rows is not None:  # (the basis object's own list is still the one read)
+            saved.basis.row_status = rows + [highspy.HighsBasisStatus.kBasic] * missing
+        self.highs.setBasis(saved.basis)
 
     def set_site_bounds(self, lower: np.ndarray, upper: np.ndarray) -> None:
         self.highs.changeColsBounds(self.n_sites, self.site_columns, lower, upper)
@@ -355,6 +350,21 @@ class _SavedBasis:
         if self.rows is None:
             self.rows = _row_statuses(self.basis)
         return self.rows
+
+    def row_status(self) -> list:
+        """The row statuses as HiGHS takes them: the basis's own, or rebuilt from the array once purged."""
+        if self.rows is None:
+            return self.basis.row_status  # (a new list at each access)
+        by_value = _status_by_value()
+        return [by_value[value] for value in self.rows.tolist()]
+
+
+@functools.cache
+def _status_by_value() -> dict:
+    """``HighsBasisStatus`` members by their integer value."""
+    import highspy
+
+    return {int(status): status for status in highspy.HighsBasisStatus.__members__.values()}
 
 
 def _row_statuses(basis) -> np.ndarray:
