@@ -238,6 +238,46 @@ def test_sorted_costs_never_miss_a_pair_below_the_multiplier():
         assert np.allclose(reduced, weighted[rows, sites] - lam[rows])
 
 
+
+@pytest.mark.parametrize("p", [1, 2, 6, 14, 60])
+def test_interchange_ends_at_a_swap_local_optimum(p):
+    # every single swap is tried by brute force at the end: none improves. Few medians take the dense
+    # site × site-out table, many the sparse one; integer grid costs give ties, weights of zero and fixed sites
+    from siting.models._heuristics import greedy_pmedian, interchange_pmedian, pmedian_cost
+
+    rng = np.random.default_rng(p)
+    n = 40 if p < 30 else 200
+    for trial in range(4):
+        points = rng.integers(0, 6 if p < 30 else 15, size=(n, 2)) if trial % 2 else rng.uniform(0, 100, size=(n, 2))
+        cost = np.floor(np.hypot(*(points[:, None, :] - points[None, :, :]).transpose(2, 0, 1)))
+        weights = rng.integers(0, 4, size=n).astype(float)
+        fixed = np.array([trial], dtype=np.int64) if trial >= 2 else np.array([], dtype=np.int64)
+        start = greedy_pmedian(cost, weights, p, fixed)
+        local = interchange_pmedian(cost, weights, start, fixed)
+        value = pmedian_cost(cost, weights, local)
+        assert len(local) == p and len(np.unique(local)) == p and set(fixed) <= set(local)
+        assert value <= pmedian_cost(cost, weights, start) + 1e-9
+        best_swap = min((pmedian_cost(cost, weights, np.append(local[local != out], new))
+                         for out in local if out not in fixed for new in range(n) if new not in local),
+                        default=value)
+        assert best_swap >= value - 1e-9
+
+
+def test_best_swap_agrees_between_the_dense_and_the_sparse_table():
+    from siting.models._heuristics import _best_swap
+
+    rng = np.random.default_rng(3)
+    for n_pairs in (5, 60, 3000):  # few pairs: the sparse table; many: the dense one
+        gain, loss = rng.uniform(0, 50, 80), rng.uniform(0, 60, 12)
+        pair_in, pair_out = rng.integers(0, 80, n_pairs), rng.integers(0, 12, n_pairs)
+        correction = -rng.uniform(0, 20, n_pairs)
+        open_sites = np.arange(0, 80, 7)
+        table = loss[None, :] - gain[:, None]
+        np.add.at(table, (pair_in, pair_out), correction)
+        table[open_sites] = np.inf
+        j_in, k_out, change = _best_swap(gain, loss, pair_in, pair_out, correction, open_sites)
+        assert change == pytest.approx(table.min()) and table[j_in, k_out] == pytest.approx(change)
+
 def test_served_counts_agree_between_the_pairs_and_the_chosen_columns():
     # the ascent counts, per demand point, the chosen sites cheaper than its multiplier either from the pairs
     # below λ or (few medians) from the chosen sites' columns: both must give the same subgradient

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import time
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.sparse import csc_array, sparray
@@ -22,16 +23,47 @@ def pmedian_cost(cost: np.ndarray, weights: np.ndarray, open_sites: np.ndarray) 
     return float(weights @ cost[:, open_sites].min(axis=1))
 
 
-def _nearest_two(cost: np.ndarray, open_sites: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per demand point: nearest open site (column index), its cost, the second-nearest cost."""
-    sub = cost[:, open_sites]
-    if sub.shape[1] == 1:
-        return np.full(len(cost), open_sites[0]), sub[:, 0].copy(), np.full(len(cost), np.inf)
-    rows = np.arange(len(cost))
-    first = np.argmin(sub, axis=1)
-    d1 = sub[rows, first]
-    sub[rows, first] = np.inf  # sub is a copy (fancy indexing)
-    return open_sites[first], d1, sub.min(axis=1)
+@dataclass
+class _NearestTwo:
+    """Per demand point: nearest open site ``c1`` and its cost ``d1``, second-nearest ``c2`` and ``d2``.
+
+    ``c2 = -1`` and ``d2 = ceiling`` when one site is open. A swap updates them in
+    ``O(n)`` plus the points whose nearest or second-nearest site closed.
+    """
+
+    c1: np.ndarray
+    d1: np.ndarray
+    c2: np.ndarray
+    d2: np.ndarray
+
+    @classmethod
+    def of(cls, cost: np.ndarray, open_sites: np.ndarray, ceiling: float) -> _NearestTwo:
+        sub = cost[:, open_sites]
+        rows = np.arange(len(cost))
+        first = np.argmin(sub, axis=1)
+        d1 = sub[rows, first]
+        if sub.shape[1] == 1:
+            return cls(open_sites[first], d1, np.full(len(cost), -1), np.full(len(cost), ceiling))
+        sub[rows, first] = np.inf  # sub is a copy (fancy indexing)
+        second = np.argmin(sub, axis=1)
+        return cls(open_sites[first], d1, open_sites[second], np.minimum(sub[rows, second], ceiling))
+
+    def swapped(self, cost: np.ndarray, open_sites: np.ndarray, j_in: int, j_out: int,
+                ceiling: float) -> _NearestTwo:
+        """The same after ``j_out`` closed and ``j_in`` opened; ``open_sites`` is the new set."""
+        c1, d1, c2, d2 = self.c1.copy(), self.d1.copy(), self.c2.copy(), self.d2.copy()
+        column = cost[:, j_in]
+        lost = (c1 == j_out) | (c2 == j_out)
+        first = ~lost & (column < d1)
+        second = ~lost & ~first & (column < d2)
+        c2[first], d2[first] = c1[first], d1[first]
+        c1[first], d1[first] = j_in, column[first]
+        c2[second], d2[second] = j_in, column[second]
+        rows = np.flatnonzero(lost)
+        if len(rows):
+            again = _NearestTwo.of(cost[rows], open_sites, ceiling)
+            c1[rows], d1[rows], c2[rows], d2[rows] = again.c1, again.d1, again.c2, again.d2
+        return _NearestTwo(c1, d1, c2, d2)
 
 
 def greedy_pmedian(cost: np.ndarray, weights: np.ndarray, p: int, fixed: np.ndarray) -> np.ndarray:
@@ -116,13 +148,15 @@ def interchange_pmedian(
     if sorted_costs is None:
         sorted_costs = SortedCosts(weights[:, None] * cost)
     ceiling = 2.0 * float(cost.max(initial=0.0)) + 1.0  # beyond every cost: "no second open site"
-    current = pmedian_cost(cost, weights, open_sites)
+    if len(open_sites) == 0:
+        return open_sites
+    near = _NearestTwo.of(cost, open_sites, ceiling)
+    current = float(weights @ near.d1)
     for _ in range(max_iterations):
         removable = open_sites[~is_fixed[open_sites]]
         if len(removable) == 0 or len(open_sites) == n_sites:
             break
-        c1, d1, d2 = _nearest_two(cost, open_sites)
-        d2 = np.minimum(d2, ceiling)
+        c1, d1, d2 = near.c1, near.d1, near.d2
         rows, sites, _ = sorted_costs.below(np.where(positive, weights * d2, 0.0))
         c = cost[rows, sites]
         keep = (c < d2[rows]) & positive[rows]
@@ -133,23 +167,51 @@ def interchange_pmedian(
         slot_ok = slot < len(removable)
         mine = slot_ok & (removable[np.minimum(slot, len(removable) - 1)] == c1)
         loss = np.bincount(slot[mine], weights=(weights * (d2 - d1))[mine], minlength=len(removable))
-        change = loss[None, :] - gain[:, None]  # site in × site out
-        pair_slot = slot[rows]
         pair_mine = mine[rows]
         correction = w_pair * (np.minimum(c, d2_pair) - np.minimum(c, d1_pair) - (d2_pair - d1_pair))
-        flat = sites[pair_mine].astype(np.int64) * len(removable) + pair_slot[pair_mine]
-        change += np.bincount(flat, weights=correction[pair_mine],
-                              minlength=n_sites * len(removable)).reshape(n_sites, len(removable))
-        change[open_sites, :] = np.inf
-        j_in, k_out = divmod(int(np.argmin(change)), len(removable))
-        if not change[j_in, k_out] < -1e-9 * max(1.0, abs(current)):
+        j_in, k_out, change = _best_swap(gain, loss, sites[pair_mine], slot[rows][pair_mine],
+                                         correction[pair_mine], open_sites)
+        if not change < -1e-9 * max(1.0, abs(current)):
             break
         candidate = np.sort(np.append(open_sites[open_sites != removable[k_out]], j_in))
-        value = pmedian_cost(cost, weights, candidate)
+        moved = near.swapped(cost, candidate, j_in, int(removable[k_out]), ceiling)
+        value = float(weights @ moved.d1)
         if not value < current - 1e-9 * max(1.0, abs(current)):
             break  # rounding: the predicted gain did not materialise
-        open_sites, current = candidate, value
+        open_sites, current, near = candidate, value, moved
     return open_sites
+
+
+def _best_swap(gain: np.ndarray, loss: np.ndarray, pair_in: np.ndarray, pair_out: np.ndarray,
+               correction: np.ndarray, open_sites: np.ndarray) -> tuple[int, int, float]:
+    """The swap (site in, slot of the site out) with the smallest change ``loss_k − gain_j + extra_jk``.
+
+    ``extra_jk`` (≤ 0) is the sum of ``correction`` over the pairs ``(pair_in, pair_out) = (j, k)``; it is
+    zero for every other ``(j, k)``, so the best site out for ``j`` is either one of its pairs or the
+    smallest ``loss`` of all. With many pairs per site the ``site × slot`` table is dense and is summed
+    in one pass; otherwise only its non-zero cells are formed.
+    """
+    n_sites, n_out = len(gain), len(loss)
+    if n_sites * n_out <= 4 * len(pair_in):
+        change = loss[None, :] - gain[:, None]
+        flat = pair_in.astype(np.int64) * n_out + pair_out
+        change += np.bincount(flat, weights=correction, minlength=n_sites * n_out).reshape(n_sites, n_out)
+        change[open_sites, :] = np.inf
+        j_in, k_out = divmod(int(np.argmin(change)), n_out)
+        return j_in, k_out, float(change[j_in, k_out])
+    cells, inverse = np.unique(pair_in.astype(np.int64) * n_out + pair_out, return_inverse=True)
+    cell_value = loss[cells % n_out] + np.bincount(inverse, weights=correction, minlength=len(cells))
+    cell_in = cells // n_out
+    cheapest = int(np.argmin(loss))
+    best_out = np.full(n_sites, loss[cheapest])
+    np.minimum.at(best_out, cell_in, cell_value)
+    change = best_out - gain
+    change[open_sites] = np.inf
+    j_in = int(np.argmin(change))
+    mine = cell_in == j_in
+    k_out = int(cells[mine][np.argmin(cell_value[mine])] % n_out) \
+        if mine.any() and cell_value[mine].min() < loss[cheapest] else cheapest
+    return j_in, k_out, float(change[j_in])
 
 
 def greedy_coverage(
