@@ -278,16 +278,21 @@ def test_best_swap_agrees_between_the_dense_and_the_sparse_table():
         j_in, k_out, change = _best_swap(gain, loss, pair_in, pair_out, correction, open_sites)
         assert change == pytest.approx(table.min()) and table[j_in, k_out] == pytest.approx(change)
 
-def test_served_counts_agree_between_the_pairs_and_the_chosen_columns():
+@pytest.mark.parametrize("slack", [0.0, 1e9])  # the pairs listed one by one, or read as a block of rows
+def test_served_counts_agree_between_the_pairs_and_the_chosen_columns(slack, monkeypatch):
     # the ascent counts, per demand point, the chosen sites cheaper than its multiplier either from the pairs
     # below λ or (few medians) from the chosen sites' columns: both must give the same subgradient
+    from siting.models import _sorted
     from siting.models._sorted import SortedCosts
+
+    monkeypatch.setattr(_sorted, "WINDOW_SLACK", slack)
 
     rng = np.random.default_rng(9)
     weighted = np.floor(rng.uniform(0, 1000, size=(60, 45)))
     costs = SortedCosts(weighted)
     for lam in (rng.uniform(0, 1000, 60), weighted[:, 3].copy(), np.full(60, 500.0)):
-        _, pairs = costs.reduced_sums(lam)
+        v, pairs = costs.reduced_sums(lam)
+        np.testing.assert_allclose(v, np.minimum(weighted - lam[:, None], 0.0).sum(axis=0))
         chosen = np.zeros(45, dtype=bool)
         chosen[rng.choice(45, 7, replace=False)] = True
         chosen[3] = True  # a site whose cost equals λ for the second λ: not counted by either

@@ -127,7 +127,7 @@ def _ascent(
                 factor, stall = factor / 2.0, 0
         if best_bound > threshold or factor < 1e-4 or best_bound >= target - stop_gap * abs(target):
             break
-        if dense is not None and np.count_nonzero(chosen) * len(lam) < len(pairs[0]):
+        if dense is not None and np.count_nonzero(chosen) * len(lam) < pairs.n_pairs:
             # few medians: reading their columns is cheaper than sweeping the pairs below λ
             served = np.count_nonzero(dense[:, chosen] < lam[:, None], axis=1)
         else:
@@ -154,6 +154,7 @@ def lagrangian_reduction(
     patience: int = 30,
     sorted_costs: SortedCosts | None = None,
     stop_gap: float = 0.0,
+    step_factor: float = 2.0,
 ) -> Reduction:
     """Subgradient optimisation of ``L(λ)``, then the pairs and sites it rules out.
 
@@ -189,7 +190,7 @@ def lagrangian_reduction(
     no_closed = np.zeros(cost.shape[1], dtype=bool)
     _, best_lam, iterations = _ascent(
         costs, weights > 0, start.astype(float), is_fixed, no_closed, n_free, upper_bound, threshold=threshold,
-        max_iterations=max_iterations, patience=patience, factor=2.0, stop_gap=stop_gap,
+        max_iterations=max_iterations, patience=patience, factor=step_factor, stop_gap=stop_gap,
         dense=weighted if isinstance(costs, SortedCosts) else None)
     bound, v, chosen, last_in, first_out, _ = _evaluate(costs, best_lam, is_fixed, no_closed, n_free)
     reduced = weighted - best_lam[:, None]

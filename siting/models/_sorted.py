@@ -9,6 +9,8 @@ the ``n`` sites per point. Sorting each row once makes every later pass cost
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 
@@ -38,31 +40,70 @@ class SortedCosts:
         self.margin = 1e-9 * self.span * max(n_demand, 1)
         self.row_start = np.arange(n_demand, dtype=np.int64) * n_sites
 
+    def _counts(self, lam: np.ndarray) -> np.ndarray:
+        """Per demand point, how many of its sorted pairs may lie below ``λ`` (see :meth:`below`)."""
+        query = np.clip(lam - self.low, -1.0, self.span - 0.5) + self.shift + self.margin
+        ends = np.searchsorted(self.keys, query, side="right")
+        return np.clip(ends - self.row_start, 0, self.shape[1])
+
     def below(self, lam: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The pairs whose reduced cost ``w_i c_ij − λ_i`` may be negative: (demand, site, reduced cost).
 
         A few pairs with a reduced cost of zero or just above may be included; none below zero is left out.
         """
-        n_demand, n_sites = self.shape
-        query = np.clip(lam - self.low, -1.0, self.span - 0.5) + self.shift + self.margin
-        ends = np.searchsorted(self.keys, query, side="right")
-        counts = np.clip(ends - self.row_start, 0, n_sites)
+        return self._pairs(self._counts(lam), lam)
+
+    def _pairs(self, counts: np.ndarray, lam: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        n_demand = self.shape[0]
         total = int(counts.sum())
         rows = np.repeat(np.arange(n_demand), counts)
         offsets = np.cumsum(counts) - counts
         position = np.arange(total) - np.repeat(offsets - self.row_start, counts)
         return rows, self.site[position], self.value[position] - lam[rows]
 
-    def reduced_sums(self, lam: np.ndarray) -> tuple[np.ndarray, tuple]:
-        """``v_j = Σ_i min(0, w_i c_ij − λ_i)`` per site, and the pairs it came from (for :meth:`served`)."""
-        rows, sites, reduced = self.below(lam)
-        v = np.bincount(sites, weights=np.minimum(reduced, 0.0), minlength=self.shape[1])
-        return v, (rows, sites, reduced)
+    def reduced_sums(self, lam: np.ndarray) -> tuple[np.ndarray, PairsBelow]:
+        """``v_j = Σ_i min(0, w_i c_ij − λ_i)`` per site, and the pairs it came from (for :meth:`served`).
 
-    def served(self, pairs: tuple, chosen: np.ndarray) -> np.ndarray:
+        When every row holds about as many pairs below ``λ`` (within :data:`WINDOW_SLACK` of the widest),
+        the first ``width`` columns of the sorted rows are read as one block: fewer passes than gathering
+        the pairs one by one, and a row's pairs past its own count add nothing (their reduced cost is
+        clipped to zero).
+        """
+        counts = self._counts(lam)
+        n_demand, n_sites = self.shape
+        total = int(counts.sum())
+        width = int(counts.max(initial=0))
+        if width * n_demand <= WINDOW_SLACK * total:
+            reduced = self.value.reshape(self.shape)[:, :width] - lam[:, None]
+            np.minimum(reduced, 0.0, out=reduced)
+            sites = self.site.reshape(self.shape)[:, :width]
+            v = np.bincount(sites.ravel(), weights=reduced.ravel(), minlength=n_sites)
+            return v, PairsBelow(None, sites, reduced, total)
+        rows, sites, reduced = self._pairs(counts, lam)
+        v = np.bincount(sites, weights=np.minimum(reduced, 0.0), minlength=n_sites)
+        return v, PairsBelow(rows, sites, reduced, total)
+
+    def served(self, pairs: PairsBelow, chosen: np.ndarray) -> np.ndarray:
         """Per demand point, how many chosen sites have a negative reduced cost for it."""
-        rows, sites, reduced = pairs
-        return np.bincount(rows, weights=chosen[sites] & (reduced < 0.0), minlength=self.shape[0])
+        if pairs.rows is None:  # a block of rows × width
+            return np.count_nonzero(chosen[pairs.sites] & (pairs.reduced < 0.0), axis=1)
+        return np.bincount(pairs.rows, weights=chosen[pairs.sites] & (pairs.reduced < 0.0),
+                           minlength=self.shape[0])
+
+
+#: A block of the sorted rows is read when its ``rows × width`` cells are at most this many times the pairs below λ.
+WINDOW_SLACK = 2.5
+
+
+@dataclass(frozen=True)
+class PairsBelow:
+    """The pairs of :meth:`SortedCosts.reduced_sums`: listed (``rows``, ``sites``, ``reduced``), or a block of
+    the sorted rows (``rows`` None, ``sites`` and ``reduced`` of shape ``demand × width``)."""
+
+    rows: np.ndarray | None
+    sites: np.ndarray
+    reduced: np.ndarray
+    n_pairs: int
 
 
 class DenseCosts:
