@@ -154,7 +154,6 @@ def lagrangian_reduction(
     patience: int = 30,
     sorted_costs: SortedCosts | None = None,
     stop_gap: float = 0.0,
-    step_factor: float = 2.0,
 ) -> Reduction:
     """Subgradient optimisation of ``L(λ)``, then the pairs and sites it rules out.
 
@@ -190,7 +189,7 @@ def lagrangian_reduction(
     no_closed = np.zeros(cost.shape[1], dtype=bool)
     _, best_lam, iterations = _ascent(
         costs, weights > 0, start.astype(float), is_fixed, no_closed, n_free, upper_bound, threshold=threshold,
-        max_iterations=max_iterations, patience=patience, factor=step_factor, stop_gap=stop_gap,
+        max_iterations=max_iterations, patience=patience, factor=2.0, stop_gap=stop_gap,
         dense=weighted if isinstance(costs, SortedCosts) else None)
     bound, v, chosen, last_in, first_out, _ = _evaluate(costs, best_lam, is_fixed, no_closed, n_free)
     reduced = weighted - best_lam[:, None]

@@ -97,13 +97,6 @@ ROOT_ITERATIONS_BEFORE_CUTS = 600
 #: cost: the root LP is exact, and with few medians every step is dear (uniform-1500, p = 5: 600 steps took 7.5 s).
 ASCENT_GAP_BEFORE_CUTS = 1e-4
 
-#: When the second local search improves on the first, the ascent goes on from its multipliers for at most this
-#: many steps, with this (small) first step factor: they are near the best already, and the first ascent's large
-#: steps would throw them away (2026-12-07, uniform-1304 p = 5 … 500: median 1.27 s instead of 1.52 s with
-#: 1,000 steps from a factor of 2; rl1304 0.82 s instead of 0.97 s; the same sites closed within 1 %).
-SECOND_ASCENT_ITERATIONS = 200
-SECOND_ASCENT_FACTOR = 0.25
-
 #: With few medians and a gap wider than this (relative) at the branch-and-cut's root (its LP bound against the
 #: best solution after an LP-guided local search), the Lagrangian tree search takes over from the root LP's
 #: multipliers: its nodes are cheaper and many are needed anyway. OR-Library pmed36, pmed38, pmed39 have
@@ -313,10 +306,8 @@ class PMedian:
                 sites, upper = second, second_value
                 extra["heuristic_objective"] = upper
                 reduction = lagrangian_reduction(work, w, self.p, self.existing, upper, reduction.multipliers,
-                                                 threshold=threshold(upper),
-                                                 max_iterations=min(iterations, SECOND_ASCENT_ITERATIONS),
-                                                 sorted_costs=reduction.sorted_costs, stop_gap=stop_gap,
-                                                 step_factor=SECOND_ASCENT_FACTOR)
+                                                 threshold=threshold(upper), max_iterations=min(iterations, 1000),
+                                                 sorted_costs=reduction.sorted_costs, stop_gap=stop_gap)
             lower = reduction.lower_bound
             extra.update(lagrangian_bound=lower, lagrangian_iterations=reduction.iterations,
                          sites_closed=int(reduction.closed.sum()), sites_opened=int(reduction.opened.sum()),
