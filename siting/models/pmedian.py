@@ -269,7 +269,7 @@ class PMedian:
         big = 2.0 * float(dense[finite].max(initial=0.0)) * max(1, n_demand) + 1.0
         work = np.where(finite, dense, big)
         w = self.weights
-        integral = _integral(dense[finite]) and _integral(w)
+        integral = _integral(self.cost.cost) and _integral(w)  # the table's costs: those of the finite cells
 
         ranked = SortedCosts(w[:, None] * work)  # every later pass reads only the pairs it needs from this
         sites = interchange_pmedian(work, w, greedy_pmedian(work, w, self.p, self.existing), self.existing,
@@ -450,6 +450,11 @@ class PMedian:
             msg = (f"p-median on {n_demand} demand points × {n_sites} sites is too large for one model; "
                    "aggregate demand points or pre-select candidate sites")
             raise ValueError(msg)
+        flat = self.cost.demand * n_sites + self.cost.site
+        if len(flat) == n_demand * n_sites and (np.diff(flat) > 0).all():
+            # every pair once, in row order (a dense matrix given): the costs are the matrix
+            dense = self.cost.cost.reshape(n_demand, n_sites).copy()
+            return dense, np.ones(dense.shape, dtype=bool)
         dense = np.full((n_demand, n_sites), np.inf)
         # duplicates in a long table: keep the cheapest pair
         np.minimum.at(dense, (self.cost.demand, self.cost.site), self.cost.cost)
