@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from itertools import combinations, product
 
 import numpy as np
@@ -82,6 +83,35 @@ def test_lagrangian_search_brackets_the_optimum(seed):
         assert outcome.value == pytest.approx(weights[covers[:, outcome.sites].any(axis=1)].sum())
         assert outcome.value <= optimum + 1e-9 <= outcome.bound + 2e-9
 
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_stopped_first_point_still_leads_to_the_optimum(seed, monkeypatch):
+    # the first multiplier's point as the deadline leaves it on a hard instance: not proven, a loose bound and a
+    # poor plan. The search must go on from it (not take its bound as a supporting line) and still reach the
+    # brute-force optimum
+    from siting.models import _coverage_lagrange
+
+    solved = _coverage_lagrange.relaxed_plan
+    calls = []
+
+    def first_stopped(covers, weights, p, multiplier, deadline=None, start=None):
+        calls.append(deadline)
+        point = solved(covers, weights, p, multiplier, deadline, start)
+        if len(calls) > 1:
+            return point
+        return dataclasses.replace(point, bound=point.bound + 10.0, sites=point.sites[:1], proven=False)
+
+    monkeypatch.setattr(_coverage_lagrange, "relaxed_plan", first_stopped)
+    covers, weights = clustered_instance(seed)
+    matrix = csr_array(covers)
+    for p in (2, 3, 5):
+        calls.clear()
+        optimum = best_cover(covers, weights, p)
+        _, multiplier = lp_multiplier(matrix, weights, p)
+        outcome = lagrangian_search(matrix, weights, p, np.arange(p), multiplier=multiplier, tolerance=1e-9)
+        assert outcome.points >= 2 and calls[0] is not None  # the first point had a deadline of its own
+        assert outcome.value <= optimum + 1e-9 <= outcome.bound + 2e-9
+        assert outcome.value == pytest.approx(optimum)
 
 @pytest.mark.parametrize("seed", range(6))
 def test_mclp_on_clusters_goes_through_the_lagrangian_and_matches_brute_force(seed):

@@ -29,6 +29,9 @@ is optimal). When that price lies outside the bracket known so far, the
 multiplier moves by growing steps until ``|S(λ)|`` brackets ``p``, then to
 where the two supporting lines of the convex function ``L`` cross. The
 best plan so far is offered to each component's MIP as its first incumbent.
+The first point is a scout: its components get :data:`SCOUT_S` seconds, and
+if they stop there its bound still counts and its plan's price still leads to
+the next multiplier (it is not taken as a supporting line).
 
 The search is only used where it splits the problem: when the largest
 component holds at most :data:`LARGEST_COMPONENT_SHARE` of the paying sites
@@ -66,6 +69,10 @@ LARGEST_COMPONENT_SHARE = 0.6
 LARGEST_COMPONENT_SITES = 1000
 FIRST_STEP = 0.01  # relative change of the multiplier before |S(λ)| brackets p; doubles each time
 MAX_POINTS = 8
+#: Seconds the first point's components may take: on the Qingdao tier at p = 300 the largest needs 19 s to prove
+#: its optimum at the linear relaxation's multiplier, but 4 s give a plan whose price leads to the multiplier
+#: that proves the MCLP's optimum (21 s in all instead of 32 s).
+SCOUT_S = 4.0
 EXACT_GAP = 1e-9  # relative gap taken as none: the plan is the optimum
 WORKERS = min(2, os.cpu_count() or 1)  # components solved at once
 
@@ -219,7 +226,11 @@ def lagrangian_search(covers: csr_array, weights: np.ndarray, p: int, incumbent:
     lam, step, points = float(multiplier), FIRST_STEP, 0
     while points < MAX_POINTS and (deadline is None or time.perf_counter() < deadline):
         clock = time.perf_counter()
-        point = relaxed_plan(covers, weights, p, lam, deadline, start=best)
+        scouting = points == 0
+        point_deadline = deadline
+        if scouting:  # the first point may stop early: its bound counts, its plan's price leads on
+            point_deadline = clock + SCOUT_S if deadline is None else min(deadline, clock + SCOUT_S)
+        point = relaxed_plan(covers, weights, p, lam, point_deadline, start=best)
         points += 1
         bound = min(bound, point.bound)
         plan = _to_p_sites(covers, weights, point.sites, p)
@@ -231,13 +242,14 @@ def lagrangian_search(covers: csr_array, weights: np.ndarray, p: int, incumbent:
         gap = relative_gap(best_value, bound)
         gap = np.inf if gap is None else gap
         within = gap <= tolerance and (exact_until is None or time.perf_counter() >= exact_until)
-        if gap <= EXACT_GAP or within or not point.proven:
+        if gap <= EXACT_GAP or within or not (point.proven or scouting):
             break
         k = len(point.sites)
-        if k <= p:
-            above = (lam, point.bound, k)
-        if k >= p:
-            below = (lam, point.bound, k)
+        if point.proven:  # a stopped point's bound is valid, but not a supporting line of L
+            if k <= p:
+                above = (lam, point.bound, k)
+            if k >= p:
+                below = (lam, point.bound, k)
         next_lam = _price_between(covers, weights, best)
         low = below[0] if below is not None else 0.0
         high = above[0] if above is not None else np.inf
