@@ -14,6 +14,21 @@ from dataclasses import dataclass
 import numpy as np
 
 
+#: A block of the sorted rows is read when its ``rows × width`` cells are at most this many times the pairs below λ.
+WINDOW_SLACK = 2.5
+
+
+@dataclass(frozen=True)
+class PairsBelow:
+    """The pairs of :meth:`SortedCosts.reduced_sums`: listed (``rows``, ``sites``, ``reduced``), or a block of
+    the sorted rows (``rows`` None, ``sites`` and ``reduced`` of shape ``demand × width``)."""
+
+    rows: np.ndarray | None
+    sites: np.ndarray
+    reduced: np.ndarray
+    n_pairs: int
+
+
 class SortedCosts:
     """Each demand point's weighted costs in increasing order, so that the pairs below ``λ`` come cheaply.
 
@@ -54,6 +69,7 @@ class SortedCosts:
         return self._pairs(self._counts(lam), lam)
 
     def _pairs(self, counts: np.ndarray, lam: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The first ``counts[i]`` sorted pairs of each row ``i``, listed: (demand, site, reduced cost)."""
         n_demand = self.shape[0]
         total = int(counts.sum())
         rows = np.repeat(np.arange(n_demand), counts)
@@ -89,21 +105,6 @@ class SortedCosts:
             return np.count_nonzero(chosen[pairs.sites] & (pairs.reduced < 0.0), axis=1)
         return np.bincount(pairs.rows, weights=chosen[pairs.sites] & (pairs.reduced < 0.0),
                            minlength=self.shape[0])
-
-
-#: A block of the sorted rows is read when its ``rows × width`` cells are at most this many times the pairs below λ.
-WINDOW_SLACK = 2.5
-
-
-@dataclass(frozen=True)
-class PairsBelow:
-    """The pairs of :meth:`SortedCosts.reduced_sums`: listed (``rows``, ``sites``, ``reduced``), or a block of
-    the sorted rows (``rows`` None, ``sites`` and ``reduced`` of shape ``demand × width``)."""
-
-    rows: np.ndarray | None
-    sites: np.ndarray
-    reduced: np.ndarray
-    n_pairs: int
 
 
 class DenseCosts:
