@@ -71,7 +71,7 @@ FIRST_STEP = 0.01  # relative change of the multiplier before |S(λ)| brackets p
 MAX_POINTS = 8
 #: Seconds the first point's components may take: on the Qingdao tier at p = 300 the largest needs 19 s to prove
 #: its optimum at the linear relaxation's multiplier, but 4 s give a plan whose price leads to the multiplier
-#: that proves the MCLP's optimum (21 s in all instead of 32 s).
+#: that proves the MCLP's optimum (15–21 s in all instead of 32 s).
 SCOUT_S = 4.0
 EXACT_GAP = 1e-9  # relative gap taken as none: the plan is the optimum
 WORKERS = min(2, os.cpu_count() or 1)  # components solved at once
