@@ -4,7 +4,7 @@ Usage::
 
     python benchmarks/exact.py [--pmedian] [--mclp] [--qingdao] [--plain-time-limit 60] [--no-write]
                                [--tsplib DIR] [--instances NAME,...] [--p 5,10,...]
-                               [--unseen KIND:N:SEED,...]
+                               [--unseen KIND:N:SEED[:SIDE],...] [--unseen-mclp SEED:RADIUS,...]
 
 (no part named: all three). Every timed run happens in a fresh child process
 (``multiprocessing`` "spawn"), so that its peak resident memory (``ru_maxrss``
@@ -23,12 +23,16 @@ the cost table to the proven result.
   ``NODE_COORD_SECTION`` or bare "index x y" lines, same distance), named by
   the file's stem. ``--unseen uniform:1100:101,...`` runs only instances of
   those shapes, sizes and seeds (named ``uniform-1100-s101``), seeds the code was
-  never tuned on, into their own section "Large p-median (unseen seeds)".
+  never tuned on, into their own section "Large p-median (unseen seeds)"; a
+  fourth field sets the side of a uniform instance's square (``uniform:1250:13:60``:
+  coordinates 0–59, very many equal distances and repeated nodes).
 - *MCLP*: in the style of Cordeau, Furini & Ljubić (2019): 100 sites and
   10⁵ or 10⁶ customers uniform on a 30 × 30 square (seed 0), integer demands
   1–100, radius 3.5 (each site covers about 4 % of the square: coverage stays
   partial for these ``p``). Plain HiGHS gets the compact model on every
-  customer (no aggregation).
+  customer (no aggregation). ``--unseen-mclp 21:3.0,22:4.5`` runs only ours
+  on other seeds and radii (p = 5 … 25), into the section "MCLP at scale
+  (unseen seeds)".
 - *Qingdao*: the reduced public-tier MCLP of ``benchmarks/coverage.py`` at
   p = 300 (``--qingdao-p 100,200,300,500`` for more), 60 s limit.
 
@@ -42,6 +46,7 @@ import argparse
 import multiprocessing
 import os
 import resource
+import shlex
 import statistics
 import sys
 import time
@@ -69,10 +74,11 @@ MCLP_SIZES = (100_000, 1_000_000)
 
 
 # ---------------------------------------------------------------- instances
-def tsplib_style_points(kind: str, n: int, seed: int) -> np.ndarray:
+def tsplib_style_points(kind: str, n: int, seed: int, side: int = 10_000) -> np.ndarray:
     """Integer coordinates on a 10,000 square in one of TSPLIB's shapes.
 
-    ``uniform``: uniform (like the random instances); ``clustered``: 20
+    ``uniform``: uniform on a square of ``side`` (like the random instances;
+    a small side gives many equal distances and repeated nodes); ``clustered``: 20
     Gaussian clusters, σ = 250; ``lattice``: nodes drawn from a regular grid,
     a few repeated (like u1060 / u1432: collinear rows, many equal distances);
     ``drilling``: rows of evenly spaced holes in rectangular blocks (like the
@@ -82,7 +88,7 @@ def tsplib_style_points(kind: str, n: int, seed: int) -> np.ndarray:
     """
     rng = np.random.default_rng(seed)
     if kind == "uniform":
-        return rng.integers(0, 10_000, size=(n, 2))
+        return rng.integers(0, side, size=(n, 2))
     if kind == "clustered":
         centres = rng.uniform(1_000, 9_000, size=(20, 2))
         points = centres[rng.integers(0, 20, n)] + rng.normal(0.0, 250.0, size=(n, 2))
@@ -153,11 +159,13 @@ def instance_points(spec: tuple) -> np.ndarray:
 
 
 def unseen_instances(specs: str) -> dict[str, tuple]:
-    """``"uniform:1100:101,clustered:1250:102"`` → instances of :func:`tsplib_style_points` by name."""
+    """``"uniform:1100:101,uniform:1250:13:60"`` → instances of :func:`tsplib_style_points` by name (the
+    optional fourth field is the uniform square's side)."""
     instances = {}
     for spec in specs.split(","):
-        kind, n, seed = spec.split(":")
-        instances[f"{kind}-{n}-s{seed}"] = (kind, int(n), int(seed))
+        kind, n, seed, *side = spec.split(":")
+        name = f"{kind}-{n}-s{seed}" + (f"-side{side[0]}" if side else "")
+        instances[name] = (kind, int(n), int(seed), *(int(x) for x in side))
     return instances
 
 
@@ -279,10 +287,10 @@ def run_pmedian_plain(spec: tuple, p: int, time_limit_s: float) -> dict:
             "time_s": time.perf_counter() - start, "peak_mb": _peak_mb()}
 
 
-def run_mclp_ours(n_customers: int, p: int, radius: float, time_limit_s: float) -> dict:
+def run_mclp_ours(n_customers: int, p: int, radius: float, time_limit_s: float, seed: int = 0) -> dict:
     from siting.models import MCLP
 
-    customers, sites, weights = cfl_style(n_customers)
+    customers, sites, weights = cfl_style(n_customers, seed)
     start = time.perf_counter()
     table = coverage_pairs(customers, sites, radius)
     result = MCLP.from_cost_matrix(table, weights=weights, radius=radius, p=p).solve("highs",
@@ -388,13 +396,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--unseen", default="", metavar="KIND:N:SEED,...",
                         help="p-median: run only these generated instances (shapes of tsplib_style_points) and "
                              "write them to their own section")
+    parser.add_argument("--unseen-mclp", default="", metavar="SEED:RADIUS,...",
+                        help="MCLP: run ours only, on these seeds and radii of the Cordeau–Furini–Ljubić style, and "
+                             "write them to their own section")
     parser.add_argument("--runs", type=int, default=1,
                         help="p-median runs of ours per case (the table shows the run of median time)")
     parser.add_argument("--qingdao-p", default="300", help="p values of the Qingdao MCLP runs (comma-separated)")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
-    every = not (args.pmedian or args.mclp or args.qingdao)
-    command = "python benchmarks/exact.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    every = not (args.pmedian or args.mclp or args.qingdao or args.unseen_mclp)
+    command = "python benchmarks/exact.py " + shlex.join(sys.argv[1:] if argv is None else argv)
     header = f"Command: `{command.strip()}` — {machine()}; {solver_versions()}."
     if every or args.pmedian:
         body = pmedian_section(args, header)
@@ -407,6 +418,11 @@ def main(argv: list[str] | None = None) -> int:
         print(body)
         if not args.no_write:
             replace_section("MCLP at scale", body)
+    if args.unseen_mclp:
+        body = unseen_mclp_section(args, header)
+        print(body)
+        if not args.no_write:
+            replace_section("MCLP at scale (unseen seeds)", body)
     return 0
 
 
@@ -448,7 +464,7 @@ def pmedian_section(args: argparse.Namespace, header: str) -> str:
                 f"(`--tsplib`, read from a local directory: TSPLIB's licence is \"free for research\", so the "
                 "files are not shipped with the repository; same floor distance). " if args.tsplib else "")
              + (f"This run: only {', '.join(instances)} (`--unseen`: shape, size and seed in the name; seeds never "
-                "used while the code was tuned). " if args.unseen else "")
+                "used while the code was tuned; `-sideS`: uniform on an S × S square instead). " if args.unseen else "")
              + "Ours: `PMedian.from_cost_matrix(distance, p=p).solve(\"highs\")`. "
              "Plain HiGHS: the same "
              "radius formulation on all pairs, no heuristic and no reduction, "
@@ -564,6 +580,34 @@ def mclp_section(args: argparse.Namespace, header: str, *, run_cfl: bool, with_q
                       f"{q['time_s']:.1f} s, peak {q['peak_mb']:.0f} MB ({q['classes']:,} customer classes, "
                       f"{q['dominated']:,} dominated sites dropped; {q['method']})."]
     lines += ["", f"1-minute load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end."]
+    return "\n".join(lines)
+
+
+def unseen_mclp_section(args: argparse.Namespace, header: str) -> str:
+    """Ours on other seeds and radii of :func:`cfl_style`, 10⁵ and 10⁶ customers, p = 5 … 25."""
+    load_before = os.getloadavg()[0]
+    rows = []
+    for spec in args.unseen_mclp.split(","):
+        seed, radius = int(spec.split(":")[0]), float(spec.split(":")[1])
+        for n in MCLP_SIZES:
+            for p in MCLP_P + (25,):
+                ours = in_child(run_mclp_ours, n, p, radius, args.time_limit, seed)
+                print(seed, radius, n, p, ours, flush=True)
+                rows.append((seed, radius, n, p, ours))
+    lines = [header, "", "Instances of the same generator as \"MCLP at scale\" with seeds and radii chosen after the "
+             "code was written (`--unseen-mclp SEED:RADIUS,...`); ours only, "
+             f"{args.time_limit:g} s limit, the k-d tree query timed.", "",
+             "| seed | radius | customers | p | pairs | classes | status | covered | bound | share | time s | method | "
+             "peak MB |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for seed, radius, n, p, ours in rows:
+        lines.append(f"| {seed} | {radius:g} | {n:,} | {p} | {ours['pairs']:,} | {ours['classes']:,} | "
+                     f"{ours['status']} | {fmt(ours['objective'])} | {fmt(ours['bound'])} | {ours['share']:.1%} | "
+                     f"{ours['time_s']:.2f} | {ours['method']} | {ours['peak_mb']:.0f} |")
+    proven = sum(r[4]["status"] == "optimal" for r in rows)
+    times = [r[4]["time_s"] for r in rows]
+    lines += ["", f"- Proven optimal: {proven} of {len(rows)}; median {statistics.median(times):.2f} s, "
+              f"max {max(times):.2f} s.",
+              f"- 1-minute load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end."]
     return "\n".join(lines)
 
 
