@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import platform
 import re
+import time
 from datetime import date
 from pathlib import Path
 
@@ -43,3 +45,23 @@ def solver_versions() -> str:
     except PackageNotFoundError:
         pass
     return ", ".join(parts)
+
+
+def in_forked_child(function, args: tuple, timeout_s: float) -> tuple[dict | None, float]:
+    """``(function(*args), seconds)`` run in a forked child process, or ``(None, seconds)`` when it has not
+    finished after ``timeout_s`` (the child is then stopped): for spopt, whose model building has no time limit."""
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+
+    def child() -> None:
+        send.send(function(*args))
+
+    start = time.perf_counter()
+    process = context.Process(target=child)
+    process.start()
+    outcome = receive.recv() if receive.poll(timeout_s) else None
+    process.join(1.0)
+    if process.is_alive():
+        process.terminate()
+        process.join()
+    return outcome, time.perf_counter() - start

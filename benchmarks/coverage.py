@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import multiprocessing
 import statistics
 import sys
 import time
@@ -40,7 +39,7 @@ import pulp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._report import machine, replace_section, solver_versions  # noqa: E402
+from benchmarks._report import in_forked_child, machine, replace_section, solver_versions  # noqa: E402
 from siting.allocate import allocate  # noqa: E402
 from siting.models import MCLP, greedy_mclp  # noqa: E402
 from siting.plan import plan_with  # noqa: E402
@@ -151,23 +150,9 @@ def run_spopt(view: dict, p: int, time_limit_s: float) -> dict:
 
 def run_spopt_with_timeout(view: dict, p: int, time_limit_s: float, timeout_s: float) -> dict:
     """spopt in a forked child, stopped after ``timeout_s`` (its model building has no time limit)."""
-    context = multiprocessing.get_context("fork")
-    receive, send = context.Pipe(duplex=False)
-
-    def child() -> None:
-        send.send(run_spopt(view, p, time_limit_s))
-
-    start = time.perf_counter()
-    process = context.Process(target=child)
-    process.start()
-    outcome = receive.recv() if receive.poll(timeout_s) else None
-    process.join(1.0)
-    if process.is_alive():
-        process.terminate()
-        process.join()
+    outcome, seconds = in_forked_child(run_spopt, (view, p, time_limit_s), timeout_s)
     if outcome is None:
-        return {"selected": [], "status": f"not finished in {timeout_s:g} s", "total_s": time.perf_counter() - start,
-                "unfinished": True}
+        return {"selected": [], "status": f"not finished in {timeout_s:g} s", "total_s": seconds, "unfinished": True}
     return outcome
 
 

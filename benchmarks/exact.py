@@ -5,6 +5,7 @@ Usage::
     python benchmarks/exact.py [--pmedian] [--mclp] [--qingdao] [--plain-time-limit 60] [--no-write]
                                [--tsplib DIR] [--instances NAME,...] [--p 5,10,...]
                                [--unseen KIND:N:SEED[:SIDE],...] [--unseen-mclp SEED:RADIUS,...]
+                               [--spopt NAME:P,...] [--spopt-timeout 300]
 
 (no part named: all three). Every timed run happens in a fresh child process
 (``multiprocessing`` "spawn"), so that its peak resident memory (``ru_maxrss``
@@ -18,7 +19,8 @@ the cost table to the proven result.
   uniform (1,000 and 1,500 nodes), 20 Gaussian clusters (1,400), a lattice with
   repeated nodes (1,432), drilling-board rows (1,173), tight clusters on a
   sparse background (1,304). ``p`` ∈ 5, 10, 20, 50, 100, 200, 300, 400, 500. Plain HiGHS gets the same compact (radius) formulation
-  without our heuristics and reductions. ``--tsplib DIR`` adds every ``*.tsp``
+  without our heuristics and reductions; spopt's textbook model (one variable
+  per pair) only on the cases of ``--spopt uniform-1000:10,...``. ``--tsplib DIR`` adds every ``*.tsp``
   file of DIR (real TSPLIB instances kept outside the repository;
   ``NODE_COORD_SECTION`` or bare "index x y" lines, same distance), named by
   the file's stem. ``--unseen uniform:1100:101,...`` runs only instances of
@@ -56,7 +58,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._report import machine, replace_section, solver_versions  # noqa: E402
+from benchmarks._report import in_forked_child, machine, replace_section, solver_versions  # noqa: E402
 
 P_VALUES = (5, 10, 20, 50, 100, 200, 300, 400, 500)
 PMEDIAN_INSTANCES = {"uniform-1000": ("uniform", 1000, 1), "clustered-1400": ("clustered", 1400, 2),
@@ -228,6 +230,13 @@ def _pmedian_method(result) -> str:
     return "root Lagrangian bound" if result.n_variables == 0 else "HiGHS, reduced radius model"
 
 
+def run_pmedian_spopt(spec: tuple, p: int, time_limit_s: float) -> dict:
+    """spopt's textbook p-median (one assignment variable per pair) with HiGHS, as in the OR-Library benchmark."""
+    from benchmarks.orlib_pmedian import run_spopt
+
+    return {**run_spopt(floor_distances(instance_points(spec)), p, time_limit_s), "peak_mb": _peak_mb()}
+
+
 def run_pmedian_plain(spec: tuple, p: int, time_limit_s: float) -> dict:
     """Plain HiGHS on the full radius formulation (Elloumi 2010), built straight into highspy."""
     import highspy
@@ -386,6 +395,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-limit", type=float, default=60.0, help="limit for ours per run (s)")
     parser.add_argument("--plain-time-limit", type=float, default=60.0, help="limit for plain HiGHS per run (s)")
     parser.add_argument("--plain-p", default="10,100,500", help="p-median p values plain HiGHS is run on")
+    parser.add_argument("--spopt", default="", metavar="NAME:P,...",
+                        help="p-median cases (instance name and p) spopt is run on (default: none)")
+    parser.add_argument("--spopt-timeout", type=float, default=300.0,
+                        help="spopt per run, building included (s; stopped after it)")
     parser.add_argument("--plain-max-customers", type=int, default=100_000,
                         help="MCLP sizes plain HiGHS is run on (at 10⁶ rows its presolve ignores the time limit)")
     parser.add_argument("--tsplib", default=None, metavar="DIR",
@@ -437,7 +450,8 @@ def pmedian_section(args: argparse.Namespace, header: str) -> str:
         instances = {name: instances[name] for name in args.instances.split(",")}
     if args.unseen:
         instances = unseen_instances(args.unseen)
-    rows, times = [], []
+    spopt_cases = {(case.rsplit(":", 1)[0], int(case.rsplit(":", 1)[1])) for case in args.spopt.split(",") if case}
+    rows, times, spopt_runs = [], [], []
     for name, spec in instances.items():
         for p in p_values:
             ours = median_run(run_pmedian_ours, (spec, p, args.time_limit), args.runs)
@@ -445,6 +459,10 @@ def pmedian_section(args: argparse.Namespace, header: str) -> str:
             plain = in_child(run_pmedian_plain, spec, p, args.plain_time_limit) if p in plain_p else None
             print(name, p, ours, plain, flush=True)
             rows.append((name, p, ours, plain))
+            if (name, p) in spopt_cases:
+                spopt, seconds = in_forked_child(run_pmedian_spopt, (spec, p, args.time_limit), args.spopt_timeout)
+                print(name, p, "spopt", spopt, seconds, flush=True)
+                spopt_runs.append((name, p, ours, spopt, seconds))
     load_after = os.getloadavg()[0]
     lines = [header, "", f"1-minute load average {load_before:.1f} at the start, {load_after:.1f} at the end "
              "(2 cores, shared with other jobs)."
@@ -470,8 +488,7 @@ def pmedian_section(args: argparse.Namespace, header: str) -> str:
              "radius formulation on all pairs, no heuristic and no reduction, "
              + (f"{args.plain_time_limit:g} s limit, run for p ∈ {sorted(plain_p)}. " if plain_p else
                 "not run in this table (`--plain-p`). ")
-             + "spopt is not run: its "
-             "assignment model has n² = 10⁶–2·10⁶ binary variables, built by a Python loop.", "",
+             + "spopt: see the end of the section.", "",
              "Published: optimum and time of Duran-Mateluna, Alès & Elloumi (2023, EJOR, Table 2; CPLEX 20.1, "
              "Intel Xeon W-2145), where the instance is theirs.", "",
              "| instance | p | ours status | objective | bound | time s | method | peak MB | published optimum | "
@@ -498,7 +515,27 @@ def pmedian_section(args: argparse.Namespace, header: str) -> str:
               "goal (issue 14): each ≤ 15 s, median ≤ 2 s.",
               f"- Per instance (proven, median time): {per_instance}.",
               _published_summary(rows)]
+    lines += _spopt_lines(spopt_runs, args)
     return "\n".join(lines)
+
+
+def _spopt_lines(runs: list, args: argparse.Namespace) -> list[str]:
+    """One line per case spopt was run on (``--spopt-p``)."""
+    if not runs:
+        return ["- spopt: not run in this table (`--spopt NAME:P`); its textbook model has one variable per pair "
+                "(10⁶–2·10⁶ here)."]
+    lines = [f"- spopt (`spopt.locate.PMedian.from_cost_matrix` + `pulp.HiGHS`, {args.time_limit:g} s solver limit, "
+             f"stopped after {args.spopt_timeout:g} s in all, building included):"]
+    for name, p, ours, spopt, seconds in runs:
+        if spopt is None:
+            theirs = f"not finished in {args.spopt_timeout:g} s"
+        else:
+            theirs = (f"{spopt['status']}, objective {fmt(spopt['objective'])}, {spopt['total_s']:.1f} s, "
+                      f"peak {spopt['peak_mb']:,.0f} MB")
+        lines.append(f"  - {name}, p = {p}: {theirs}; ours {ours['status']}, {fmt(ours['objective'])}, "
+                     f"{ours['time_s']:.2f} s, peak {ours['peak_mb']:,.0f} MB (spopt took "
+                     f"{'over ' if spopt is None else ''}{seconds / ours['time_s']:.0f}× our time).")
+    return lines
 
 
 def median_run(function, args: tuple, runs: int) -> dict:

@@ -60,8 +60,10 @@ def run_spopt(distance: np.ndarray, p: int, time_limit_s: float) -> dict:
     model = SpoptPMedian.from_cost_matrix(distance, np.ones(len(distance)), p_facilities=p)
     try:
         model = model.solve(pulp.HiGHS(msg=False, timeLimit=time_limit_s))
-    except Exception as error:  # spopt raises on anything but "Optimal"
-        return {"objective": None, "status": f"error: {type(error).__name__}",
+    except Exception as error:  # spopt raises on anything but "Optimal", a time limit included
+        highs = getattr(model.problem, "solverModel", None)
+        stopped = highs is not None and highs.getModelStatus() == highs.getModelStatus().kTimeLimit
+        return {"objective": None, "status": "time limit" if stopped else f"error: {type(error).__name__}",
                 "total_s": time.perf_counter() - start}
     total = time.perf_counter() - start
     highs = model.problem.solverModel
