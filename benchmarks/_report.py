@@ -65,3 +65,12 @@ def in_forked_child(function, args: tuple, timeout_s: float) -> tuple[dict | Non
         process.terminate()
         process.join()
     return outcome, time.perf_counter() - start
+
+
+def spopt_failure(model, error: Exception) -> str:
+    """The status of an spopt solve that raised (spopt raises on any HiGHS status but optimal, its time limit
+    included): ``"time limit"`` when HiGHS stopped there, else the error's name."""
+    highs = getattr(model.problem, "solverModel", None)
+    if highs is not None and highs.getModelStatus() == highs.getModelStatus().kTimeLimit:
+        return "time limit"
+    return f"error: {type(error).__name__}"

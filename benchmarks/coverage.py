@@ -39,7 +39,13 @@ import pulp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._report import in_forked_child, machine, replace_section, solver_versions  # noqa: E402
+from benchmarks._report import (  # noqa: E402
+    in_forked_child,
+    machine,
+    replace_section,
+    solver_versions,
+    spopt_failure,
+)
 from siting.allocate import allocate  # noqa: E402
 from siting.models import MCLP, greedy_mclp  # noqa: E402
 from siting.plan import plan_with  # noqa: E402
@@ -138,7 +144,7 @@ def run_spopt(view: dict, p: int, time_limit_s: float) -> dict:
         # results=False skips spopt's post-processing (client/facility lookups): in spopt's favour
         model = model.solve(pulp.HiGHS(msg=False, timeLimit=time_limit_s), results=False)
     except Exception as error:  # spopt raises on anything but "Optimal"
-        return {"selected": [], "status": f"error: {type(error).__name__}", "build_s": build,
+        return {"selected": [], "status": spopt_failure(model, error), "build_s": build,
                 "total_s": time.perf_counter() - start}
     total = time.perf_counter() - start
     highs = model.problem.solverModel

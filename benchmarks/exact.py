@@ -406,7 +406,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--instances", default="",
                         help="p-median instances to run (comma-separated names; default: all)")
     parser.add_argument("--p", default="", help="p-median p values (comma-separated; default: all nine)")
-    parser.add_argument("--unseen", default="", metavar="KIND:N:SEED,...",
+    parser.add_argument("--unseen", default="", metavar="KIND:N:SEED[:SIDE],...",
                         help="p-median: run only these generated instances (shapes of tsplib_style_points) and "
                              "write them to their own section")
     parser.add_argument("--unseen-mclp", default="", metavar="SEED:RADIUS,...",
@@ -520,7 +520,7 @@ def pmedian_section(args: argparse.Namespace, header: str) -> str:
 
 
 def _spopt_lines(runs: list, args: argparse.Namespace) -> list[str]:
-    """One line per case spopt was run on (``--spopt-p``)."""
+    """One line per case spopt was run on (``--spopt``)."""
     if not runs:
         return ["- spopt: not run in this table (`--spopt NAME:P`); its textbook model has one variable per pair "
                 "(10⁶–2·10⁶ here)."]
@@ -625,7 +625,8 @@ def unseen_mclp_section(args: argparse.Namespace, header: str) -> str:
     load_before = os.getloadavg()[0]
     rows = []
     for spec in args.unseen_mclp.split(","):
-        seed, radius = int(spec.split(":")[0]), float(spec.split(":")[1])
+        seed_text, radius_text = spec.split(":")
+        seed, radius = int(seed_text), float(radius_text)
         for n in MCLP_SIZES:
             for p in MCLP_P + (25,):
                 ours = in_child(run_mclp_ours, n, p, radius, args.time_limit, seed)

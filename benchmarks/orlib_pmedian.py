@@ -26,7 +26,7 @@ import pulp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._report import machine, replace_section, solver_versions  # noqa: E402
+from benchmarks._report import machine, replace_section, solver_versions, spopt_failure  # noqa: E402
 from siting.models import PMedian, read_orlib_pmedian  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "orlib-pmed"
@@ -60,11 +60,8 @@ def run_spopt(distance: np.ndarray, p: int, time_limit_s: float) -> dict:
     model = SpoptPMedian.from_cost_matrix(distance, np.ones(len(distance)), p_facilities=p)
     try:
         model = model.solve(pulp.HiGHS(msg=False, timeLimit=time_limit_s))
-    except Exception as error:  # spopt raises on anything but "Optimal", a time limit included
-        highs = getattr(model.problem, "solverModel", None)
-        stopped = highs is not None and highs.getModelStatus() == highs.getModelStatus().kTimeLimit
-        return {"objective": None, "status": "time limit" if stopped else f"error: {type(error).__name__}",
-                "total_s": time.perf_counter() - start}
+    except Exception as error:  # spopt raises on anything but "Optimal"
+        return {"objective": None, "status": spopt_failure(model, error), "total_s": time.perf_counter() - start}
     total = time.perf_counter() - start
     highs = model.problem.solverModel
     proven = highs.getModelStatus() == highs.getModelStatus().kOptimal
