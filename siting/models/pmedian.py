@@ -49,6 +49,7 @@ for integral ones).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
@@ -66,6 +67,7 @@ from siting.models._base import (
     solve_problem,
 )
 from siting.models._geometry import cost_from_geodataframes
+from siting.models._groups import GroupSolution, split_by_groups, splits_into_groups
 from siting.models._heuristics import greedy_pmedian, interchange_pmedian, pmedian_cost
 from siting.models._base import OPTIMALITY_TOLERANCE
 from siting.models._benders import MASTER_MIP_S, branch_and_cut
@@ -105,6 +107,10 @@ ASCENT_GAP_BEFORE_CUTS = 1e-4
 #: by branch-and-cut; the tree search does not finish in 60 s).
 TREE_MIN_GAP = 0.005
 
+#: When the points fall into far-apart groups and the branch-and-cut's root leaves a relative gap wider than this,
+#: the groups' own p-medians take over (see :mod:`siting.models._groups`).
+SPLIT_MIN_GAP = 0.002
+
 
 class PMedian:
     """The p-median model: choose ``p`` sites minimising the weighted cost to the nearest one.
@@ -114,6 +120,9 @@ class PMedian:
     """
 
     name = "PMedian"
+
+    #: Try the split into far-apart groups before the branch-and-cut (off for the groups' own p-medians).
+    split_groups = True
 
     def __init__(self, cost: SparseCost, *, p: int, weights: np.ndarray, existing: np.ndarray) -> None:
         self.cost = cost
@@ -316,8 +325,10 @@ class PMedian:
                 return self._finish(sites, work, "optimal", upper, upper if integral else lower, solver,
                                     0.0, 0.0, 0, 0, extra, start)
             if by_cuts:
+                # far-apart groups: a wide root gap goes to the groups' own p-medians (siting.models._groups)
+                split = (not few_medians and self.split_groups and splits_into_groups(work, sites))
                 result = self._branch_and_cut(work, sites, reduction, threshold, integral, time_limit_s, extra,
-                                              start, hand_over=few_medians, threads=threads)
+                                              start, hand_over=few_medians, split=split, threads=threads)
                 if not isinstance(result, Reduction):
                     return result
                 reduction, sites, upper = result, result.chosen, pmedian_cost(work, w, result.chosen)
@@ -390,6 +401,27 @@ class PMedian:
                             n_variables, n_constraints, extra, start)
 
     # ---------------------------------------------------------------- helpers
+    def _split_groups(self, work, sites, upper, threshold, time_limit_s, start, threads, extra):
+        """Far-apart clusters: the p-median bounded (and often solved) cluster by cluster (see ``_groups``)."""
+        deadline = None if time_limit_s is None else start + time_limit_s
+
+        def solve_group(cost, weights, k, fixed, group_deadline):
+            group = PMedian(SparseCost.from_input(cost), p=k, weights=weights, existing=fixed)
+            group.split_groups = False
+            left = None if group_deadline is None else max(0.0, group_deadline - time.perf_counter())
+            result = group.solve("highs", time_limit_s=left, threads=threads)
+            chosen = np.asarray(result.selected, dtype=np.int64)
+            return GroupSolution(chosen, float(result.objective), float(result.bound), result.status == "optimal")
+
+        t0 = time.perf_counter()
+        split = split_by_groups(work, self.weights, self.p, self.existing, np.asarray(sites), upper,
+                                threshold=threshold, deadline=deadline, solve_group=solve_group)
+        if split is not None:
+            extra.update(method="separated groups", groups=split.groups, distinct_groups=split.distinct_groups,
+                         group_solves=split.group_solves, groups_bound=split.bound,
+                         groups_time_s=round(time.perf_counter() - t0, 3))
+        return split
+
     def _tree_search(self, work, sites, reduction, threshold, integral, solver, time_limit_s, extra, start):
         """Few medians: Lagrangian branch-and-bound over the sites the root reduction left."""
         deadline = None if time_limit_s is None else start + time_limit_s
@@ -403,20 +435,36 @@ class PMedian:
         return self._finish_search(tree, work, reduction, integral, "lagrangian tree search", extra, start)
 
     def _branch_and_cut(self, work, sites, reduction, threshold, integral, time_limit_s, extra, start, *,
-                        hand_over: bool, threads: int):
+                        hand_over: bool, split: bool, threads: int):
         """Branch-and-bound over the Benders master LP on the sites the root reduction left.
 
         With ``hand_over`` (few medians) a root gap wider than :data:`TREE_MIN_GAP` returns, instead of a
         result, a new root reduction from the LP's multipliers (its ``chosen`` is the best solution found) for
-        the Lagrangian tree search.
+        the Lagrangian tree search. With ``split`` (the points fall into far-apart groups) a root gap wider than
+        :data:`SPLIT_MIN_GAP` goes to the groups' own p-medians; unless they prove the optimum, the
+        branch-and-cut starts again from their solution and bound with the time left.
         """
         deadline = None if time_limit_s is None else start + time_limit_s
         fixed = np.union1d(self.existing, np.flatnonzero(reduction.opened)).astype(np.int64)
         t0 = time.perf_counter()
+        gap = TREE_MIN_GAP if hand_over else SPLIT_MIN_GAP if split else None
         tree = branch_and_cut(work, self.weights, reduction.sorted_costs, self.p, fixed, reduction.closed, sites,
                               threshold=threshold, deadline=deadline, multipliers=reduction.multipliers,
-                              hand_over_gap=TREE_MIN_GAP if hand_over else None, workers=min(threads, 2),
+                              hand_over_gap=gap, workers=min(threads, 2),
                               master_mip_s=MASTER_MIP_S if threads > 1 else 0.0)
+        if tree.handed_over and not hand_over:
+            extra["root_lp_bound"] = tree.lower_bound
+            outcome = self._split_groups(work, tree.sites, tree.objective, threshold, time_limit_s, start, threads,
+                                         extra)
+            if outcome is not None and outcome.proven:
+                bound = outcome.objective if integral else outcome.bound
+                return self._finish(outcome.sites, work, "optimal", outcome.objective, bound,
+                                    "separated groups (HiGHS LPs)", 0.0, 0.0, 0, 0, extra, start)
+            lower = max(reduction.lower_bound, tree.lower_bound, -np.inf if outcome is None else outcome.bound)
+            best = tree.sites if outcome is None else outcome.sites
+            return self._branch_and_cut(work, best, dataclasses.replace(reduction, lower_bound=lower), threshold,
+                                        integral, time_limit_s, extra, start, hand_over=False, split=False,
+                                        threads=threads)
         extra.update(method="benders branch-and-cut", tree_nodes=tree.nodes,
                      tree_nodes_second_worker=tree.second_worker_nodes,
                      tree_time_s=round(time.perf_counter() - t0, 3), proven_by_master_mip=tree.by_master_mip)

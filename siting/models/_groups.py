@@ -1,0 +1,383 @@
+"""Separated groups: a p-median whose points fall into far-apart clusters, solved cluster by cluster.
+
+Let ``R`` be the largest cost at which the best known solution serves a
+point, and join point ``i`` and site ``j`` whenever ``c_ij ≤ R``. The
+connected components of that bipartite graph are the *groups*. A point served
+by a site outside its group pays at least ``cap_i``, its cost to the nearest
+site outside the group (above ``R`` by construction). So if ``k_g`` of the
+``p`` medians lie in group ``g``, the group's points cost at least
+``F_g(k_g)``: the optimum of the group's own p-median with every cost capped
+at ``cap_i`` (``F_g(0) = Σ wᵢ capᵢ``). Hence
+
+    optimum  ≥  min { Σ_g F_g(k_g) : Σ_g k_g = p }
+
+a resource allocation solved by dynamic programming over the groups; when
+the minimising allocation's group optima serve no point at its cap, their
+union is a solution of exactly that cost, and it is optimal.
+
+``F_g`` is needed only near the allocation. Elsewhere a Lagrangian bound of
+the group stands in for it: for multipliers ``λ``, ``Σλᵢ`` plus the ``k``
+smallest site values ``ρⱼ = Σᵢ min(0, wᵢcᵢⱼ − λᵢ)`` bounds ``F_g(k)`` for
+every ``k`` at once. The programme is solved again, with ``F_g`` computed
+exactly wherever the minimising allocation rests on such a bound, until it
+rests on exact values only. Groups equal up to the order of their points and
+sites are solved once.
+
+A monolithic branch-and-bound multiplies the groups' own integrality gaps:
+TSPLIB fl1400 (holes of circuit boards, four identical blocks of 221) at
+p = 300 has a root gap of 25 units, which thousands of nodes do not close;
+cluster by cluster each block's p-median is a small problem (docs/exact.md).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from scipy.sparse import coo_array
+from scipy.sparse.csgraph import connected_components
+
+from siting.models._heuristics import greedy_pmedian, interchange_pmedian
+from siting.models._lagrangian import lagrangian_reduction
+
+#: Groups with at most this many sites are solved by enumerating every choice of sites, for every ``k``.
+ENUMERATE_SITES = 10
+
+#: The split is tried only when no group holds more than this share of the sites (else it is the whole problem).
+MAX_GROUP_SHARE = 0.5
+
+#: Subgradient steps for a group's Lagrangian bound curve.
+CURVE_ITERATIONS = 300
+
+#: Share of the time left that one group's exact solve may take.
+SOLVE_SHARE = 0.25
+
+
+@dataclass(frozen=True)
+class GroupSolution:
+    """A group's p-median at one ``k``: its sites (positions within the group), value and bound."""
+
+    sites: np.ndarray
+    value: float
+    bound: float
+    proven: bool
+
+
+#: ``solve_group(cost, weights, k, fixed, deadline)``: the group's capped p-median, solved by the caller's model.
+GroupSolver = Callable[[np.ndarray, np.ndarray, int, np.ndarray, "float | None"], GroupSolution]
+
+
+@dataclass
+class SplitOutcome:
+    """What the groups proved: the best solution known, a lower bound, and whether the two meet."""
+
+    sites: np.ndarray
+    objective: float
+    bound: float
+    proven: bool
+    groups: int
+    group_solves: int
+    distinct_groups: int
+
+
+@dataclass
+class _Values:
+    """What is known of a group's ``F(k)``: solutions (sites in canonical order) and a lower bound per ``k``."""
+
+    solved: dict[int, GroupSolution]
+    lower: np.ndarray  # k = 0 … number of sites
+    ascended: set[int]  # the k whose own Lagrangian ascent has run (about as strong as the LP there)
+
+    def value(self, k: int) -> float:
+        """``F(k)`` where proven, else the best lower bound known."""
+        solution = self.solved.get(k)
+        return solution.value if solution is not None and solution.proven else self.lower[k]
+
+
+@dataclass
+class _Group:
+    points: np.ndarray
+    sites: np.ndarray
+    weights: np.ndarray
+    cost: np.ndarray  # points × sites, capped at each point's cost outside the group
+    fixed: np.ndarray  # positions within the group
+    site_order: np.ndarray  # canonical order: equal groups have equal matrices in it
+    key: bytes
+    values: _Values
+
+    @property
+    def n_sites(self) -> int:
+        return len(self.sites)
+
+    def chosen_sites(self, k: int) -> np.ndarray:
+        """The sites (positions in the whole problem) of the group's solution at ``k``."""
+        return self.sites[self.site_order[self.values.solved[k].sites]]
+
+
+def find_groups(cost: np.ndarray, reach: float) -> tuple[np.ndarray, np.ndarray, int]:
+    """Group labels of the points and of the sites: components of the pairs costing at most ``reach``."""
+    n_points, n_sites = cost.shape
+    rows, cols = np.nonzero(cost <= reach)
+    graph = coo_array((np.ones(len(rows), dtype=np.int8), (rows, n_points + cols)),
+                      shape=(n_points + n_sites, n_points + n_sites))
+    n_groups, labels = connected_components(graph, directed=False)
+    return labels[:n_points], labels[n_points:], n_groups
+
+
+def split_by_groups(cost: np.ndarray, weights: np.ndarray, p: int, fixed: np.ndarray, incumbent: np.ndarray,
+                    upper: float, *, threshold: Callable[[float], float], deadline: float | None,
+                    solve_group: GroupSolver) -> SplitOutcome | None:
+    """Bound (and often solve) the p-median group by group; ``None`` when it does not split.
+
+    ``cost`` is the dense, finite, unweighted ``points × sites`` matrix, ``incumbent`` the best known
+    solution (site positions) of cost ``upper``; ``threshold(upper)`` is the bound that proves it optimal.
+    """
+    labels = _split(cost, incumbent)
+    if labels is None:
+        return None
+    point_group, site_group, n_groups = labels
+    known: dict[bytes, _Values] = {}
+    groups = [_make_group(cost, weights, fixed, point_group, site_group, g, known) for g in range(n_groups)]
+    solves = 0
+    best_sites, best = np.asarray(incumbent), upper
+    allocation = list(np.bincount(site_group[incumbent], minlength=n_groups))
+    while True:
+        if _past(deadline):
+            return SplitOutcome(best_sites, best, min(_allocation_bound(groups, p)[0], best), False,
+                                n_groups, solves, len(known))
+        # cheap bounds first, for every group the allocation needs: it often moves once they are known;
+        # then one exact solve at a time, the smallest group first
+        unbounded = [(group, k) for group, k in zip(groups, allocation)
+                     if k not in group.values.solved and k not in group.values.ascended]
+        for group, k in unbounded:
+            _ascend(group, k)
+        if not unbounded:
+            unsolved = [(group.n_sites, g) for g, (group, k) in enumerate(zip(groups, allocation))
+                        if k not in group.values.solved]
+            if unsolved:
+                g = min(unsolved)[1]
+                _solve(groups[g], allocation[g], _share(deadline), solve_group)
+                solves += 1
+        bound, allocation = _allocation_bound(groups, p)
+        if bound > threshold(best):
+            return SplitOutcome(best_sites, best, bound, True, n_groups, solves, len(known))
+        if any(k not in group.values.solved for group, k in zip(groups, allocation)):
+            continue
+        # the allocation rests on solved groups only: together they are a solution
+        sites = np.concatenate([group.chosen_sites(k) for group, k in zip(groups, allocation)])
+        value = float(weights @ cost[:, sites].min(axis=1))
+        if value < best:
+            best_sites, best = sites, value
+        bound = min(bound, best)
+        return SplitOutcome(best_sites, best, bound, bound > threshold(best), n_groups, solves, len(known))
+
+
+def splits_into_groups(cost: np.ndarray, incumbent: np.ndarray) -> bool:
+    """Whether the pairs within the incumbent's reach fall into several groups, none of them most of the sites."""
+    return _split(cost, incumbent) is not None
+
+
+def _split(cost: np.ndarray, incumbent: np.ndarray) -> tuple[np.ndarray, np.ndarray, int] | None:
+    point_group, site_group, n_groups = find_groups(cost, float(cost[:, incumbent].min(axis=1).max()))
+    if n_groups < 2 or np.bincount(site_group).max() > MAX_GROUP_SHARE * cost.shape[1]:
+        return None
+    return point_group, site_group, n_groups
+
+
+def _make_group(cost, weights, fixed, point_group, site_group, g, known: dict[bytes, _Values]) -> _Group:
+    points, sites = np.flatnonzero(point_group == g), np.flatnonzero(site_group == g)
+    outside = np.ones(cost.shape[1], dtype=bool)
+    outside[sites] = False
+    cap = cost[points][:, outside].min(axis=1) if outside.any() else np.full(len(points), np.inf)
+    local = np.minimum(cost[np.ix_(points, sites)], cap[:, None])
+    local_fixed = np.flatnonzero(np.isin(sites, fixed))
+    # identical groups: equal matrices once points and sites are put in a canonical order
+    point_order, site_order = canonical_orders(local, weights[points], np.isin(sites, fixed))
+    key = b"|".join([np.array(local.shape).tobytes(), local[np.ix_(point_order, site_order)].tobytes(),
+                     weights[points][point_order].tobytes(), np.isin(site_order, local_fixed).tobytes()])
+    group = _Group(points, sites, weights[points], local, local_fixed, site_order, key, known.get(key))
+    if group.values is None:
+        group.values = known[key] = _Values({}, _first_bounds(group, cap), set())
+        if len(sites) <= ENUMERATE_SITES or len(points) == 0:
+            _enumerate(group)
+    return group
+
+
+def canonical_orders(cost: np.ndarray, weights: np.ndarray, is_fixed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Orders of the points and sites that do not depend on how they were numbered, as far as it can tell.
+
+    Colour refinement on the weighted bipartite graph (a point's colour: its own and the sorted
+    ``(cost, site colour)`` pairs of its row; likewise for sites), then, while a colour holds several
+    members, the first of them is given a colour of its own and the refinement runs again (individualisation,
+    as in canonical graph labelling). Two groups equal up to numbering get equal reordered matrices when each
+    colour class met is an orbit of the group's symmetries, as on the grids and blocks of holes met here;
+    otherwise they are merely not recognised as equal, which costs time, never a wrong bound.
+    """
+    if cost.size == 0:
+        return np.arange(cost.shape[0]), np.arange(cost.shape[1])
+    levels = np.unique(cost, return_inverse=True)[1].reshape(cost.shape).astype(np.int64)
+    point_colour = np.unique(weights, return_inverse=True)[1].astype(np.int64)
+    site_colour = is_fixed.astype(np.int64)
+    while True:
+        point_colour, site_colour = _refine(levels, point_colour, site_colour)
+        tied = _first_tie(point_colour) if len(np.unique(point_colour)) < len(point_colour) else None
+        if tied is not None:
+            point_colour = _individualise(point_colour, tied)
+            continue
+        tied = _first_tie(site_colour) if len(np.unique(site_colour)) < len(site_colour) else None
+        if tied is None:
+            return np.argsort(point_colour, kind="stable"), np.argsort(site_colour, kind="stable")
+        site_colour = _individualise(site_colour, tied)
+
+
+def _refine(levels: np.ndarray, point_colour: np.ndarray, site_colour: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Colour refinement until the number of colours stops growing."""
+    count = len(np.unique(point_colour)) + len(np.unique(site_colour))
+    while True:
+        point_colour = _recolour(levels, point_colour, site_colour)
+        site_colour = _recolour(levels.T, site_colour, point_colour)
+        new_count = len(np.unique(point_colour)) + len(np.unique(site_colour))
+        if new_count == count:
+            return point_colour, site_colour
+        count = new_count
+
+
+def _recolour(levels: np.ndarray, own: np.ndarray, other: np.ndarray) -> np.ndarray:
+    pairs = np.sort(levels * (int(other.max()) + 1) + other[None, :], axis=1)
+    signature = np.column_stack([own, pairs])
+    return np.unique(signature, axis=0, return_inverse=True)[1].reshape(-1).astype(np.int64)
+
+
+def _first_tie(colour: np.ndarray) -> int:
+    """The first member of the smallest colour held by several members."""
+    counts = np.bincount(colour)
+    return int(np.flatnonzero(colour == np.flatnonzero(counts > 1)[0])[0])
+
+
+def _individualise(colour: np.ndarray, member: int) -> np.ndarray:
+    """``member`` gets a colour of its own, just below the others of its class."""
+    colour = 2 * colour + 1
+    colour[member] -= 1
+    return np.unique(colour, return_inverse=True)[1].astype(np.int64)
+
+
+def _first_bounds(group: _Group, cap: np.ndarray) -> np.ndarray:
+    """Before any solve: ``F(0)`` (every point at its cap) and nothing below the group's fixed sites."""
+    lower = np.full(group.n_sites + 1, -np.inf)
+    lower[:len(group.fixed)] = np.inf  # fewer medians than the group's fixed sites: impossible
+    if len(group.fixed) == 0:
+        lower[0] = float(group.weights[group.weights > 0] @ cap[group.weights > 0])
+    return lower
+
+
+def _enumerate(group: _Group) -> None:
+    """Every ``F(k)`` of a small group (or one without points), by trying every choice of sites."""
+    canonical = np.argsort(group.site_order)  # local position -> canonical position
+    free = np.setdiff1d(np.arange(group.n_sites), group.fixed)
+    for k in range(len(group.fixed), group.n_sites + 1):
+        best = (None, np.inf)
+        for extra in itertools.combinations(free, k - len(group.fixed)):
+            chosen = np.concatenate([group.fixed, np.array(extra, dtype=np.int64)])
+            value = _capped_cost(group, chosen)
+            if value < best[1]:
+                best = (chosen, value)
+            if len(group.points) == 0:
+                break
+        group.values.solved[k] = GroupSolution(canonical[best[0]], best[1], best[1], True)
+        group.values.lower[k] = best[1]
+
+
+def _capped_cost(group: _Group, chosen: np.ndarray) -> float:
+    if len(group.points) == 0:
+        return 0.0
+    if len(chosen) == 0:
+        return float(group.values.lower[0])
+    return float(group.weights @ group.cost[:, chosen].min(axis=1))
+
+
+def _ascend(group: _Group, k: int) -> None:
+    """A Lagrangian bound at ``k`` from a local search's solution, and its curve for every other ``k``."""
+    values = group.values
+    values.ascended.add(k)
+    if k == 0:  # a group without fixed sites and without medians: every point at its cap (set by _first_bounds)
+        values.solved[0] = GroupSolution(np.array([], dtype=np.int64), values.lower[0], values.lower[0], True)
+        return
+    sites = interchange_pmedian(group.cost, group.weights, greedy_pmedian(group.cost, group.weights, k, group.fixed),
+                                group.fixed)
+    _add_curve(group, k, sites)
+
+
+def _solve(group: _Group, k: int, deadline: float | None, solve_group: GroupSolver) -> None:
+    """``F(k)`` by the caller's solver, and the Lagrangian curve at its solution."""
+    solution = solve_group(group.cost, group.weights, k, group.fixed, deadline)
+    canonical = np.argsort(group.site_order)
+    group.values.solved[k] = GroupSolution(canonical[solution.sites], solution.value, solution.bound,
+                                           solution.proven)
+    _add_curve(group, k, solution.sites, solution.bound)
+
+
+def _add_curve(group: _Group, k: int, sites: np.ndarray, bound: float = -np.inf) -> None:
+    """Raise the group's lower bounds by the Lagrangian curve of an ascent at ``k`` started from ``sites``."""
+    values = group.values
+    service = group.weights * group.cost[:, sites].min(axis=1)
+    upper = float(service.sum())
+    reduction = lagrangian_reduction(group.cost, group.weights, k, group.fixed, upper, service,
+                                     threshold=upper, max_iterations=CURVE_ITERATIONS)
+    values.lower[:] = np.maximum(values.lower, _lagrangian_curve(group, reduction.multipliers))
+    values.lower[k] = max(values.lower[k], bound)
+    # more medians never cost more: a bound at k holds for every smaller k
+    values.lower[1:] = np.maximum.accumulate(values.lower[1:][::-1])[::-1]
+
+
+def _share(deadline: float | None) -> float | None:
+    """One group's solve gets at most a quarter of the time left: another allocation may not need it."""
+    if deadline is None:
+        return None
+    now = time.perf_counter()
+    return now + max(0.0, deadline - now) * SOLVE_SHARE
+
+
+def _lagrangian_curve(group: _Group, multipliers: np.ndarray) -> np.ndarray:
+    """``Σλ + Σ of the k smallest ρⱼ`` (fixed sites always among them): a bound of ``F(k)`` for every ``k``."""
+    rho = np.minimum(0.0, group.weights[:, None] * group.cost - multipliers[:, None]).sum(axis=0)
+    is_fixed = np.zeros(group.n_sites, dtype=bool)
+    is_fixed[group.fixed] = True
+    free = np.sort(rho[~is_fixed])
+    curve = np.full(group.n_sites + 1, -np.inf)
+    n_fixed = len(group.fixed)
+    curve[n_fixed:] = multipliers.sum() + rho[is_fixed].sum() + np.concatenate([[0.0], np.cumsum(free)])
+    curve[0] = -np.inf  # without a median the relaxation has no assignment: F(0) is the caps' sum, set apart
+    return curve
+
+
+def _allocation_bound(groups: list[_Group], p: int) -> tuple[float, list[int]]:
+    """``min Σ_g V_g(k_g)`` over ``Σ k_g = p`` (``V`` = ``F`` where proven, else its bound), and the allocation."""
+    best = np.full(p + 1, np.inf)
+    best[0] = 0.0
+    choices = []
+    for group in groups:
+        following = np.full(p + 1, np.inf)
+        choice = np.zeros(p + 1, dtype=np.int64)
+        for k in range(min(group.n_sites, p) + 1):
+            value = group.values.value(k)
+            if value == np.inf:
+                continue
+            candidate = best[:p + 1 - k] + value
+            better = candidate < following[k:]
+            following[k:][better] = candidate[better]
+            choice[k:][better] = k
+        best = following
+        choices.append(choice)
+    allocation = []
+    left = p
+    for choice in reversed(choices):
+        allocation.append(int(choice[left]))
+        left -= allocation[-1]
+    return float(best[p]), allocation[::-1]
+
+
+def _past(deadline: float | None) -> bool:
+    return deadline is not None and time.perf_counter() >= deadline

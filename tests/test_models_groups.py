@@ -1,0 +1,124 @@
+"""The p-median split into far-apart groups (siting.models._groups): bounds and optima against brute force."""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+import numpy as np
+import pytest
+
+from siting.models import PMedian
+from siting.models._groups import GroupSolution, canonical_orders, find_groups, split_by_groups
+from siting.models._heuristics import greedy_pmedian, interchange_pmedian, pmedian_cost
+
+
+def brute_force(cost: np.ndarray, weights: np.ndarray, p: int, fixed=()) -> tuple[float, np.ndarray]:
+    best = min((float(weights @ cost[:, list(s)].min(axis=1)), s) for s in combinations(range(cost.shape[1]), p)
+               if set(fixed) <= set(s))
+    return best[0], np.array(best[1], dtype=np.int64)
+
+
+def brute_group(cost, weights, k, fixed, deadline):
+    value, sites = brute_force(cost, weights, k, tuple(fixed))
+    return GroupSolution(sites, value, value, True)
+
+
+def clusters(seed: int, sizes=(7, 7, 5, 1, 1)) -> np.ndarray:
+    """Clusters of integer points, each within a 6 × 6 box, the boxes 100 apart; floor distances."""
+    rng = np.random.default_rng(seed)
+    points = np.vstack([rng.integers(0, 6, size=(n, 2)) + [100 * c, 40 * (c % 2)] for c, n in enumerate(sizes)])
+    return np.floor(np.hypot(*(points[:, None, :] - points[None, :, :]).transpose(2, 0, 1)))
+
+
+def split(cost, weights, p, fixed=np.array([], dtype=np.int64), deadline=None):
+    start = interchange_pmedian(cost, weights, greedy_pmedian(cost, weights, p, fixed), fixed)
+    return split_by_groups(cost, weights, p, fixed, start, pmedian_cost(cost, weights, start),
+                           threshold=lambda value: value - 1 + 1e-6, deadline=deadline, solve_group=brute_group)
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("enumerate_sites", [10, 0])
+def test_the_split_proves_the_optimum(seed, enumerate_sites, monkeypatch):
+    # with 0 no group is enumerated: Lagrangian bounds and the group solver (brute force here) settle them
+    from tests.test_models_pmedian import textbook_optimum
+
+    monkeypatch.setattr("siting.models._groups.ENUMERATE_SITES", enumerate_sites)
+    cost = clusters(seed, sizes=(9, 7, 4, 1))
+    weights = np.random.default_rng(seed).integers(1, 4, size=len(cost)).astype(float)
+    for p in (5, 8):
+        optimum = textbook_optimum(cost * weights[:, None], p)
+        outcome = split(cost, weights, p)
+        assert outcome is not None
+        assert outcome.bound <= optimum + 1e-9
+        assert outcome.objective == pytest.approx(optimum)
+        assert outcome.proven
+        assert weights @ cost[:, outcome.sites].min(axis=1) == pytest.approx(optimum)
+        assert len(np.unique(outcome.sites)) == p
+
+
+def test_existing_sites_stay_open_and_count_in_their_group():
+    cost = clusters(5)
+    weights = np.ones(len(cost))
+    fixed = np.array([0, 1, 20], dtype=np.int64)
+    optimum, _ = brute_force(cost, weights, 6, (0, 1, 20))
+    outcome = split(cost, weights, 6, fixed)
+    assert outcome is not None and outcome.proven
+    assert outcome.objective == pytest.approx(optimum)
+    assert set(fixed) <= set(outcome.sites.tolist())
+
+
+def test_out_of_time_the_bound_stays_below_the_optimum():
+    cost = clusters(6)
+    weights = np.ones(len(cost))
+    optimum, _ = brute_force(cost, weights, 5)
+    outcome = split(cost, weights, 5, deadline=0.0)
+    assert outcome is not None and not outcome.proven
+    assert outcome.bound <= optimum + 1e-9 <= outcome.objective + 1e-9
+
+
+def test_one_cluster_does_not_split():
+    cost = clusters(1, sizes=(12,))
+    assert split(cost, np.ones(len(cost)), 3) is None
+
+
+def test_groups_are_the_components_of_the_pairs_within_reach():
+    cost = clusters(2, sizes=(4, 3))
+    points, sites, n = find_groups(cost, 10.0)
+    assert n == 2
+    assert (points == sites).all()
+    assert points.tolist() == [points[0]] * 4 + [points[4]] * 3
+
+
+def test_equal_groups_get_equal_matrices_in_canonical_order():
+    # a staggered grid, its mirror image and a renumbered copy: equal once reordered, a moved point is not
+    grid = np.array([(x + 0.5 * (y % 2), y) for y in range(4) for x in range(5)])
+    variants = [grid, grid * [-1, 1], grid[np.random.default_rng(0).permutation(len(grid))]]
+    moved = grid.copy()
+    moved[3] += [0.0, 0.4]
+
+    def key(points):
+        cost = np.floor(3 * np.hypot(*(points[:, None, :] - points[None, :, :]).transpose(2, 0, 1)))
+        rows, cols = canonical_orders(cost, np.ones(len(points)), np.zeros(len(points), dtype=bool))
+        return cost[np.ix_(rows, cols)].tobytes()
+
+    assert len({key(points) for points in variants}) == 1
+    assert key(moved) != key(grid)
+
+
+def test_pmedian_solves_separated_grids_through_the_groups_as_the_branch_and_cut_does(monkeypatch):
+    # four copies of a degenerate staggered grid far apart: every root gap goes to the groups; the
+    # branch-and-cut alone (the split switched off) must prove the same optimum
+    monkeypatch.setattr("siting.models.pmedian.SPLIT_MIN_GAP", 0.0)
+    block = np.array([(2 * x + (y % 2), 2 * y) for y in range(5) for x in range(8)], dtype=float)
+    points = np.vstack([block + [60 * c, 0] for c in range(4)])
+    cost = np.floor(np.hypot(*(points[:, None, :] - points[None, :, :]).transpose(2, 0, 1)))
+    for p in (30, 32):
+        result = PMedian.from_cost_matrix(cost, p=p).solve("highs", time_limit_s=60)
+        assert result.status == "optimal"
+        assert result.extra["method"] == "separated groups" and result.extra["distinct_groups"] == 1
+        whole = PMedian.from_cost_matrix(cost, p=p)
+        whole.split_groups = False
+        reference = whole.solve("highs", time_limit_s=60)
+        assert reference.status == "optimal" and "groups" not in reference.extra
+        assert result.objective == pytest.approx(reference.objective)
+    assert result.extra["group_solves"] > 0
