@@ -221,10 +221,12 @@ def run_pmedian_ours(spec: tuple, p: int, time_limit_s: float) -> dict:
 
 
 def _pmedian_method(result) -> str:
-    """What settled the instance: the root Lagrangian bound, a tree search, or HiGHS on the reduced model."""
+    """What settled the instance: the root Lagrangian bound, a tree search, the groups, or HiGHS on the reduced model."""
     if result.extra.get("method") == "benders branch-and-cut":
         return "Benders branch-and-cut" + (", HiGHS MIP on the master" if result.extra.get("proven_by_master_mip")
                                            else "")
+    if result.extra.get("method") == "separated groups":
+        return f"separated groups ({result.extra['groups']} groups, {result.extra['group_solves']} group solves)"
     if result.extra.get("tree_nodes") is not None:
         return "tree search"
     return "root Lagrangian bound" if result.n_variables == 0 else "HiGHS, reduced radius model"
