@@ -18,12 +18,12 @@ def brute_force(cost: np.ndarray, weights: np.ndarray, p: int, fixed=()) -> tupl
     return best[0], np.array(best[1], dtype=np.int64)
 
 
-def brute_group(cost, weights, k, fixed, deadline):
+def brute_group(cost, weights, k, fixed, deadline, threads):
     value, sites = brute_force(cost, weights, k, tuple(fixed))
     return GroupSolution(sites, value, value, True)
 
 
-def clusters(seed: int, sizes=(7, 7, 5, 1, 1)) -> np.ndarray:
+def clusters(seed: int, sizes=(6, 5, 5, 4, 3, 1, 1)) -> np.ndarray:
     """Clusters of integer points, each within a 6 × 6 box, the boxes 100 apart; floor distances."""
     rng = np.random.default_rng(seed)
     points = np.vstack([rng.integers(0, 6, size=(n, 2)) + [100 * c, 40 * (c % 2)] for c, n in enumerate(sizes)])
@@ -43,9 +43,9 @@ def test_the_split_proves_the_optimum(seed, enumerate_sites, monkeypatch):
     from tests.test_models_pmedian import textbook_optimum
 
     monkeypatch.setattr("siting.models._groups.ENUMERATE_SITES", enumerate_sites)
-    cost = clusters(seed, sizes=(9, 7, 4, 1))
+    cost = clusters(seed, sizes=(6, 5, 5, 4, 3, 1))
     weights = np.random.default_rng(seed).integers(1, 4, size=len(cost)).astype(float)
-    for p in (5, 8):
+    for p in (6, 8):  # a median in every cluster: the best solution's reach stays inside them
         optimum = textbook_optimum(cost * weights[:, None], p)
         outcome = split(cost, weights, p)
         assert outcome is not None
@@ -60,8 +60,12 @@ def test_existing_sites_stay_open_and_count_in_their_group():
     cost = clusters(5)
     weights = np.ones(len(cost))
     fixed = np.array([0, 1, 20], dtype=np.int64)
-    optimum, _ = brute_force(cost, weights, 6, (0, 1, 20))
-    outcome = split(cost, weights, 6, fixed)
+    whole = PMedian.from_cost_matrix(cost, p=8, existing=fixed)
+    whole.split_groups = False
+    reference = whole.solve("highs")
+    assert reference.status == "optimal"
+    optimum = reference.objective
+    outcome = split(cost, weights, 8, fixed)
     assert outcome is not None and outcome.proven
     assert outcome.objective == pytest.approx(optimum)
     assert set(fixed) <= set(outcome.sites.tolist())
@@ -70,8 +74,10 @@ def test_existing_sites_stay_open_and_count_in_their_group():
 def test_out_of_time_the_bound_stays_below_the_optimum():
     cost = clusters(6)
     weights = np.ones(len(cost))
-    optimum, _ = brute_force(cost, weights, 5)
-    outcome = split(cost, weights, 5, deadline=0.0)
+    whole = PMedian.from_cost_matrix(cost, p=8)
+    whole.split_groups = False
+    optimum = whole.solve("highs").objective
+    outcome = split(cost, weights, 8, deadline=0.0)
     assert outcome is not None and not outcome.proven
     assert outcome.bound <= optimum + 1e-9 <= outcome.objective + 1e-9
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
 
@@ -46,8 +47,9 @@ from siting.models._lagrangian import lagrangian_reduction
 #: Groups with at most this many sites are solved by enumerating every choice of sites, for every ``k``.
 ENUMERATE_SITES = 10
 
-#: The split is tried only when no group holds more than this share of the sites (else it is the whole problem).
-MAX_GROUP_SHARE = 0.5
+#: The split is tried only when no group holds more than this share of the sites (u1432 at p = 400: 47 %, a sub-problem
+#: as hard as the whole; fl1400 and the drilling board: 16-20 %).
+MAX_GROUP_SHARE = 0.25
 
 #: Subgradient steps for a group's Lagrangian bound curve.
 CURVE_ITERATIONS = 300
@@ -66,8 +68,8 @@ class GroupSolution:
     proven: bool
 
 
-#: ``solve_group(cost, weights, k, fixed, deadline)``: the group's capped p-median, solved by the caller's model.
-GroupSolver = Callable[[np.ndarray, np.ndarray, int, np.ndarray, "float | None"], GroupSolution]
+#: ``solve_group(cost, weights, k, fixed, deadline, threads)``: the group's capped p-median, by the caller's model.
+GroupSolver = Callable[[np.ndarray, np.ndarray, int, np.ndarray, "float | None", int], GroupSolution]
 
 
 @dataclass
@@ -106,14 +108,24 @@ class _Group:
     fixed: np.ndarray  # positions within the group
     site_order: np.ndarray  # canonical order: equal groups have equal matrices in it
     key: bytes
-    values: _Values
+    values: _Values  # shared by equal groups (F(k) for k ≥ 1 depends on the capped matrix alone)
+    without_medians: float  # F(0): every point at its cap (impossible with fixed sites)
 
     @property
     def n_sites(self) -> int:
         return len(self.sites)
 
+    def is_solved(self, k: int) -> bool:
+        return k == 0 or k in self.values.solved
+
+    def value(self, k: int) -> float:
+        """``F(k)`` where proven, else the best lower bound known."""
+        return self.without_medians if k == 0 else self.values.value(k)
+
     def chosen_sites(self, k: int) -> np.ndarray:
         """The sites (positions in the whole problem) of the group's solution at ``k``."""
+        if k == 0:
+            return np.array([], dtype=np.int64)
         return self.sites[self.site_order[self.values.solved[k].sites]]
 
 
@@ -129,11 +141,12 @@ def find_groups(cost: np.ndarray, reach: float) -> tuple[np.ndarray, np.ndarray,
 
 def split_by_groups(cost: np.ndarray, weights: np.ndarray, p: int, fixed: np.ndarray, incumbent: np.ndarray,
                     upper: float, *, threshold: Callable[[float], float], deadline: float | None,
-                    solve_group: GroupSolver) -> SplitOutcome | None:
+                    solve_group: GroupSolver, workers: int = 2) -> SplitOutcome | None:
     """Bound (and often solve) the p-median group by group; ``None`` when it does not split.
 
     ``cost`` is the dense, finite, unweighted ``points × sites`` matrix, ``incumbent`` the best known
     solution (site positions) of cost ``upper``; ``threshold(upper)`` is the bound that proves it optimal.
+    Up to ``workers`` groups are solved at a time, each in a thread of its own.
     """
     labels = _split(cost, incumbent)
     if labels is None:
@@ -151,20 +164,21 @@ def split_by_groups(cost: np.ndarray, weights: np.ndarray, p: int, fixed: np.nda
         # cheap bounds first, for every group the allocation needs: it often moves once they are known;
         # then one exact solve at a time, the smallest group first
         unbounded = [(group, k) for group, k in zip(groups, allocation)
-                     if k not in group.values.solved and k not in group.values.ascended]
+                     if not group.is_solved(k) and k not in group.values.ascended]
         for group, k in unbounded:
             _ascend(group, k)
         if not unbounded:
-            unsolved = [(group.n_sites, g) for g, (group, k) in enumerate(zip(groups, allocation))
-                        if k not in group.values.solved]
-            if unsolved:
-                g = min(unsolved)[1]
-                _solve(groups[g], allocation[g], _share(deadline), solve_group)
-                solves += 1
+            unsolved = {}  # one per distinct group and k
+            for g, (group, k) in enumerate(zip(groups, allocation)):
+                if not group.is_solved(k):
+                    unsolved.setdefault((group.key, k), (group.n_sites, g))
+            batch = [(groups[g], allocation[g]) for _, g in sorted(unsolved.values())[:workers]]
+            _solve_batch(batch, _share(deadline), solve_group, workers)
+            solves += len(batch)
         bound, allocation = _allocation_bound(groups, p)
         if bound > threshold(best):
             return SplitOutcome(best_sites, best, bound, True, n_groups, solves, len(known))
-        if any(k not in group.values.solved for group, k in zip(groups, allocation)):
+        if not all(group.is_solved(k) for group, k in zip(groups, allocation)):
             continue
         # the allocation rests on solved groups only: together they are a solution
         sites = np.concatenate([group.chosen_sites(k) for group, k in zip(groups, allocation)])
@@ -198,9 +212,12 @@ def _make_group(cost, weights, fixed, point_group, site_group, g, known: dict[by
     point_order, site_order = canonical_orders(local, weights[points], np.isin(sites, fixed))
     key = b"|".join([np.array(local.shape).tobytes(), local[np.ix_(point_order, site_order)].tobytes(),
                      weights[points][point_order].tobytes(), np.isin(site_order, local_fixed).tobytes()])
-    group = _Group(points, sites, weights[points], local, local_fixed, site_order, key, known.get(key))
+    positive = weights[points] > 0
+    without_medians = float(weights[points][positive] @ cap[positive]) if len(local_fixed) == 0 else np.inf
+    group = _Group(points, sites, weights[points], local, local_fixed, site_order, key, known.get(key),
+                   without_medians)
     if group.values is None:
-        group.values = known[key] = _Values({}, _first_bounds(group, cap), set())
+        group.values = known[key] = _Values({}, _first_bounds(group), set())
         if len(sites) <= ENUMERATE_SITES or len(points) == 0:
             _enumerate(group)
     return group
@@ -264,12 +281,10 @@ def _individualise(colour: np.ndarray, member: int) -> np.ndarray:
     return np.unique(colour, return_inverse=True)[1].astype(np.int64)
 
 
-def _first_bounds(group: _Group, cap: np.ndarray) -> np.ndarray:
-    """Before any solve: ``F(0)`` (every point at its cap) and nothing below the group's fixed sites."""
+def _first_bounds(group: _Group) -> np.ndarray:
+    """Before any solve: nothing known, but fewer medians than the group's fixed sites are impossible."""
     lower = np.full(group.n_sites + 1, -np.inf)
-    lower[:len(group.fixed)] = np.inf  # fewer medians than the group's fixed sites: impossible
-    if len(group.fixed) == 0:
-        lower[0] = float(group.weights[group.weights > 0] @ cap[group.weights > 0])
+    lower[:max(len(group.fixed), 1)] = np.inf  # k = 0 is the group's own F(0), kept apart (without_medians)
     return lower
 
 
@@ -277,7 +292,7 @@ def _enumerate(group: _Group) -> None:
     """Every ``F(k)`` of a small group (or one without points), by trying every choice of sites."""
     canonical = np.argsort(group.site_order)  # local position -> canonical position
     free = np.setdiff1d(np.arange(group.n_sites), group.fixed)
-    for k in range(len(group.fixed), group.n_sites + 1):
+    for k in range(max(len(group.fixed), 1), group.n_sites + 1):
         best = (None, np.inf)
         for extra in itertools.combinations(free, k - len(group.fixed)):
             chosen = np.concatenate([group.fixed, np.array(extra, dtype=np.int64)])
@@ -293,26 +308,36 @@ def _enumerate(group: _Group) -> None:
 def _capped_cost(group: _Group, chosen: np.ndarray) -> float:
     if len(group.points) == 0:
         return 0.0
-    if len(chosen) == 0:
-        return float(group.values.lower[0])
     return float(group.weights @ group.cost[:, chosen].min(axis=1))
 
 
 def _ascend(group: _Group, k: int) -> None:
     """A Lagrangian bound at ``k`` from a local search's solution, and its curve for every other ``k``."""
-    values = group.values
-    values.ascended.add(k)
-    if k == 0:  # a group without fixed sites and without medians: every point at its cap (set by _first_bounds)
-        values.solved[0] = GroupSolution(np.array([], dtype=np.int64), values.lower[0], values.lower[0], True)
-        return
+    group.values.ascended.add(k)
     sites = interchange_pmedian(group.cost, group.weights, greedy_pmedian(group.cost, group.weights, k, group.fixed),
                                 group.fixed)
     _add_curve(group, k, sites)
 
 
-def _solve(group: _Group, k: int, deadline: float | None, solve_group: GroupSolver) -> None:
+def _solve_batch(batch: list[tuple[_Group, int]], deadline: float | None, solve_group: GroupSolver,
+                 workers: int) -> None:
+    """Solve each ``(group, k)``: side by side in threads of one worker each, or alone with all ``workers``.
+
+    Almost all of a group's solve is inside HiGHS, which releases the GIL: two solves on two cores take about
+    the time of one.
+    """
+    if len(batch) <= 1:
+        for group, k in batch:
+            _solve(group, k, deadline, solve_group, threads=workers)
+        return
+    with ThreadPoolExecutor(len(batch)) as pool:
+        for running in [pool.submit(_solve, group, k, deadline, solve_group, threads=1) for group, k in batch]:
+            running.result()
+
+
+def _solve(group: _Group, k: int, deadline: float | None, solve_group: GroupSolver, *, threads: int) -> None:
     """``F(k)`` by the caller's solver, and the Lagrangian curve at its solution."""
-    solution = solve_group(group.cost, group.weights, k, group.fixed, deadline)
+    solution = solve_group(group.cost, group.weights, k, group.fixed, deadline, threads)
     canonical = np.argsort(group.site_order)
     group.values.solved[k] = GroupSolution(canonical[solution.sites], solution.value, solution.bound,
                                            solution.proven)
@@ -362,7 +387,7 @@ def _allocation_bound(groups: list[_Group], p: int) -> tuple[float, list[int]]:
         following = np.full(p + 1, np.inf)
         choice = np.zeros(p + 1, dtype=np.int64)
         for k in range(min(group.n_sites, p) + 1):
-            value = group.values.value(k)
+            value = group.value(k)
             if value == np.inf:
                 continue
             candidate = best[:p + 1 - k] + value

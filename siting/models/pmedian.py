@@ -29,6 +29,11 @@ The solve takes these steps:
    from the sorted costs — bounds every node; reduced costs fix sites; when
    it branches for long, HiGHS's branch-and-bound on the root's master (with
    ``y`` integral, iterated with new cuts) gets a short try;
+   when the points fall into far-apart groups (the components of the pairs
+   within the best solution's longest service) and the root leaves a gap over
+   :data:`SPLIT_MIN_GAP`, the groups' own p-medians take over: a dynamic
+   programme over how many medians each group gets, exact values where it
+   rests, Lagrangian bounds elsewhere (:mod:`siting.models._groups`);
 4. for few medians (at most :data:`TREE_MAX_P` to choose) when the root gap is
    wide (over :data:`TREE_MIN_GAP`), or when the branch-and-cut cannot run, a
    depth-first branch-and-bound on the sites left, with the same Lagrangian
@@ -42,9 +47,10 @@ The solve takes these steps:
 
 If the reduced model has no solution, nothing beats the heuristic and its
 solution is optimal. The result is ``"optimal"`` only when the solver proved
-the reduced model optimal, one of our searches was exhausted, or the bounds met
-(within half the optimality tolerance for fractional costs, within one unit
-for integral ones).
+the reduced model optimal, one of our searches was exhausted, the groups'
+programme met the best solution, or the bounds met (within half the
+optimality tolerance for fractional costs, within one unit for integral
+ones).
 """
 
 from __future__ import annotations
@@ -405,17 +411,18 @@ class PMedian:
         """Far-apart clusters: the p-median bounded (and often solved) cluster by cluster (see ``_groups``)."""
         deadline = None if time_limit_s is None else start + time_limit_s
 
-        def solve_group(cost, weights, k, fixed, group_deadline):
+        def solve_group(cost, weights, k, fixed, group_deadline, group_threads):
             group = PMedian(SparseCost.from_input(cost), p=k, weights=weights, existing=fixed)
             group.split_groups = False
             left = None if group_deadline is None else max(0.0, group_deadline - time.perf_counter())
-            result = group.solve("highs", time_limit_s=left, threads=threads)
+            result = group.solve("highs", time_limit_s=left, threads=group_threads)
             chosen = np.asarray(result.selected, dtype=np.int64)
             return GroupSolution(chosen, float(result.objective), float(result.bound), result.status == "optimal")
 
         t0 = time.perf_counter()
         split = split_by_groups(work, self.weights, self.p, self.existing, np.asarray(sites), upper,
-                                threshold=threshold, deadline=deadline, solve_group=solve_group)
+                                threshold=threshold, deadline=deadline, solve_group=solve_group,
+                                workers=min(threads, 2))
         if split is not None:
             extra.update(method="separated groups", groups=split.groups, distinct_groups=split.distinct_groups,
                          group_solves=split.group_solves, groups_bound=split.bound,
