@@ -128,3 +128,18 @@ def test_pmedian_solves_separated_grids_through_the_groups_as_the_branch_and_cut
         assert reference.status == "optimal" and "groups" not in reference.extra
         assert result.objective == pytest.approx(reference.objective)
     assert result.extra["group_solves"] > 0
+
+
+def test_demand_points_and_sites_apart_with_a_site_far_from_every_point():
+    # a rectangular table: every second point a candidate, and the lone point, plus one candidate far from all
+    rng = np.random.default_rng(8)
+    sizes = (6, 5, 5, 4, 3, 1)
+    points = np.vstack([rng.integers(0, 6, size=(n, 2)) + [100 * c, 0] for c, n in enumerate(sizes)])
+    sites = np.vstack([points[:-1:2], points[-1:], [[300, 500]]])
+    cost = np.floor(np.hypot(*(points[:, None, :] - sites[None, :, :]).transpose(2, 0, 1)))
+    weights = rng.integers(1, 4, size=len(points)).astype(float)
+    for p in (6, 7):
+        optimum, _ = brute_force(cost, weights, p)
+        outcome = split(cost, weights, p)
+        assert outcome is not None and outcome.proven
+        assert outcome.objective == pytest.approx(optimum)
