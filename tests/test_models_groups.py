@@ -111,6 +111,13 @@ def test_equal_groups_get_equal_matrices_in_canonical_order():
     assert key(moved) != key(grid)
 
 
+def test_canonical_orders_give_up_on_many_equal_members_and_keep_the_numbering():
+    # 200 co-located points: every member of the one colour would need a turn of its own
+    cost = np.zeros((200, 200))
+    rows, cols = canonical_orders(cost, np.ones(200), np.zeros(200, dtype=bool))
+    assert rows.tolist() == list(range(200)) and cols.tolist() == list(range(200))
+
+
 def test_pmedian_solves_separated_grids_through_the_groups_as_the_branch_and_cut_does(monkeypatch):
     # four copies of a degenerate staggered grid far apart: every root gap goes to the groups; the
     # branch-and-cut alone (the split switched off) must prove the same optimum

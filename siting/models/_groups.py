@@ -18,15 +18,17 @@ union is a solution of exactly that cost, and it is optimal.
 ``F_g`` is needed only near the allocation. Elsewhere a Lagrangian bound of
 the group stands in for it: for multipliers ``λ``, ``Σλᵢ`` plus the ``k``
 smallest site values ``ρⱼ = Σᵢ min(0, wᵢcᵢⱼ − λᵢ)`` bounds ``F_g(k)`` for
-every ``k`` at once. The programme is solved again, with ``F_g`` computed
-exactly wherever the minimising allocation rests on such a bound, until it
-rests on exact values only. Groups equal up to the order of their points and
-sites are solved once.
+every ``k`` at once, and ``F_g`` never rises with ``k``. The programme is
+solved again and again: where the minimising allocation rests on a ``k``
+without an ascent of its own, an ascent there; once it rests on such bounds
+only, exact solves, two groups at a time in threads; until it rests on exact
+values only. Groups equal up to the order of their points and sites are
+solved once.
 
 A monolithic branch-and-bound multiplies the groups' own integrality gaps:
-TSPLIB fl1400 (holes of circuit boards, four identical blocks of 221) at
-p = 300 has a root gap of 25 units, which thousands of nodes do not close;
-cluster by cluster each block's p-median is a small problem (docs/exact.md).
+TSPLIB fl1400 (holes of circuit boards, four blocks of 221 in two pairs of
+equal ones) at p = 300 has a root gap of 25 units, which thousands of nodes
+did not close; block by block, each is a small problem (docs/exact.md).
 """
 
 from __future__ import annotations
@@ -56,6 +58,10 @@ CURVE_ITERATIONS = 300
 
 #: Share of the time left that one group's exact solve may take.
 SOLVE_SHARE = 0.25
+
+#: Canonical orders give up after this many individualisations (fl1400's blocks and the drilling board need 2;
+#: a group of many co-located points one per point), keeping the numbering given: equal groups then go unrecognised.
+MAX_INDIVIDUALISATIONS = 32
 
 
 @dataclass(frozen=True)
@@ -162,10 +168,12 @@ def split_by_groups(cost: np.ndarray, weights: np.ndarray, p: int, fixed: np.nda
             return SplitOutcome(best_sites, best, min(_allocation_bound(groups, p)[0], best), False,
                                 n_groups, solves, len(known))
         # cheap bounds first, for every group the allocation needs: it often moves once they are known;
-        # then one exact solve at a time, the smallest group first
+        # then exact solves, up to `workers` at a time, the smallest groups first
         unbounded = [(group, k) for group, k in zip(groups, allocation)
                      if not group.is_solved(k) and k not in group.values.ascended]
         for group, k in unbounded:
+            if _past(deadline):
+                break
             _ascend(group, k)
         if not unbounded:
             unsolved = {}  # one per distinct group and k
@@ -190,7 +198,7 @@ def split_by_groups(cost: np.ndarray, weights: np.ndarray, p: int, fixed: np.nda
 
 
 def splits_into_groups(cost: np.ndarray, incumbent: np.ndarray) -> bool:
-    """Whether the pairs within the incumbent's reach fall into several groups, none of them most of the sites."""
+    """Whether the pairs within the incumbent's reach fall into several groups, none over a quarter of the sites."""
     return _split(cost, incumbent) is not None
 
 
@@ -238,7 +246,7 @@ def canonical_orders(cost: np.ndarray, weights: np.ndarray, is_fixed: np.ndarray
     levels = np.unique(cost, return_inverse=True)[1].reshape(cost.shape).astype(np.int64)
     point_colour = np.unique(weights, return_inverse=True)[1].astype(np.int64)
     site_colour = is_fixed.astype(np.int64)
-    while True:
+    for _ in range(MAX_INDIVIDUALISATIONS + 1):
         point_colour, site_colour = _refine(levels, point_colour, site_colour)
         tied = _first_tie(point_colour) if len(np.unique(point_colour)) < len(point_colour) else None
         if tied is not None:
@@ -248,6 +256,7 @@ def canonical_orders(cost: np.ndarray, weights: np.ndarray, is_fixed: np.ndarray
         if tied is None:
             return np.argsort(point_colour, kind="stable"), np.argsort(site_colour, kind="stable")
         site_colour = _individualise(site_colour, tied)
+    return np.arange(cost.shape[0]), np.arange(cost.shape[1])
 
 
 def _refine(levels: np.ndarray, point_colour: np.ndarray, site_colour: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

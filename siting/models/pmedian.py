@@ -127,7 +127,8 @@ class PMedian:
 
     name = "PMedian"
 
-    #: Try the split into far-apart groups before the branch-and-cut (off for the groups' own p-medians).
+    #: Hand a wide root gap over to the far-apart groups, if the points fall into them (off for the groups' own
+    #: p-medians).
     split_groups = True
 
     def __init__(self, cost: SparseCost, *, p: int, weights: np.ndarray, existing: np.ndarray) -> None:
@@ -417,7 +418,8 @@ class PMedian:
             left = None if group_deadline is None else max(0.0, group_deadline - time.perf_counter())
             result = group.solve("highs", time_limit_s=left, threads=group_threads)
             chosen = np.asarray(result.selected, dtype=np.int64)
-            return GroupSolution(chosen, float(result.objective), float(result.bound), result.status == "optimal")
+            bound = -np.inf if result.bound is None else float(result.bound)
+            return GroupSolution(chosen, float(result.objective), bound, result.status == "optimal")
 
         t0 = time.perf_counter()
         split = split_by_groups(work, self.weights, self.p, self.existing, np.asarray(sites), upper,
