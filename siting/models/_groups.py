@@ -43,7 +43,7 @@ import numpy as np
 from scipy.sparse import coo_array
 from scipy.sparse.csgraph import connected_components
 
-from siting.models._heuristics import greedy_pmedian, interchange_pmedian
+from siting.models._heuristics import greedy_pmedian, interchange_pmedian, pmedian_cost
 from siting.models._lagrangian import lagrangian_reduction
 
 #: Groups with at most this many sites are solved by enumerating every choice of sites, for every ``k``.
@@ -127,6 +127,10 @@ class _Group:
     def value(self, k: int) -> float:
         """``F(k)`` where proven, else the best lower bound known."""
         return self.without_medians if k == 0 else self.values.value(k)
+
+    def canonical(self, sites: np.ndarray) -> np.ndarray:
+        """Positions within the group → positions in its canonical order (how equal groups share solutions)."""
+        return np.argsort(self.site_order)[sites]
 
     def chosen_sites(self, k: int) -> np.ndarray:
         """The sites (positions in the whole problem) of the group's solution at ``k``."""
@@ -299,25 +303,18 @@ def _first_bounds(group: _Group) -> np.ndarray:
 
 def _enumerate(group: _Group) -> None:
     """Every ``F(k)`` of a small group (or one without points), by trying every choice of sites."""
-    canonical = np.argsort(group.site_order)  # local position -> canonical position
     free = np.setdiff1d(np.arange(group.n_sites), group.fixed)
     for k in range(max(len(group.fixed), 1), group.n_sites + 1):
         best = (None, np.inf)
         for extra in itertools.combinations(free, k - len(group.fixed)):
             chosen = np.concatenate([group.fixed, np.array(extra, dtype=np.int64)])
-            value = _capped_cost(group, chosen)
+            value = pmedian_cost(group.cost, group.weights, chosen) if len(group.points) else 0.0
             if value < best[1]:
                 best = (chosen, value)
             if len(group.points) == 0:
                 break
-        group.values.solved[k] = GroupSolution(canonical[best[0]], best[1], best[1], True)
+        group.values.solved[k] = GroupSolution(group.canonical(best[0]), best[1], best[1], True)
         group.values.lower[k] = best[1]
-
-
-def _capped_cost(group: _Group, chosen: np.ndarray) -> float:
-    if len(group.points) == 0:
-        return 0.0
-    return float(group.weights @ group.cost[:, chosen].min(axis=1))
 
 
 def _ascend(group: _Group, k: int) -> None:
@@ -347,8 +344,7 @@ def _solve_batch(batch: list[tuple[_Group, int]], deadline: float | None, solve_
 def _solve(group: _Group, k: int, deadline: float | None, solve_group: GroupSolver, *, threads: int) -> None:
     """``F(k)`` by the caller's solver, and the Lagrangian curve at its solution."""
     solution = solve_group(group.cost, group.weights, k, group.fixed, deadline, threads)
-    canonical = np.argsort(group.site_order)
-    group.values.solved[k] = GroupSolution(canonical[solution.sites], solution.value, solution.bound,
+    group.values.solved[k] = GroupSolution(group.canonical(solution.sites), solution.value, solution.bound,
                                            solution.proven)
     _add_curve(group, k, solution.sites, solution.bound)
 
