@@ -8,7 +8,15 @@ import numpy as np
 import pytest
 
 from siting.models import PMedian
-from siting.models._groups import GroupSolution, canonical_orders, find_groups, split_by_groups
+from siting.models._groups import (
+    GroupSolution,
+    _link_twins,
+    _share_with_twins,
+    _Values,
+    canonical_orders,
+    find_groups,
+    split_by_groups,
+)
 from siting.models._heuristics import greedy_pmedian, interchange_pmedian, pmedian_cost
 
 
@@ -150,3 +158,79 @@ def test_demand_points_and_sites_apart_with_a_site_far_from_every_point():
         outcome = split(cost, weights, p)
         assert outcome is not None and outcome.proven
         assert outcome.objective == pytest.approx(optimum)
+
+
+def floor_distances(points: np.ndarray) -> np.ndarray:
+    return np.floor(np.hypot(*(points[:, None, :] - points[None, :, :]).transpose(2, 0, 1)))
+
+
+def near_twins() -> np.ndarray:
+    """Four far-apart groups of 14 points in a 12 × 12 box, A B A B: B is A with one row's largest cost one unit
+    higher (a case where exact group solves are needed, and the canonical orders align A and B)."""
+    rng = np.random.default_rng(2)
+    a = floor_distances(rng.integers(0, 12, size=(14, 2)).astype(float))
+    b = a.copy()
+    row = rng.integers(14)
+    b[row, np.argmax(a[row])] += 1
+    cost = np.full((56, 56), 1000.0)
+    for c, block in enumerate([a, b, a, b]):
+        cost[14 * c:14 * (c + 1), 14 * c:14 * (c + 1)] = block
+    return cost
+
+
+def test_near_twins_prove_the_optimum_with_fewer_solves(monkeypatch):
+    from tests.test_models_pmedian import textbook_optimum
+
+    monkeypatch.setattr("siting.models._groups.ENUMERATE_SITES", 0)
+    cost = near_twins()
+    weights = np.ones(len(cost))
+    calls = []
+
+    def counting(*args):
+        calls.append(args[2])
+        return brute_group(*args)
+
+    def solves(p):
+        calls.clear()
+        start = interchange_pmedian(cost, weights, greedy_pmedian(cost, weights, p, np.array([], dtype=np.int64)),
+                                    np.array([], dtype=np.int64))
+        outcome = split_by_groups(cost, weights, p, np.array([], dtype=np.int64), start,
+                                  pmedian_cost(cost, weights, start), threshold=lambda value: value - 1 + 1e-6,
+                                  deadline=None, solve_group=counting)
+        assert outcome is not None and outcome.proven
+        assert outcome.objective == pytest.approx(textbook_optimum(cost, p))
+        return len(calls)
+
+    with_twins = [solves(p) for p in (10, 12)]
+    monkeypatch.setattr("siting.models._groups.TWIN_ROWS_SHARE", 0.0)
+    without = [solves(p) for p in (10, 12)]
+    assert all(a < b for a, b in zip(with_twins, without)), (with_twins, without)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_twin_bound_never_exceeds_the_twin_optimum(seed):
+    # B is A with costs moved by one unit up or down in two of twenty rows: A's optima and bounds, carried over,
+    # must stay at or below B's own optima, and a carried solution must be B's optimum
+    rng = np.random.default_rng(seed)
+    a = floor_distances(rng.integers(0, 30, size=(20, 2)).astype(float))
+    b = a.copy()
+    for row in rng.choice(20, 2, replace=False):
+        b[row, rng.choice(20, 3, replace=False)] += rng.choice([-1.0, 1.0], 3)
+    weights = rng.integers(1, 3, size=20).astype(float)
+    values = [_Values({}, np.full(21, -np.inf), set(), m, weights, np.zeros(20, dtype=bool), family=i)
+              for i, m in enumerate((a, b))]
+    for v in values:
+        v.lower[0] = np.inf
+    _link_twins(values)
+    assert values[0].family == values[1].family
+    for k in range(1, 6):
+        optimum, sites = brute_force(a, weights, k)
+        values[0].solved[k] = GroupSolution(sites, optimum, optimum, True)
+        values[0].lower[k] = optimum
+    _share_with_twins(values[0])
+    for k in range(1, 6):
+        twin_optimum, _ = brute_force(b, weights, k)
+        assert values[1].lower[k] <= twin_optimum + 1e-9
+        if k in values[1].solved:
+            assert values[1].solved[k].value == pytest.approx(twin_optimum)
+            assert weights @ b[:, values[1].solved[k].sites].min(axis=1) == pytest.approx(twin_optimum)

@@ -36,7 +36,7 @@ from __future__ import annotations
 import itertools
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -58,6 +58,11 @@ CURVE_ITERATIONS = 300
 
 #: Share of the time left that one group's exact solve may take.
 SOLVE_SHARE = 0.25
+
+#: Two distinct groups of the same shape are near twins when, in canonical order, at most this share of their
+#: points' rows differ: one's bounds then bound the other's, and its solutions are tried there first (fl1400's two
+#: kinds of block of 221 holes differ by one unit in 8 rows, and have the same ``F`` at every ``k`` solved).
+TWIN_ROWS_SHARE = 0.1
 
 #: Canonical orders give up after this many individualisations (fl1400's blocks and the drilling board need 2;
 #: a group of many co-located points one per point), keeping the numbering given: equal groups then go unrecognised.
@@ -98,11 +103,26 @@ class _Values:
     solved: dict[int, GroupSolution]
     lower: np.ndarray  # k = 0 … number of sites
     ascended: set[int]  # the k whose own Lagrangian ascent has run (about as strong as the LP there)
+    matrix: np.ndarray  # the capped costs, points and sites in canonical order (what equal groups share)
+    weights: np.ndarray  # the points' weights in canonical order
+    is_fixed: np.ndarray  # which sites are fixed, in canonical order
+    twins: list[_Twin] = field(default_factory=list)  # near twins (see TWIN_ROWS_SHARE)
+    family: int = -1  # near twins share a family (the smallest index of the values in it)
+    rank: float = 0.0  # within a family, the one of least rank is solved first (see _link_twins)
 
     def value(self, k: int) -> float:
         """``F(k)`` where proven, else the best lower bound known."""
         solution = self.solved.get(k)
         return solution.value if solution is not None and solution.proven else self.lower[k]
+
+
+@dataclass
+class _Twin:
+    """A near twin's values, and how far below this group's ``F`` the twin's may lie: ``F_twin ≥ F − shortfall``,
+    with ``shortfall = Σᵢ wᵢ maxⱼ (this cost − twin cost)⁺`` over the canonical orders."""
+
+    values: _Values
+    shortfall: float
 
 
 @dataclass
@@ -164,6 +184,7 @@ def split_by_groups(cost: np.ndarray, weights: np.ndarray, p: int, fixed: np.nda
     point_group, site_group, n_groups = labels
     known: dict[bytes, _Values] = {}
     groups = [_make_group(cost, weights, fixed, point_group, site_group, g, known) for g in range(n_groups)]
+    _link_twins(list(known.values()))
     solves = 0
     best_sites, best = np.asarray(incumbent), upper
     allocation = list(np.bincount(site_group[incumbent], minlength=n_groups))
@@ -180,13 +201,16 @@ def split_by_groups(cost: np.ndarray, weights: np.ndarray, p: int, fixed: np.nda
                 break
             _ascend(group, k)
         if not unbounded:
-            unsolved = {}  # one per distinct group and k
+            unsolved = {}  # one per family of near twins and k: the one of least rank
             for g, (group, k) in enumerate(zip(groups, allocation)):
                 if not group.is_solved(k):
-                    unsolved.setdefault((group.key, k), (group.n_sites, g))
-            batch = [(groups[g], allocation[g]) for _, g in sorted(unsolved.values())[:workers]]
-            _solve_batch(batch, _share(deadline), solve_group, workers)
-            solves += len(batch)
+                    entry = (group.values.rank, group.n_sites, g)
+                    unsolved[group.values.family, k] = min(unsolved.get((group.values.family, k), entry), entry)
+            batch = [(groups[g], allocation[g]) for _, _, g in sorted(unsolved.values(), key=lambda e: e[1:])]
+            _solve_batch(batch[:workers], _share(deadline), solve_group, workers)
+            solves += len(batch[:workers])
+        for values in known.values():
+            _share_with_twins(values)
         bound, allocation = _allocation_bound(groups, p)
         if bound > threshold(best):
             return SplitOutcome(best_sites, best, bound, True, n_groups, solves, len(known))
@@ -229,7 +253,9 @@ def _make_group(cost, weights, fixed, point_group, site_group, g, known: dict[by
     group = _Group(points, sites, weights[points], local, local_fixed, site_order, key, known.get(key),
                    without_medians)
     if group.values is None:
-        group.values = known[key] = _Values({}, _first_bounds(group), set())
+        group.values = known[key] = _Values({}, _first_bounds(group), set(), local[np.ix_(point_order, site_order)],
+                                            weights[points][point_order], np.isin(site_order, local_fixed),
+                                            family=len(known))
         if len(sites) <= ENUMERATE_SITES or len(points) == 0:
             _enumerate(group)
     return group
@@ -292,6 +318,46 @@ def _individualise(colour: np.ndarray, member: int) -> np.ndarray:
     colour = 2 * colour + 1
     colour[member] -= 1
     return np.unique(colour, return_inverse=True)[1].astype(np.int64)
+
+
+def _link_twins(distinct: list[_Values]) -> None:
+    """Join the distinct groups that are near twins (:data:`TWIN_ROWS_SHARE`) into families; in each family the
+    one whose bounds carry over to the others with the least shortfall in all gets the least rank."""
+    for first, second in itertools.combinations(distinct, 2):
+        if first.matrix.shape != second.matrix.shape or first.matrix.size == 0 or \
+                not np.array_equal(first.weights, second.weights) or not np.array_equal(first.is_fixed, second.is_fixed):
+            continue
+        difference = first.matrix - second.matrix
+        if not np.isfinite(difference).all():
+            continue
+        if np.count_nonzero(np.abs(difference).max(axis=1)) > TWIN_ROWS_SHARE * len(difference):
+            continue
+        first.twins.append(_Twin(second, float(first.weights @ np.maximum(difference, 0.0).max(axis=1))))
+        second.twins.append(_Twin(first, float(second.weights @ np.maximum(-difference, 0.0).max(axis=1))))
+        family = min(first.family, second.family)
+        for values in distinct:
+            if values.family in (first.family, second.family):
+                values.family = family
+    for values in distinct:
+        values.rank = sum(twin.shortfall for twin in values.twins)
+
+
+def _share_with_twins(values: _Values) -> None:
+    """Carry a group's bounds over to its near twins, and its proven solutions where they prove the twin's ``F``."""
+    for twin in values.twins:
+        other = twin.values
+        other.lower[:] = np.maximum(other.lower, values.lower - twin.shortfall)
+        for k, solution in values.solved.items():
+            if not solution.proven or k in other.solved:
+                continue
+            bound = solution.bound - twin.shortfall
+            sites = solution.sites
+            if len(other.weights):
+                # the twin's solution is often optimal here too, or a few swaps from it
+                sites = interchange_pmedian(other.matrix, other.weights, sites, np.flatnonzero(other.is_fixed))
+            value = pmedian_cost(other.matrix, other.weights, sites) if len(other.weights) else 0.0
+            if value <= bound + 1e-9 * max(1.0, abs(value)):
+                other.solved[k] = GroupSolution(np.sort(sites), value, bound, True)
 
 
 def _first_bounds(group: _Group) -> np.ndarray:
