@@ -26,7 +26,7 @@ def brute_force(cost: np.ndarray, weights: np.ndarray, p: int, fixed=()) -> tupl
     return best[0], np.array(best[1], dtype=np.int64)
 
 
-def brute_group(cost, weights, k, fixed, deadline, threads):
+def brute_group(cost, weights, k, fixed, deadline, threads, known_bound):
     value, sites = brute_force(cost, weights, k, tuple(fixed))
     return GroupSolution(sites, value, value, True)
 
@@ -234,3 +234,24 @@ def test_a_twin_bound_never_exceeds_the_twin_optimum(seed):
         if k in values[1].solved:
             assert values[1].solved[k].value == pytest.approx(twin_optimum)
             assert weights @ b[:, values[1].solved[k].sites].min(axis=1) == pytest.approx(twin_optimum)
+
+
+def test_a_known_bound_is_trusted_and_a_valid_one_never_changes_the_optimum():
+    # a staggered grid that needs the branch-and-cut; a bound at or below the optimum leaves it as it is, and a
+    # bound above it (never passed by the groups, which pass proven bounds only) ends the search at the first
+    # solution that meets it: the search really stops there
+    block = np.array([(2 * x + (y % 2), 2 * y) for y in range(9) for x in range(11)], dtype=float)
+    cost = floor_distances(5 * block)
+    reference = PMedian.from_cost_matrix(cost, p=21).solve("highs", threads=1)
+    assert reference.status == "optimal" and reference.extra["method"] == "benders branch-and-cut"
+    assert reference.extra["heuristic_objective"] > reference.objective + 3
+    for known in (reference.objective, reference.objective - 5):
+        model = PMedian.from_cost_matrix(cost, p=21)
+        model.known_bound = known
+        result = model.solve("highs", threads=1)
+        assert result.status == "optimal" and result.objective == reference.objective
+    model = PMedian.from_cost_matrix(cost, p=21)
+    model.known_bound = reference.objective + 3
+    result = model.solve("highs", threads=1)
+    assert reference.objective < result.objective <= reference.objective + 3
+    assert result.extra["tree_nodes"] < reference.extra["tree_nodes"]

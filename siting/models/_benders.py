@@ -468,6 +468,7 @@ def branch_and_cut(
     plunge: bool | None = None,
     workers: int = WORKERS,
     second_worker_after_s: float = SECOND_WORKER_AFTER_S,
+    known_bound: float = -np.inf,
 ) -> BranchAndCut:
     """Branch-and-bound on the sites with the Benders master LP as the bound at every node: depth-first, with
     jumps to the waiting node of lowest bound when a dive ends and there are many medians (``plunge``).
@@ -540,6 +541,8 @@ def branch_and_cut(
         Whether a dive that ends may go on from the waiting node of lowest
         bound (see :data:`PLUNGE_SITES_PER_MEDIAN`); by default when there are
         at most that many sites per median.
+    known_bound : float
+        A lower bound known from elsewhere: the search ends as soon as the incumbent meets it.
 
     Returns
     -------
@@ -549,7 +552,7 @@ def branch_and_cut(
     search = _Search(cost, weights, costs, p, fixed, sites, threshold=threshold, deadline=deadline,
                      hand_over_gap=hand_over_gap, master_mip_s=master_mip_s, master_mip_after_s=master_mip_after_s,
                      strong_candidates=strong_candidates, plunge=plunge, workers=workers,
-                     second_worker_after_s=second_worker_after_s)
+                     second_worker_after_s=second_worker_after_s, known_bound=known_bound)
     master = _Master(costs, p, fixed, closed, search.best_sites, tolerance, multipliers)
     search.stacks[0].append((master.lower.copy(), master.upper.copy(), -np.inf, None))  # the root
     try:
@@ -581,7 +584,8 @@ class _Search:
     """
 
     def __init__(self, cost, weights, costs, p, fixed, sites, *, threshold, deadline, hand_over_gap, master_mip_s,
-                 master_mip_after_s, strong_candidates, plunge, workers, second_worker_after_s) -> None:
+                 master_mip_after_s, strong_candidates, plunge, workers, second_worker_after_s,
+                 known_bound=-np.inf) -> None:
         import threading
 
         self.cost, self.weights, self.costs, self.p, self.fixed = cost, weights, costs, p, fixed
@@ -606,8 +610,10 @@ class _Search:
         self.master_mip_at = self.second_worker_at = np.inf
         self.background: _BackgroundMasterMip | None = None
         self.helpers: list = []
-        self.over = False  # proven by the MIP, a worker failed, or worker 0 has ended
+        self.over = False  # proven by the MIP or the known bound, a worker failed, or worker 0 has ended
         self.by_master_mip = False
+        self.known_bound = known_bound
+        self.meets_known_bound = False
         self.handed_over: np.ndarray | None = None
         self.failure: BaseException | None = None
         n_sites = cost.shape[1]
@@ -623,6 +629,10 @@ class _Search:
         with self.cond:
             if value < self.best:
                 self.best, self.best_sites = value, np.asarray(sites, dtype=np.int64)
+                if self.limit() < self.known_bound:
+                    # nothing worth finding is left below the bound known from elsewhere
+                    self.meets_known_bound = self.over = True
+                    self.cond.notify_all()
 
     def _worth_polishing(self, value: float) -> bool:
         """A rounding better than the incumbent always; one near it while polishing has taken at most
@@ -845,9 +855,10 @@ class _Search:
     def outcome(self) -> BranchAndCut:
         waiting = [entry for stack in self.stacks for entry in stack]
         waiting += [parcel[0] for parcel in self.parcels if parcel is not None]
-        complete = self.by_master_mip or not waiting
+        complete = self.by_master_mip or self.meets_known_bound or not waiting
         if complete:
-            proven = self.best if self.by_master_mip else min(max(self.limit(), self.root_bound), self.best)
+            proven = self.best if self.by_master_mip else min(max(self.limit(), self.root_bound, self.known_bound),
+                                                               self.best)
             return BranchAndCut(sites=self.best_sites, objective=self.best, lower_bound=proven, complete=True,
                                 nodes=self.nodes, by_master_mip=self.by_master_mip, jumps=self.jumps,
                                 second_worker_nodes=sum(self.solved_by[1:]))

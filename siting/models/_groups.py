@@ -82,8 +82,9 @@ class GroupSolution:
     proven: bool
 
 
-#: ``solve_group(cost, weights, k, fixed, deadline, threads)``: the group's capped p-median, by the caller's model.
-GroupSolver = Callable[[np.ndarray, np.ndarray, int, np.ndarray, "float | None", int], GroupSolution]
+#: ``solve_group(cost, weights, k, fixed, deadline, threads, known_bound)``: the group's capped p-median, by the
+#: caller's model; ``known_bound`` is a lower bound already known (e.g. from a near twin), or ``-inf``.
+GroupSolver = Callable[[np.ndarray, np.ndarray, int, np.ndarray, "float | None", int, float], GroupSolution]
 
 
 @dataclass
@@ -204,14 +205,9 @@ def split_by_groups(cost: np.ndarray, weights: np.ndarray, p: int, fixed: np.nda
                 break
             _ascend(group, k)
         if not unbounded:
-            unsolved = {}  # one per family of near twins and k: the one of least rank
-            for g, (group, k) in enumerate(zip(groups, allocation)):
-                if not group.is_solved(k):
-                    entry = (group.values.rank, group.n_sites, g)
-                    unsolved[group.values.family, k] = min(unsolved.get((group.values.family, k), entry), entry)
-            batch = [(groups[g], allocation[g]) for _, _, g in sorted(unsolved.values(), key=lambda e: e[1:])]
-            _solve_batch(batch[:workers], _share(deadline), solve_group, workers)
-            solves += len(batch[:workers])
+            batch = _next_solves(groups, allocation, workers)
+            _solve_batch(batch, _share(deadline), solve_group, workers)
+            solves += len(batch)
         for values in known.values():
             _share_with_twins(values)
         bound, allocation = _allocation_bound(groups, p)
@@ -323,6 +319,22 @@ def _individualise(colour: np.ndarray, member: int) -> np.ndarray:
     return np.unique(colour, return_inverse=True)[1].astype(np.int64)
 
 
+def _next_solves(groups: list[_Group], allocation: list[int], workers: int) -> list[tuple[_Group, int]]:
+    """The exact solves to run next: for each ``k`` of the allocation not yet solved, once per family of near
+    twins, the member of least rank not solved there (whose bounds carry over best), smallest groups first."""
+    group_of = {}
+    for group in groups:
+        group_of.setdefault(id(group.values), group)
+    chosen = {}
+    for g, (group, k) in enumerate(zip(groups, allocation)):
+        if group.is_solved(k) or (group.values.family, k) in chosen:
+            continue
+        members = [group.values] + [twin.values for twin in group.values.twins]
+        values = min((v for v in members if k not in v.solved), key=lambda v: v.rank)
+        chosen[group.values.family, k] = (group.n_sites, g, group_of[id(values)])
+    return [(solver, allocation[g]) for _, g, solver in sorted(chosen.values(), key=lambda e: e[:2])[:workers]]
+
+
 def _link_twins(distinct: list[_Values]) -> None:
     """Join the distinct groups that are near twins (:data:`TWIN_ROWS_SHARE`) into families; in each family the
     one whose bounds carry over to the others with the least shortfall in all gets the least rank."""
@@ -412,7 +424,7 @@ def _solve_batch(batch: list[tuple[_Group, int]], deadline: float | None, solve_
 
 def _solve(group: _Group, k: int, deadline: float | None, solve_group: GroupSolver, *, threads: int) -> None:
     """``F(k)`` by the caller's solver, and the Lagrangian curve at its solution."""
-    solution = solve_group(group.cost, group.weights, k, group.fixed, deadline, threads)
+    solution = solve_group(group.cost, group.weights, k, group.fixed, deadline, threads, float(group.values.lower[k]))
     group.values.solved[k] = GroupSolution(group.canonical(solution.sites), solution.value, solution.bound,
                                            solution.proven)
     _add_curve(group, k, solution.sites, solution.bound)

@@ -131,6 +131,10 @@ class PMedian:
     #: p-medians).
     split_groups = True
 
+    #: A lower bound on the optimum known from elsewhere (set by the separated groups, from a near twin's optimum):
+    #: the search stops as soon as a solution meets it. Only our own searches (HiGHS, every pair finite) use it.
+    known_bound: float | None = None
+
     def __init__(self, cost: SparseCost, *, p: int, weights: np.ndarray, existing: np.ndarray) -> None:
         self.cost = cost
         self.p = int(p)
@@ -328,6 +332,8 @@ class PMedian:
             extra.update(lagrangian_bound=lower, lagrangian_iterations=reduction.iterations,
                          sites_closed=int(reduction.closed.sum()), sites_opened=int(reduction.opened.sum()),
                          lagrangian_time_s=round(time.perf_counter() - start - extra["heuristic_time_s"], 3))
+            if by_cuts and self.known_bound is not None:
+                lower = max(lower, self.known_bound)
             if lower > threshold(upper):
                 return self._finish(sites, work, "optimal", upper, upper if integral else lower, solver,
                                     0.0, 0.0, 0, 0, extra, start)
@@ -412,9 +418,10 @@ class PMedian:
         """Far-apart clusters: the p-median bounded (and often solved) cluster by cluster (see ``_groups``)."""
         deadline = None if time_limit_s is None else start + time_limit_s
 
-        def solve_group(cost, weights, k, fixed, group_deadline, group_threads):
+        def solve_group(cost, weights, k, fixed, group_deadline, group_threads, known_bound):
             group = PMedian(SparseCost.from_input(cost), p=k, weights=weights, existing=fixed)
             group.split_groups = False
+            group.known_bound = known_bound if np.isfinite(known_bound) else None
             left = None if group_deadline is None else max(0.0, group_deadline - time.perf_counter())
             result = group.solve("highs", time_limit_s=left, threads=group_threads)
             chosen = np.asarray(result.selected, dtype=np.int64)
@@ -460,7 +467,8 @@ class PMedian:
         tree = branch_and_cut(work, self.weights, reduction.sorted_costs, self.p, fixed, reduction.closed, sites,
                               threshold=threshold, deadline=deadline, multipliers=reduction.multipliers,
                               hand_over_gap=gap, workers=min(threads, 2),
-                              master_mip_s=MASTER_MIP_S if threads > 1 else 0.0)
+                              master_mip_s=MASTER_MIP_S if threads > 1 else 0.0,
+                              known_bound=-np.inf if self.known_bound is None else self.known_bound)
         if tree.handed_over and not hand_over:
             extra["root_lp_bound"] = tree.lower_bound
             outcome = self._split_groups(work, tree.sites, tree.objective, threshold, time_limit_s, start, threads,
