@@ -26,8 +26,8 @@ def brute_force(cost: np.ndarray, weights: np.ndarray, p: int, fixed=()) -> tupl
     return best[0], np.array(best[1], dtype=np.int64)
 
 
-def brute_group(cost, weights, k, fixed, deadline, threads, known_bound):
-    value, sites = brute_force(cost, weights, k, tuple(fixed))
+def brute_group(task):
+    value, sites = brute_force(task.cost, task.weights, task.k, tuple(task.fixed))
     return GroupSolution(sites, value, value, True)
 
 
@@ -186,9 +186,9 @@ def test_near_twins_prove_the_optimum_with_fewer_solves(monkeypatch):
     weights = np.ones(len(cost))
     calls = []
 
-    def counting(*args):
-        calls.append(args[2])
-        return brute_group(*args)
+    def counting(task):
+        calls.append(task.k)
+        return brute_group(task)
 
     def solves(p):
         calls.clear()
@@ -255,3 +255,36 @@ def test_a_known_bound_is_trusted_and_a_valid_one_never_changes_the_optimum():
     result = model.solve("highs", threads=1)
     assert reference.objective < result.objective <= reference.objective + 3
     assert result.extra["tree_nodes"] < reference.extra["tree_nodes"]
+
+
+def test_a_stopped_search_ends_at_once_unproven():
+    import threading
+
+    block = np.array([(2 * x + (y % 2), 2 * y) for y in range(9) for x in range(11)], dtype=float)
+    cost = floor_distances(5 * block)
+    model = PMedian.from_cost_matrix(cost, p=21)
+    model.stop = threading.Event()
+    model.stop.set()
+    result = model.solve("highs", threads=1)
+    reference = PMedian.from_cost_matrix(cost, p=21).solve("highs", threads=1)
+    assert result.status == "feasible" and result.extra["tree_nodes"] == 0
+    assert result.bound <= reference.objective <= result.objective
+
+
+def test_closing_the_solves_stops_a_running_group_solve():
+    # the programme is over while a group's solve runs: closing sets its stop, and the solve ends
+    from siting.models._groups import _make_group, _Solves
+
+    cost = clusters(3, sizes=(6, 5))
+    point_group, site_group, _ = find_groups(cost, 10.0)
+    group = _make_group(cost, np.ones(len(cost)), np.array([], dtype=np.int64), point_group, site_group, 0, {})
+    seen = []
+
+    def waits_for_stop(task):
+        seen.append(task.stop.wait(timeout=60))
+        return brute_group(task)
+
+    solves = _Solves(waits_for_stop, workers=2, deadline=None)
+    solves.start([(group, 2)])
+    solves.close()
+    assert seen == [True]

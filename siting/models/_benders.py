@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -469,6 +470,7 @@ def branch_and_cut(
     workers: int = WORKERS,
     second_worker_after_s: float = SECOND_WORKER_AFTER_S,
     known_bound: float = -np.inf,
+    stop: threading.Event | None = None,
 ) -> BranchAndCut:
     """Branch-and-bound on the sites with the Benders master LP as the bound at every node: depth-first, with
     jumps to the waiting node of lowest bound when a dive ends and there are many medians (``plunge``).
@@ -543,6 +545,8 @@ def branch_and_cut(
         at most that many sites per median.
     known_bound : float
         A lower bound known from elsewhere: the search ends as soon as the incumbent meets it.
+    stop : threading.Event, optional
+        Set from another thread to end the search as at the deadline (between two nodes).
 
     Returns
     -------
@@ -552,7 +556,7 @@ def branch_and_cut(
     search = _Search(cost, weights, costs, p, fixed, sites, threshold=threshold, deadline=deadline,
                      hand_over_gap=hand_over_gap, master_mip_s=master_mip_s, master_mip_after_s=master_mip_after_s,
                      strong_candidates=strong_candidates, plunge=plunge, workers=workers,
-                     second_worker_after_s=second_worker_after_s, known_bound=known_bound)
+                     second_worker_after_s=second_worker_after_s, known_bound=known_bound, stop=stop)
     master = _Master(costs, p, fixed, closed, search.best_sites, tolerance, multipliers)
     search.stacks[0].append((master.lower.copy(), master.upper.copy(), -np.inf, None))  # the root
     try:
@@ -585,9 +589,7 @@ class _Search:
 
     def __init__(self, cost, weights, costs, p, fixed, sites, *, threshold, deadline, hand_over_gap, master_mip_s,
                  master_mip_after_s, strong_candidates, plunge, workers, second_worker_after_s,
-                 known_bound=-np.inf) -> None:
-        import threading
-
+                 known_bound=-np.inf, stop=None) -> None:
         self.cost, self.weights, self.costs, self.p, self.fixed = cost, weights, costs, p, fixed
         self.threshold, self.deadline, self.hand_over_gap = threshold, deadline, hand_over_gap
         self.master_mip_s, self.master_mip_after_s = master_mip_s, master_mip_after_s
@@ -613,6 +615,7 @@ class _Search:
         self.over = False  # proven by the MIP or the known bound, a worker failed, or worker 0 has ended
         self.by_master_mip = False
         self.known_bound = known_bound
+        self.stop = stop
         self.meets_known_bound = False
         self.handed_over: np.ndarray | None = None
         self.failure: BaseException | None = None
@@ -671,7 +674,8 @@ class _Search:
             self.busy[worker] = False
             self.cond.notify_all()
             while True:
-                if self.over or (self.deadline is not None and time.perf_counter() > self.deadline):
+                if self.over or (self.deadline is not None and time.perf_counter() > self.deadline) or (
+                        self.stop is not None and self.stop.is_set()):
                     return None
                 own = self.stacks[worker]
                 twin = None
@@ -799,8 +803,6 @@ class _Search:
     def _watch(self, master: _Master) -> None:
         """Between worker 0's nodes: start HiGHS's MIP on the root's master and the second worker when due;
         take the MIP's better solutions and its proof."""
-        import threading
-
         now = time.perf_counter()
         if now >= self.master_mip_at:
             # our search is taking a while: HiGHS's branch-and-bound on the root's master beside it, once
@@ -986,8 +988,6 @@ class _BackgroundMasterMip:
     def __init__(self, master: _Master, lower: np.ndarray, upper: np.ndarray, cost: np.ndarray,
                  weights: np.ndarray, best: float, best_sites: np.ndarray, threshold: Callable[[float], float],
                  deadline: float) -> None:
-        import threading
-
         self.stop = threading.Event()
         self.lock = threading.Lock()
         self.best, self.best_sites = best, np.asarray(best_sites, dtype=np.int64)

@@ -21,8 +21,9 @@ smallest site values ``ρⱼ = Σᵢ min(0, wᵢcᵢⱼ − λᵢ)`` bounds ``F_
 every ``k`` at once, and ``F_g`` never rises with ``k``. The programme is
 solved again and again: where the minimising allocation rests on a ``k``
 without an ascent of its own, an ascent there; once it rests on such bounds
-only, exact solves, two groups at a time in threads; until it rests on exact
-values only. Groups equal up to the order of their points and sites are
+only, exact solves, two at a time in threads, a new one as soon as one ends
+(with nothing else to start, one that the runner-up allocation would need);
+until it rests on exact values only. Groups equal up to the order of their points and sites are
 solved once. Near twins, groups whose capped matrices differ in a few rows
 once put in canonical order, lend each other bounds
 (``F_B ≥ F_A − Σᵢ wᵢ maxⱼ (c^A_ij − c^B_ij)⁺``) and solutions (proven for
@@ -37,8 +38,9 @@ did not close; block by block, each is a small problem (docs/exact.md).
 from __future__ import annotations
 
 import itertools
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -82,9 +84,22 @@ class GroupSolution:
     proven: bool
 
 
-#: ``solve_group(cost, weights, k, fixed, deadline, threads, known_bound)``: the group's capped p-median, by the
-#: caller's model; ``known_bound`` is a lower bound already known (e.g. from a near twin), or ``-inf``.
-GroupSolver = Callable[[np.ndarray, np.ndarray, int, np.ndarray, "float | None", int, float], GroupSolution]
+@dataclass(frozen=True)
+class GroupTask:
+    """One exact solve of a group's capped p-median, for the caller's model."""
+
+    cost: np.ndarray  # points × sites, capped
+    weights: np.ndarray
+    k: int  # medians
+    fixed: np.ndarray  # sites open in every solution (positions within the group)
+    deadline: float | None  # ``time.perf_counter()`` value to stop at
+    threads: int
+    known_bound: float  # a lower bound already known (e.g. from a near twin), or ``-inf``: stop once met
+    stop: threading.Event  # set when the solve no longer matters: end it as at the deadline
+
+
+#: ``solve_group(task)``: the group's capped p-median, by the caller's model.
+GroupSolver = Callable[[GroupTask], GroupSolution]
 
 
 @dataclass
@@ -113,6 +128,7 @@ class _Values:
     twins: list[_Twin] = field(default_factory=list)  # near twins (see TWIN_ROWS_SHARE)
     family: int = -1  # near twins share a family (the smallest index of the values in it)
     rank: float = 0.0  # within a family, the one of least rank is solved first (see _link_twins)
+    owner: _Group | None = None  # one group with these values (to ascend or solve for all of them)
 
     def value(self, k: int) -> float:
         """``F(k)`` where proven, else the best lower bound known."""
@@ -189,30 +205,51 @@ def split_by_groups(cost: np.ndarray, weights: np.ndarray, p: int, fixed: np.nda
     known: dict[bytes, _Values] = {}
     groups = [_make_group(cost, weights, fixed, point_group, site_group, g, known) for g in range(n_groups)]
     _link_twins(list(known.values()))
-    solves = 0
-    best_sites, best = np.asarray(incumbent), upper
-    allocation = list(np.bincount(site_group[incumbent], minlength=n_groups))
+    solves = _Solves(solve_group, workers, deadline)
+    try:
+        return _programme(cost, weights, p, groups, list(np.bincount(site_group[incumbent], minlength=n_groups)),
+                          np.asarray(incumbent), upper, threshold, deadline, solves, len(known))
+    finally:
+        solves.close()
+
+
+def _programme(cost, weights, p, groups, allocation, best_sites, best, threshold, deadline, solves: _Solves,
+               distinct: int) -> SplitOutcome:
+    """Solve the allocation programme again and again (see the module's docstring) until it proves, or the
+    groups' optima make, a solution, or time runs out."""
+    n_groups = len(groups)
+    every_values = list({id(group.values): group.values for group in groups}.values())
     while True:
         if _past(deadline):
             return SplitOutcome(best_sites, best, min(_allocation_bound(groups, p)[0], best), False,
-                                n_groups, solves, len(known))
+                                n_groups, solves.started, distinct)
         # cheap bounds first, for every group the allocation needs: it often moves once they are known;
-        # then exact solves, up to `workers` at a time, the smallest groups first
-        unbounded = [(group, k) for group, k in zip(groups, allocation)
-                     if not group.is_solved(k) and k not in group.values.ascended]
-        for group, k in unbounded:
+        # then exact solves, up to `workers` at a time, the smallest groups first, a new one whenever one ends
+        unbounded = {}  # one per distinct group and k: the family member that stands in for it
+        for group, k in zip(groups, allocation):
+            stand_in = None if group.is_solved(k) else _stand_in(group, k)
+            if stand_in is not None and k not in stand_in.values.ascended and not solves.is_running(stand_in, k):
+                unbounded[id(stand_in.values), k] = (stand_in, k)
+        for group, k in unbounded.values():
             if _past(deadline):
                 break
             _ascend(group, k)
         if not unbounded:
-            batch = _next_solves(groups, allocation, workers)
-            _solve_batch(batch, _share(deadline), solve_group, workers)
-            solves += len(batch)
-        for values in known.values():
+            wanted = _next_solves(groups, allocation, solves)
+            if len(wanted) < solves.free():
+                # a worker would idle: start what the allocation would need next if these solves lifted it
+                pending = solves.pending() | {(group.values.family, k) for group, k in wanted}
+                runner_up, following = _allocation_bound(groups, p, excluded=pending)
+                if runner_up <= threshold(best):
+                    wanted += [(group, k) for group, k in _next_solves(groups, following, solves)
+                               if (group.values.family, k) not in pending]
+            solves.start(wanted)
+            solves.wait()
+        for values in every_values:
             _share_with_twins(values)
         bound, allocation = _allocation_bound(groups, p)
         if bound > threshold(best):
-            return SplitOutcome(best_sites, best, bound, True, n_groups, solves, len(known))
+            return SplitOutcome(best_sites, best, bound, True, n_groups, solves.started, distinct)
         if not all(group.is_solved(k) for group, k in zip(groups, allocation)):
             continue
         # the allocation rests on solved groups only: together they are a solution
@@ -221,7 +258,7 @@ def split_by_groups(cost: np.ndarray, weights: np.ndarray, p: int, fixed: np.nda
         if value < best:
             best_sites, best = sites, value
         bound = min(bound, best)
-        return SplitOutcome(best_sites, best, bound, bound > threshold(best), n_groups, solves, len(known))
+        return SplitOutcome(best_sites, best, bound, bound > threshold(best), n_groups, solves.started, distinct)
 
 
 def splits_into_groups(cost: np.ndarray, incumbent: np.ndarray) -> bool:
@@ -254,7 +291,7 @@ def _make_group(cost, weights, fixed, point_group, site_group, g, known: dict[by
     if group.values is None:
         group.values = known[key] = _Values({}, _first_bounds(group), set(), local[np.ix_(point_order, site_order)],
                                             weights[points][point_order], np.isin(site_order, local_fixed),
-                                            family=len(known))
+                                            family=len(known), owner=group)
         if len(sites) <= ENUMERATE_SITES or len(points) == 0:
             _enumerate(group)
     return group
@@ -319,20 +356,25 @@ def _individualise(colour: np.ndarray, member: int) -> np.ndarray:
     return np.unique(colour, return_inverse=True)[1].astype(np.int64)
 
 
-def _next_solves(groups: list[_Group], allocation: list[int], workers: int) -> list[tuple[_Group, int]]:
-    """The exact solves to run next: for each ``k`` of the allocation not yet solved, once per family of near
-    twins, the member of least rank not solved there (whose bounds carry over best), smallest groups first."""
-    group_of = {}
-    for group in groups:
-        group_of.setdefault(id(group.values), group)
+def _next_solves(groups: list[_Group], allocation: list[int], solves: _Solves) -> list[tuple[_Group, int]]:
+    """The exact solves to start next: for each ``k`` of the allocation not yet solved, once per family of near
+    twins, the member of least rank not solved there (whose bounds carry over best), smallest groups first;
+    none for a family and ``k`` being solved already."""
     chosen = {}
     for g, (group, k) in enumerate(zip(groups, allocation)):
         if group.is_solved(k) or (group.values.family, k) in chosen:
             continue
         members = [group.values] + [twin.values for twin in group.values.twins]
-        values = min((v for v in members if k not in v.solved), key=lambda v: v.rank)
-        chosen[group.values.family, k] = (group.n_sites, g, group_of[id(values)])
-    return [(solver, allocation[g]) for _, g, solver in sorted(chosen.values(), key=lambda e: e[:2])[:workers]]
+        running = any(solves.is_running(values.owner, k) for values in members)
+        chosen[group.values.family, k] = None if running else (group.n_sites, g, _stand_in(group, k))
+    return [(solver, allocation[g]) for _, g, solver in sorted(filter(None, chosen.values()), key=lambda e: e[:2])]
+
+
+def _stand_in(group: _Group, k: int) -> _Group:
+    """The group to ascend or solve at ``k`` for ``group``: of its family, the member of least rank not solved
+    there (whose bounds carry over to the others best)."""
+    members = [group.values] + [twin.values for twin in group.values.twins]
+    return min((values for values in members if k not in values.solved), key=lambda values: values.rank).owner
 
 
 def _link_twins(distinct: list[_Values]) -> None:
@@ -406,25 +448,64 @@ def _ascend(group: _Group, k: int) -> None:
     _add_curve(group, k, sites)
 
 
-def _solve_batch(batch: list[tuple[_Group, int]], deadline: float | None, solve_group: GroupSolver,
-                 workers: int) -> None:
-    """Solve each ``(group, k)``: side by side in threads of one worker each, or alone with all ``workers``.
+class _Solves:
+    """Exact group solves, up to ``workers`` at a time in threads; their results are taken in the caller's thread.
 
     Almost all of a group's solve is inside HiGHS, which releases the GIL: two solves on two cores take about
-    the time of one.
+    the time of one. A new solve starts as soon as one ends, rather than when a whole batch has (fl1400 at
+    p = 500: a block's solve at one ``k`` took 14 s beside one of 1 s at another). A solve alone, with none to
+    start beside it, gets every worker.
     """
-    if len(batch) <= 1:
-        for group, k in batch:
-            _solve(group, k, deadline, solve_group, threads=workers)
-        return
-    with ThreadPoolExecutor(len(batch)) as pool:
-        for running in [pool.submit(_solve, group, k, deadline, solve_group, threads=1) for group, k in batch]:
-            running.result()
+
+    def __init__(self, solve_group: GroupSolver, workers: int, deadline: float | None) -> None:
+        self.solve_group, self.workers, self.deadline = solve_group, workers, deadline
+        self.pool = ThreadPoolExecutor(workers) if workers > 1 else None
+        self.running: dict = {}  # future → (group, k, threads, stop)
+        self.started = 0
+
+    def is_running(self, group: _Group, k: int) -> bool:
+        return any(other.values is group.values and other_k == k for other, other_k, _, _ in self.running.values())
+
+    def free(self) -> int:
+        """Workers not busy."""
+        return self.workers - sum(threads for _, _, threads, _ in self.running.values())
+
+    def pending(self) -> set[tuple[int, int]]:
+        """(family, k) of the running solves."""
+        return {(group.values.family, k) for group, k, _, _ in self.running.values()}
+
+    def start(self, wanted: list[tuple[_Group, int]]) -> None:
+        """Start solves of ``wanted`` (not running yet) while workers are free."""
+        free = self.free()
+        alone = not self.running and len(wanted) == 1
+        for group, k in wanted[:free]:
+            task = GroupTask(group.cost, group.weights, k, group.fixed, _share(self.deadline),
+                             self.workers if alone else 1, float(group.values.lower[k]), threading.Event())
+            self.started += 1
+            if self.pool is None:
+                _take(group, k, self.solve_group(task))
+            else:
+                self.running[self.pool.submit(self.solve_group, task)] = (group, k, task.threads, task.stop)
+
+    def wait(self) -> None:
+        """Wait until a running solve ends, and take the results of those ended."""
+        if not self.running:
+            return
+        ended, _ = wait(self.running, return_when=FIRST_COMPLETED)
+        for future in ended:
+            group, k, _, _ = self.running.pop(future)
+            _take(group, k, future.result())
+
+    def close(self) -> None:
+        """Stop the running solves (the programme is over: they no longer matter) and end the threads."""
+        for _, _, _, stop in self.running.values():
+            stop.set()
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
 
 
-def _solve(group: _Group, k: int, deadline: float | None, solve_group: GroupSolver, *, threads: int) -> None:
-    """``F(k)`` by the caller's solver, and the Lagrangian curve at its solution."""
-    solution = solve_group(group.cost, group.weights, k, group.fixed, deadline, threads, float(group.values.lower[k]))
+def _take(group: _Group, k: int, solution: GroupSolution) -> None:
+    """A group's solve at ``k``: its solution, and the Lagrangian curve at it."""
     group.values.solved[k] = GroupSolution(group.canonical(solution.sites), solution.value, solution.bound,
                                            solution.proven)
     _add_curve(group, k, solution.sites, solution.bound)
@@ -464,8 +545,10 @@ def _lagrangian_curve(group: _Group, multipliers: np.ndarray) -> np.ndarray:
     return curve
 
 
-def _allocation_bound(groups: list[_Group], p: int) -> tuple[float, list[int]]:
-    """``min Σ_g V_g(k_g)`` over ``Σ k_g = p`` (``V`` = ``F`` where proven, else its bound), and the allocation."""
+def _allocation_bound(groups: list[_Group], p: int, excluded: set[tuple[int, int]] = frozenset()
+                      ) -> tuple[float, list[int]]:
+    """``min Σ_g V_g(k_g)`` over ``Σ k_g = p`` (``V`` = ``F`` where proven, else its bound), and the allocation;
+    no group of a family takes a ``k`` of ``excluded`` ((family, k) pairs)."""
     best = np.full(p + 1, np.inf)
     best[0] = 0.0
     choices = []
@@ -474,7 +557,7 @@ def _allocation_bound(groups: list[_Group], p: int) -> tuple[float, list[int]]:
         choice = np.zeros(p + 1, dtype=np.int64)
         for k in range(min(group.n_sites, p) + 1):
             value = group.value(k)
-            if value == np.inf:
+            if value == np.inf or (group.values.family, k) in excluded:
                 continue
             candidate = best[:p + 1 - k] + value
             better = candidate < following[k:]

@@ -25,6 +25,7 @@ vectorised steps, with the penalty tests above fixing more sites at each node
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -217,6 +218,7 @@ def tree_search(
     deadline: float | None = None,
     node_iterations: int = 30,
     sorted_costs: SortedCosts | None = None,
+    stop: threading.Event | None = None,
 ) -> TreeSearch:
     """Depth-first branch-and-bound with Lagrangian bounds: prove ``sites`` optimal or find better.
 
@@ -250,6 +252,8 @@ def tree_search(
         incomplete and its bound is the smallest bound of the open nodes.
     sorted_costs : SortedCosts, optional
         ``SortedCosts(weights[:, None] * cost)``, if already built.
+    stop : threading.Event, optional
+        Set from another thread to end the search as at the deadline.
 
     Returns
     -------
@@ -269,7 +273,7 @@ def tree_search(
     stack = [(root_fixed, np.zeros(n_columns, dtype=bool), multipliers.astype(float), -np.inf)]
     nodes = 0
     while stack:
-        if deadline is not None and time.perf_counter() > deadline:
+        if (deadline is not None and time.perf_counter() > deadline) or (stop is not None and stop.is_set()):
             break
         is_open, is_closed, lam, parent_bound = stack.pop()
         limit = threshold(best)

@@ -56,6 +56,7 @@ ones).
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 from typing import Any
 
@@ -73,7 +74,7 @@ from siting.models._base import (
     solve_problem,
 )
 from siting.models._geometry import cost_from_geodataframes
-from siting.models._groups import GroupSolution, split_by_groups, splits_into_groups
+from siting.models._groups import GroupSolution, GroupTask, split_by_groups, splits_into_groups
 from siting.models._heuristics import greedy_pmedian, interchange_pmedian, pmedian_cost
 from siting.models._base import OPTIMALITY_TOLERANCE
 from siting.models._benders import MASTER_MIP_S, branch_and_cut
@@ -134,6 +135,10 @@ class PMedian:
     #: A lower bound on the optimum known from elsewhere (set by the separated groups, from a near twin's optimum):
     #: the search stops as soon as a solution meets it. Only our own searches (HiGHS, every pair finite) use it.
     known_bound: float | None = None
+
+    #: Set from another thread to end the search as at the time limit (the separated groups stop a group's solve
+    #: that no longer matters). Only our own searches (HiGHS, every pair finite) look at it.
+    stop: threading.Event | None = None
 
     def __init__(self, cost: SparseCost, *, p: int, weights: np.ndarray, existing: np.ndarray) -> None:
         self.cost = cost
@@ -418,12 +423,12 @@ class PMedian:
         """Far-apart clusters: the p-median bounded (and often solved) cluster by cluster (see ``_groups``)."""
         deadline = None if time_limit_s is None else start + time_limit_s
 
-        def solve_group(cost, weights, k, fixed, group_deadline, group_threads, known_bound):
-            group = PMedian(SparseCost.from_input(cost), p=k, weights=weights, existing=fixed)
-            group.split_groups = False
-            group.known_bound = known_bound if np.isfinite(known_bound) else None
-            left = None if group_deadline is None else max(0.0, group_deadline - time.perf_counter())
-            result = group.solve("highs", time_limit_s=left, threads=group_threads)
+        def solve_group(task: GroupTask) -> GroupSolution:
+            group = PMedian(SparseCost.from_input(task.cost), p=task.k, weights=task.weights, existing=task.fixed)
+            group.split_groups, group.stop = False, task.stop
+            group.known_bound = task.known_bound if np.isfinite(task.known_bound) else None
+            left = None if task.deadline is None else max(0.0, task.deadline - time.perf_counter())
+            result = group.solve("highs", time_limit_s=left, threads=task.threads)
             chosen = np.asarray(result.selected, dtype=np.int64)
             bound = -np.inf if result.bound is None else float(result.bound)
             return GroupSolution(chosen, float(result.objective), bound, result.status == "optimal")
@@ -444,7 +449,8 @@ class PMedian:
         fixed = np.union1d(self.existing, np.flatnonzero(reduction.opened)).astype(np.int64)
         t0 = time.perf_counter()
         tree = tree_search(work, self.weights, self.p, fixed, reduction.closed, sites, reduction.multipliers,
-                           threshold=threshold, deadline=deadline, sorted_costs=reduction.sorted_costs)
+                           threshold=threshold, deadline=deadline, sorted_costs=reduction.sorted_costs,
+                           stop=self.stop)
         tree_time_s = time.perf_counter() - t0
         extra.update(method="lagrangian tree search", tree_nodes=tree.nodes, tree_time_s=round(tree_time_s, 3))
         # no MIP solver ran: say so rather than name the one asked for
@@ -468,7 +474,8 @@ class PMedian:
                               threshold=threshold, deadline=deadline, multipliers=reduction.multipliers,
                               hand_over_gap=gap, workers=min(threads, 2),
                               master_mip_s=MASTER_MIP_S if threads > 1 else 0.0,
-                              known_bound=-np.inf if self.known_bound is None else self.known_bound)
+                              known_bound=-np.inf if self.known_bound is None else self.known_bound,
+                              stop=self.stop)
         if tree.handed_over and not hand_over:
             extra["root_lp_bound"] = tree.lower_bound
             outcome = self._split_groups(work, tree.sites, tree.objective, threshold, time_limit_s, start, threads,
