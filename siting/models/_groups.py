@@ -23,16 +23,17 @@ solved again and again: where the minimising allocation rests on a ``k``
 without an ascent of its own, an ascent there; once it rests on such bounds
 only, exact solves, two at a time in threads, a new one as soon as one ends
 (with nothing else to start, one that the runner-up allocation would need);
-until it rests on exact values only. Groups equal up to the order of their points and sites are
-solved once. Near twins, groups whose capped matrices differ in a few rows
-once put in canonical order, lend each other bounds
+until it rests on exact values only. Groups equal up to the order of their
+points and sites are solved once. Near twins, groups whose capped matrices
+differ in a few rows once put in canonical order, lend each other bounds
 (``F_B ≥ F_A − Σᵢ wᵢ maxⱼ (c^A_ij − c^B_ij)⁺``) and solutions (proven for
 ``B`` where they reach that bound), so one of a family is solved first.
 
 A monolithic branch-and-bound multiplies the groups' own integrality gaps:
 TSPLIB fl1400 (holes of circuit boards, four blocks of 221 in two pairs of
-equal ones, the pairs near twins: one unit apart in 8 rows) at p = 300 has a root gap of 25 units, which thousands of nodes
-did not close; block by block, each is a small problem (docs/exact.md).
+equal ones, the pairs near twins: one unit apart in 8 rows) at p = 300 has a
+root gap of 25 units, which thousands of nodes did not close; block by block,
+each is a small problem (docs/exact.md).
 """
 
 from __future__ import annotations
@@ -143,6 +144,7 @@ class _Twin:
 
     values: _Values
     shortfall: float
+    tried: set[int] = field(default_factory=set)  # the k whose solution has been tried on the twin
 
 
 @dataclass
@@ -405,8 +407,9 @@ def _share_with_twins(values: _Values) -> None:
         other = twin.values
         other.lower[:] = np.maximum(other.lower, values.lower - twin.shortfall)
         for k, solution in values.solved.items():
-            if not solution.proven or k in other.solved:
+            if not solution.proven or k in other.solved or k in twin.tried:
                 continue
+            twin.tried.add(k)
             bound = solution.bound - twin.shortfall
             sites = solution.sites
             if len(other.weights):
