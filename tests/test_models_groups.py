@@ -79,7 +79,10 @@ def test_existing_sites_stay_open_and_count_in_their_group():
     assert set(fixed) <= set(outcome.sites.tolist())
 
 
-def test_out_of_time_the_bound_stays_below_the_optimum():
+@pytest.mark.filterwarnings("error")  # a programme stopped before any bound is known warns of nothing
+@pytest.mark.parametrize("enumerate_sites", [10, 0])
+def test_out_of_time_the_bound_stays_below_the_optimum(enumerate_sites, monkeypatch):
+    monkeypatch.setattr("siting.models._groups.ENUMERATE_SITES", enumerate_sites)
     cost = clusters(6)
     weights = np.ones(len(cost))
     whole = PMedian.from_cost_matrix(cost, p=8)

@@ -562,7 +562,8 @@ def _allocation_bound(groups: list[_Group], p: int, excluded: set[tuple[int, int
             value = group.value(k)
             if value == np.inf or (group.values.family, k) in excluded:
                 continue
-            candidate = best[:p + 1 - k] + value
+            with np.errstate(invalid="ignore"):  # no bound yet (-inf) after an impossible prefix (inf): not taken
+                candidate = best[:p + 1 - k] + value
             better = candidate < following[k:]
             following[k:][better] = candidate[better]
             choice[k:][better] = k
