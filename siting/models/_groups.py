@@ -136,6 +136,10 @@ class _Values:
         solution = self.solved.get(k)
         return solution.value if solution is not None and solution.proven else self.lower[k]
 
+    def with_twins(self) -> list[_Values]:
+        """These values and their near twins'."""
+        return [self] + [twin.values for twin in self.twins]
+
 
 @dataclass
 class _Twin:
@@ -206,31 +210,32 @@ def split_by_groups(cost: np.ndarray, weights: np.ndarray, p: int, fixed: np.nda
     point_group, site_group, n_groups = labels
     known: dict[bytes, _Values] = {}
     groups = [_make_group(cost, weights, fixed, point_group, site_group, g, known) for g in range(n_groups)]
-    _link_twins(list(known.values()))
+    distinct = list(known.values())
+    _link_twins(distinct)
     solves = _Solves(solve_group, workers, deadline)
     try:
-        return _programme(cost, weights, p, groups, list(np.bincount(site_group[incumbent], minlength=n_groups)),
-                          np.asarray(incumbent), upper, threshold, deadline, solves, len(known))
+        return _programme(cost, weights, p, groups, distinct,
+                          list(np.bincount(site_group[incumbent], minlength=n_groups)), np.asarray(incumbent), upper,
+                          threshold, deadline, solves)
     finally:
         solves.close()
 
 
-def _programme(cost, weights, p, groups, allocation, best_sites, best, threshold, deadline, solves: _Solves,
-               distinct: int) -> SplitOutcome:
+def _programme(cost, weights, p, groups: list[_Group], distinct: list[_Values], allocation, best_sites, best,
+               threshold, deadline, solves: _Solves) -> SplitOutcome:
     """Solve the allocation programme again and again (see the module's docstring) until it proves, or the
-    groups' optima make, a solution, or time runs out."""
-    n_groups = len(groups)
-    every_values = list({id(group.values): group.values for group in groups}.values())
+    groups' optima make, a solution, or time runs out. ``distinct``: the groups' values, once each."""
+    n_groups, n_distinct = len(groups), len(distinct)
     while True:
         if _past(deadline):
             return SplitOutcome(best_sites, best, min(_allocation_bound(groups, p)[0], best), False,
-                                n_groups, solves.started, distinct)
+                                n_groups, solves.started, n_distinct)
         # cheap bounds first, for every group the allocation needs: it often moves once they are known;
         # then exact solves, up to `workers` at a time, the smallest groups first, a new one whenever one ends
         unbounded = {}  # one per distinct group and k: the family member that stands in for it
         for group, k in zip(groups, allocation):
             stand_in = None if group.is_solved(k) else _stand_in(group, k)
-            if stand_in is not None and k not in stand_in.values.ascended and not solves.is_running(stand_in, k):
+            if stand_in is not None and k not in stand_in.values.ascended and not solves.is_running(stand_in.values, k):
                 unbounded[id(stand_in.values), k] = (stand_in, k)
         for group, k in unbounded.values():
             if _past(deadline):
@@ -247,11 +252,11 @@ def _programme(cost, weights, p, groups, allocation, best_sites, best, threshold
                                if (group.values.family, k) not in pending]
             solves.start(wanted)
             solves.wait()
-        for values in every_values:
+        for values in distinct:
             _share_with_twins(values)
         bound, allocation = _allocation_bound(groups, p)
         if bound > threshold(best):
-            return SplitOutcome(best_sites, best, bound, True, n_groups, solves.started, distinct)
+            return SplitOutcome(best_sites, best, bound, True, n_groups, solves.started, n_distinct)
         if not all(group.is_solved(k) for group, k in zip(groups, allocation)):
             continue
         # the allocation rests on solved groups only: together they are a solution
@@ -260,7 +265,7 @@ def _programme(cost, weights, p, groups, allocation, best_sites, best, threshold
         if value < best:
             best_sites, best = sites, value
         bound = min(bound, best)
-        return SplitOutcome(best_sites, best, bound, bound > threshold(best), n_groups, solves.started, distinct)
+        return SplitOutcome(best_sites, best, bound, bound > threshold(best), n_groups, solves.started, n_distinct)
 
 
 def splits_into_groups(cost: np.ndarray, incumbent: np.ndarray) -> bool:
@@ -366,8 +371,7 @@ def _next_solves(groups: list[_Group], allocation: list[int], solves: _Solves) -
     for g, (group, k) in enumerate(zip(groups, allocation)):
         if group.is_solved(k) or (group.values.family, k) in chosen:
             continue
-        members = [group.values] + [twin.values for twin in group.values.twins]
-        running = any(solves.is_running(values.owner, k) for values in members)
+        running = any(solves.is_running(values, k) for values in group.values.with_twins())
         chosen[group.values.family, k] = None if running else (group.n_sites, g, _stand_in(group, k))
     return [(solver, allocation[g]) for _, g, solver in sorted(filter(None, chosen.values()), key=lambda e: e[:2])]
 
@@ -375,16 +379,17 @@ def _next_solves(groups: list[_Group], allocation: list[int], solves: _Solves) -
 def _stand_in(group: _Group, k: int) -> _Group:
     """The group to ascend or solve at ``k`` for ``group``: of its family, the member of least rank not solved
     there (whose bounds carry over to the others best)."""
-    members = [group.values] + [twin.values for twin in group.values.twins]
-    return min((values for values in members if k not in values.solved), key=lambda values: values.rank).owner
+    unsolved = [values for values in group.values.with_twins() if k not in values.solved]
+    return min(unsolved, key=lambda values: values.rank).owner
 
 
 def _link_twins(distinct: list[_Values]) -> None:
     """Join the distinct groups that are near twins (:data:`TWIN_ROWS_SHARE`) into families; in each family the
     one whose bounds carry over to the others with the least shortfall in all gets the least rank."""
     for first, second in itertools.combinations(distinct, 2):
-        if first.matrix.shape != second.matrix.shape or first.matrix.size == 0 or \
-                not np.array_equal(first.weights, second.weights) or not np.array_equal(first.is_fixed, second.is_fixed):
+        same_shape = first.matrix.shape == second.matrix.shape and first.matrix.size > 0
+        if not (same_shape and np.array_equal(first.weights, second.weights)
+                and np.array_equal(first.is_fixed, second.is_fixed)):
             continue
         difference = first.matrix - second.matrix
         if not np.isfinite(difference).all():
@@ -411,11 +416,10 @@ def _share_with_twins(values: _Values) -> None:
                 continue
             twin.tried.add(k)
             bound = solution.bound - twin.shortfall
-            sites = solution.sites
-            if len(other.weights):
-                # the twin's solution is often optimal here too, or a few swaps from it
-                sites = interchange_pmedian(other.matrix, other.weights, sites, np.flatnonzero(other.is_fixed))
-            value = pmedian_cost(other.matrix, other.weights, sites) if len(other.weights) else 0.0
+            # the twin's solution is often optimal here too, or a few swaps from it (twins have points: see
+            # _link_twins)
+            sites = interchange_pmedian(other.matrix, other.weights, solution.sites, np.flatnonzero(other.is_fixed))
+            value = pmedian_cost(other.matrix, other.weights, sites)
             if value <= bound + 1e-9 * max(1.0, abs(value)):
                 other.solved[k] = GroupSolution(np.sort(sites), value, bound, True)
 
@@ -466,8 +470,9 @@ class _Solves:
         self.running: dict = {}  # future → (group, k, threads, stop)
         self.started = 0
 
-    def is_running(self, group: _Group, k: int) -> bool:
-        return any(other.values is group.values and other_k == k for other, other_k, _, _ in self.running.values())
+    def is_running(self, values: _Values, k: int) -> bool:
+        """Whether a solve of a group with these values at ``k`` is running."""
+        return any(group.values is values and running_k == k for group, running_k, _, _ in self.running.values())
 
     def free(self) -> int:
         """Workers not busy."""

@@ -134,7 +134,7 @@ class PMedian:
 
     #: A lower bound on the optimum known from elsewhere (set by the separated groups, from a near twin's optimum):
     #: the search stops as soon as a solution meets it. Only our own searches (HiGHS, every pair finite) use it.
-    known_bound: float | None = None
+    known_bound: float = -np.inf
 
     #: Set from another thread to end the search as at the time limit (the separated groups stop a group's solve
     #: that no longer matters). Only our own searches (HiGHS, every pair finite) look at it.
@@ -337,7 +337,7 @@ class PMedian:
             extra.update(lagrangian_bound=lower, lagrangian_iterations=reduction.iterations,
                          sites_closed=int(reduction.closed.sum()), sites_opened=int(reduction.opened.sum()),
                          lagrangian_time_s=round(time.perf_counter() - start - extra["heuristic_time_s"], 3))
-            if by_cuts and self.known_bound is not None:
+            if by_cuts:
                 lower = max(lower, self.known_bound)
             if lower > threshold(upper):
                 return self._finish(sites, work, "optimal", upper, upper if integral else lower, solver,
@@ -425,8 +425,7 @@ class PMedian:
 
         def solve_group(task: GroupTask) -> GroupSolution:
             group = PMedian(SparseCost.from_input(task.cost), p=task.k, weights=task.weights, existing=task.fixed)
-            group.split_groups, group.stop = False, task.stop
-            group.known_bound = task.known_bound if np.isfinite(task.known_bound) else None
+            group.split_groups, group.stop, group.known_bound = False, task.stop, task.known_bound
             left = None if task.deadline is None else max(0.0, task.deadline - time.perf_counter())
             result = group.solve("highs", time_limit_s=left, threads=task.threads)
             chosen = np.asarray(result.selected, dtype=np.int64)
@@ -474,7 +473,7 @@ class PMedian:
                               threshold=threshold, deadline=deadline, multipliers=reduction.multipliers,
                               hand_over_gap=gap, workers=min(threads, 2),
                               master_mip_s=MASTER_MIP_S if threads > 1 else 0.0,
-                              known_bound=-np.inf if self.known_bound is None else self.known_bound,
+                              known_bound=self.known_bound,
                               stop=self.stop)
         if tree.handed_over and not hand_over:
             extra["root_lp_bound"] = tree.lower_bound
