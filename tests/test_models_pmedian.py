@@ -667,6 +667,39 @@ def test_purging_slack_cuts_keeps_the_lp_and_every_saved_basis():
     assert len(demand) >= master.highs.getNumRow() - 1 and np.all(demand < n)
 
 
+
+def test_a_node_lp_stops_once_its_bound_passes_the_limit():
+    # HiGHS's objective bound: a child LP whose optimum lies above the limit stops early with a value above the
+    # limit and at most its optimum; with the limit above the optimum it ends at the optimum; strong
+    # branching's probe counts a child stopped so as proven above the limit
+    cost = _grid_costs(8, 6, 3)
+    master, root = _root_master(cost, 6, np.arange(6))
+    saved = master.basis()
+    _, y, _, _ = master.solve()
+    lower, upper = master.lower.copy(), master.upper.copy()
+    children = []
+    for site in np.flatnonzero(y < 1 - 1e-6):  # opening a site not open in the LP raises its value
+        opened = lower.copy()
+        opened[site] = 1.0
+        master.set_site_bounds(opened, upper)
+        master.restore(saved)
+        children.append((master.solve()[0], opened))
+    optimum, opened = max(children, key=lambda child: child[0])
+    assert optimum > root + 1.0
+    limit = (root + optimum) / 2
+    master.set_site_bounds(opened, upper)
+    master.restore(saved)
+    value = master.solve(limit=limit)[0]
+    assert limit < value <= optimum + 1e-6
+    master.restore(saved)
+    assert master.solve(limit=optimum + 1.0)[0] == pytest.approx(optimum)
+    master.restore(saved)
+    value, proven = master.probe(opened, upper, 10**6, None, limit)
+    assert proven and limit < value <= optimum + 1e-6
+    master.restore(saved)
+    value, proven = master.probe(opened, upper, 10**6, None)
+    assert proven and value == pytest.approx(optimum)
+
 def test_the_background_master_mip_stops_when_our_search_ends():
     from siting.models._benders import _BackgroundMasterMip
 

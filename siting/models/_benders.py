@@ -156,6 +156,7 @@ class _Master:
         self.highs = highs
         self.infeasible = highspy.HighsModelStatus.kInfeasible
         self.optimal = highspy.HighsModelStatus.kOptimal
+        self.over_limit = highspy.HighsModelStatus.kObjectiveBound
         self.site_columns = np.arange(n_sites, dtype=np.int32)
         self.cut_demand: list[np.ndarray] = []  # the cuts in the LP, in row order (after Σ y = p)
         self.cut_level: list[np.ndarray] = []
@@ -273,13 +274,17 @@ class _Master:
     def set_site_bounds(self, lower: np.ndarray, upper: np.ndarray) -> None:
         self.highs.changeColsBounds(self.n_sites, self.site_columns, lower, upper)
 
-    def solve(self, deadline: float | None = None):
+    def solve(self, deadline: float | None = None, limit: float = np.inf):
         """One LP: (value, y, θ, reduced costs of y); None when the node's bounds admit no solution, and
         :data:`OUT_OF_TIME` when HiGHS stopped at the deadline.
 
+        The dual simplex stops as soon as its objective, a bound on the LP's value, exceeds ``limit`` (HiGHS's
+        ``objective_bound``, checked on the unperturbed costs): the value is then above ``limit`` and ``y``,
+        ``θ`` and the reduced costs are those of that basis, not the LP's optimum.
         An LP that runs past :data:`LP_RESTART_S` from the current basis is restarted from scratch once
         (uniform-1500 at p = 50: one LP from a restored basis ran for minutes).
         """
+        self.highs.setOptionValue("objective_bound", float(limit))
         for attempt in range(2):
             remaining = np.inf if deadline is None else max(deadline - time.perf_counter(), 0.01)
             cap = min(remaining, LP_RESTART_S) if attempt == 0 else remaining
@@ -289,7 +294,7 @@ class _Master:
             status = self.highs.getModelStatus()
             if status == self.infeasible:
                 return None
-            if status == self.optimal:
+            if status == self.optimal or status == self.over_limit:
                 break
             if cap >= remaining:
                 return OUT_OF_TIME
@@ -299,11 +304,15 @@ class _Master:
         columns = np.asarray(solution.col_value)
         reduced = np.asarray(solution.col_dual)[:self.n_sites]
         value = float(self.highs.getInfo().objective_function_value)
+        if status == self.over_limit:
+            value = max(value, float(np.nextafter(limit, np.inf)))
         return value, columns[:self.n_sites], columns[self.n_sites:], reduced
 
-    def probe(self, lower: np.ndarray, upper: np.ndarray, iterations: int, deadline: float | None):
+    def probe(self, lower: np.ndarray, upper: np.ndarray, iterations: int, deadline: float | None,
+              limit: float = np.inf):
         """The LP value with these site bounds after at most ``iterations`` dual simplex iterations, and whether
-        it is the LP's optimum; (inf, True) when infeasible. The caller restores bounds and basis.
+        it is the LP's optimum or proven above ``limit``; (inf, True) when infeasible. The caller restores
+        bounds and basis.
 
         From a basis optimal for other bounds on ``y`` the dual simplex stays dual feasible, so a value cut
         short is the objective of a dual feasible basis: an estimate of the child's bound, used for ranking only.
@@ -312,12 +321,16 @@ class _Master:
         remaining = np.inf if deadline is None else max(deadline - time.perf_counter(), 0.01)
         self.highs.setOptionValue("time_limit", self.highs.getRunTime() + min(remaining, LP_RESTART_S))
         self.highs.setOptionValue("simplex_iteration_limit", int(iterations))
+        self.highs.setOptionValue("objective_bound", float(limit))
         self.highs.run()
         self.highs.setOptionValue("simplex_iteration_limit", 2**31 - 1)
         status = self.highs.getModelStatus()
         if status == self.infeasible:
             return np.inf, True
-        return float(self.highs.getInfo().objective_function_value), status == self.optimal
+        value = float(self.highs.getInfo().objective_function_value)
+        if status == self.over_limit:
+            return max(value, float(np.nextafter(limit, np.inf))), True
+        return value, status == self.optimal
 
     def multipliers(self) -> np.ndarray:
         """λ_i = Σ_D μ_iD · D from the cut duals of the last LP (Beasley's multipliers at the LP bound)."""
@@ -1036,7 +1049,7 @@ def _solve_node(master: _Master, limit: float, deadline: float | None, *, patien
     """
     history: list[float] = []
     while True:
-        outcome = master.solve(deadline)
+        outcome = master.solve(deadline, limit)
         if outcome is None:
             return None
         if outcome is OUT_OF_TIME:
@@ -1109,7 +1122,7 @@ def _choose_branching_site(master: _Master, y: np.ndarray, fractional: np.ndarra
                     child_upper[site] = 0.0
                 else:
                     child_lower[site] = 1.0
-                value, proven = master.probe(child_lower, child_upper, STRONG_ITERATIONS, deadline)
+                value, proven = master.probe(child_lower, child_upper, STRONG_ITERATIONS, deadline, limit)
                 master.restore(basis)
                 gain = max(min(value, limit) - bound, 0.0)
                 pseudo.record(site, direction, gain, moved[direction, index])
