@@ -303,10 +303,7 @@ class _Master:
         self.row_dual = np.asarray(solution.row_dual)
         columns = np.asarray(solution.col_value)
         reduced = np.asarray(solution.col_dual)[:self.n_sites]
-        value = float(self.highs.getInfo().objective_function_value)
-        if status == self.over_limit:
-            value = max(value, float(np.nextafter(limit, np.inf)))
-        return value, columns[:self.n_sites], columns[self.n_sites:], reduced
+        return self._value(status, limit), columns[:self.n_sites], columns[self.n_sites:], reduced
 
     def probe(self, lower: np.ndarray, upper: np.ndarray, iterations: int, deadline: float | None,
               limit: float = np.inf):
@@ -327,10 +324,13 @@ class _Master:
         status = self.highs.getModelStatus()
         if status == self.infeasible:
             return np.inf, True
+        return self._value(status, limit), status == self.optimal or status == self.over_limit
+
+    def _value(self, status, limit: float) -> float:
+        """The last LP's objective; when HiGHS stopped at ``limit`` (its objective bound), above ``limit`` even
+        if rounding put the reported value at it, so that the caller's ``value > limit`` agrees with HiGHS."""
         value = float(self.highs.getInfo().objective_function_value)
-        if status == self.over_limit:
-            return max(value, float(np.nextafter(limit, np.inf))), True
-        return value, status == self.optimal
+        return max(value, float(np.nextafter(limit, np.inf))) if status == self.over_limit else value
 
     def multipliers(self) -> np.ndarray:
         """λ_i = Σ_D μ_iD · D from the cut duals of the last LP (Beasley's multipliers at the LP bound)."""
