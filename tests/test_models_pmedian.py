@@ -746,3 +746,89 @@ def test_solution_cost_from_sorted_rows_matches_the_dense_cost():
         sites = np.sort(rng.choice(n_sites, size=p, replace=False))
         found = _solution_cost(costs.value.reshape(n_demand, n_sites), costs.site.reshape(n_demand, n_sites), sites)
         assert found == pytest.approx(float(weights @ cost[:, sites].min(axis=1)), rel=1e-12)
+
+
+def _square_grid_images(sites: np.ndarray, side: int) -> list[np.ndarray]:
+    """The eight images of a set of nodes of ``_grid_costs(side, side)`` under the square's symmetries."""
+    col, row = sites % side, sites // side
+    last = side - 1
+    images = []
+    for c, r in ((col, row), (last - col, row), (col, last - row), (last - col, last - row)):
+        images += [r * side + c, c * side + r]  # and mirrored in the diagonal
+    return images
+
+
+def test_highs_cuts_hold_for_every_optimum_and_lift_the_root_bound():
+    # HiGHS's cuts on the root's master (cutoff at the limit, no symmetry handling) must hold for every solution
+    # costing at most the limit: here every optimum of a square grid's p-median found by mirroring one; added to
+    # the master they lift its LP bound, and HiGHS's own bound lies between the LP bound and the optimum
+    from siting.models._benders import _highs_cut_pool
+
+    cost = _grid_costs(6, 6)
+    p = 7
+    optimum = textbook_optimum(cost, p)
+    master, root = _root_master(cost, p, np.arange(p))
+    cuts, highs_bound = _highs_cut_pool(master, master.lower, master.upper, optimum, None)
+    assert cuts is not None and len(cuts.lower) > 0
+    assert root + 1.0 < highs_bound <= optimum + 1e-6
+    matrix = np.zeros((len(cuts.lower), 2 * len(cost)))
+    for row in range(len(cuts.lower)):
+        span = slice(cuts.start[row], cuts.start[row + 1])
+        matrix[row, cuts.index[span]] = cuts.value[span]
+    best = np.asarray(PMedian.from_cost_matrix(cost, p=p).solve("highs").selected)
+    optima = {tuple(sorted(image)) for image in _square_grid_images(best, 6)}
+    assert len(optima) > 1
+    for sites in optima:
+        sites = np.asarray(sites)
+        y = np.zeros(len(cost))
+        y[sites] = 1.0
+        theta = cost[:, sites].min(axis=1)
+        assert theta.sum() == pytest.approx(optimum)
+        activity = matrix @ np.r_[y, theta]
+        assert np.all(activity >= cuts.lower - 1e-6) and np.all(activity <= cuts.upper + 1e-6)
+    master.add_highs_cuts(cuts)
+    while True:
+        bound, y, theta, _ = master.solve()
+        if not master.add_violated(y, theta):
+            break
+    assert root + 1.0 < bound <= optimum + 1e-6
+    # HiGHS's cuts stay in the LP when slack cuts are purged, and Benders cuts alone go to a new MIP
+    master.purge_slack([])
+    assert master.highs.getNumRow() >= 1 + len(cuts.lower)
+    demand, _ = master.every_cut()
+    assert np.all(demand >= 0)
+
+
+def test_highs_cuts_at_the_root_keep_the_branch_and_cut_exact():
+    # with and without HiGHS's cuts at the root, the branch-and-cut proves the textbook model's optimum on grids
+    # whose LP bound lies below it; the cuts come into play on some of them
+    from siting.models._benders import branch_and_cut
+    from siting.models._sorted import SortedCosts
+
+    added = 0
+    for side_x, side_y, repeated, p in ((6, 6, 0, 7), (6, 6, 0, 8), (9, 5, 0, 9), (8, 6, 3, 9)):
+        cost = _grid_costs(side_x, side_y, repeated)
+        n = len(cost)
+        weights = np.ones(n)
+        optimum = textbook_optimum(cost, p)
+        for rounds in (0, 8):
+            result = branch_and_cut(cost, weights, SortedCosts(cost), p, np.array([], dtype=np.int64),
+                                    np.zeros(n, dtype=bool), np.arange(p), threshold=lambda o: o - 1 + 1e-6,
+                                    master_mip_s=0.0, highs_cut_rounds=rounds)
+            assert result.complete and result.objective == pytest.approx(optimum)
+            assert result.lower_bound <= result.objective + 1e-9
+            assert rounds > 0 or result.highs_cuts == 0
+            added += result.highs_cuts
+    assert added > 0
+
+
+def test_many_medians_on_a_grid_use_highs_cuts_only_with_two_threads():
+    # the whole instance's root gets HiGHS's cuts (two threads); one thread, as in the separated groups' solves,
+    # goes without them, and both prove the same optimum
+    cost = _grid_costs(14, 8)
+    p = 24  # above the tree search's range, at under 10 sites a median
+    model = PMedian.from_cost_matrix(cost, p=p)
+    two, one = model.solve("highs", threads=2), model.solve("highs", threads=1)
+    assert two.status == one.status == "optimal"
+    assert two.objective == pytest.approx(one.objective)
+    assert two.extra["highs_cuts"] > 0 and one.extra["highs_cuts"] == 0
