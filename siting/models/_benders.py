@@ -123,10 +123,11 @@ PLUNGE_QUOTIENT = 0.25
 
 #: Rounds at most of HiGHS's cutting planes on the root's master (:func:`_highs_cut_pool`), and the share of the
 #: gap a round must close for the next one to run. On grids with few sites per median the LP bound sits well
-#: below the optimum and the master's mixed-integer rounding over several points' cuts and Σ y = p closes much
-#: of it, which no single point's Benders cut can: TSPLIB d1291 at p = 200, root 54,031.4 → 54,072.5 in four
-#: rounds (5.5 s; the best solution known 54,107), lattice-1432 at p = 300 268,331 → 268,646 in six (optimum
-#: 268,789), then proven in 37 s where 60 s had left 268,553 (docs/exact.md, thirteenth session).
+#: below the optimum, and HiGHS's separators, which combine several points' cuts with Σ y = p, close much of
+#: it where no single point's Benders cut can: TSPLIB d1291 at p = 200, root 54,031.4 → 54,072.5 in four
+#: rounds (5 s; the best solution known 54,107), lattice-1432 at p = 300 268,331 → 268,704 in six (optimum
+#: 268,789), then proven in 33–50 s in six runs of seven where 60 s had left 268,553 (docs/exact.md,
+#: thirteenth session).
 HIGHS_CUT_ROUNDS = 8
 HIGHS_CUT_PROGRESS = 0.05
 
@@ -997,8 +998,8 @@ def _highs_cut_pool(master: _Master, lower: np.ndarray, upper: np.ndarray, limit
     costs less.
 
     HiGHS runs its root node only — no presolve (its cuts must be over the master's own columns), no symmetry
-    handling (which may cut off solutions symmetric to others), no primal heuristics. Its cuts (mixed-integer
-    rounding over several points' Benders cuts and ``Σ y = p``, lifted covers, tableau cuts) hold for every
+    handling (which may cut off solutions symmetric to others), no primal heuristics. Its cuts (from its
+    separators: aggregated rows with mixed-integer rounding, tableau rows, mod-k, implied bounds) hold for every
     ``y`` integral within the bounds whose master value is below HiGHS's cutoff: ``limit`` (a solution worth
     finding costs at most that) raised by a margin, or the value of a solution HiGHS finds, if lower — the cuts
     are then dropped, as they may exclude solutions worth finding. The bounds are the root's, which hold for
