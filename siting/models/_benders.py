@@ -210,6 +210,7 @@ class _Master:
         twin.lower, twin.upper = self.lower.copy(), self.upper.copy()
         twin.cut_demand, twin.cut_level = list(self.cut_demand), list(self.cut_level)
         twin.deleted_demand, twin.deleted_level = list(self.deleted_demand), list(self.deleted_level)
+        twin.highs_cuts = list(self.highs_cuts)
         twin.row_dual = self.row_dual.copy()
         return twin
 
