@@ -230,12 +230,10 @@ class _Master:
 
     def add_highs_cuts(self, rows: _CutRows) -> None:
         """Add HiGHS's cuts on the master MIP (:func:`_highs_cut_pool`): valid for every solution worth finding."""
-        count = len(rows.lower)
-        self.highs.addRows(count, rows.lower, rows.upper, len(rows.index), rows.start[:count], rows.index,
-                           rows.value)
+        rows.add_to(self.highs)
         self.highs_cuts.append(rows)
-        self.cut_demand.append(np.full(count, -1, dtype=np.int64))
-        self.cut_level.append(np.zeros(count))
+        self.cut_demand.append(np.full(len(rows.lower), -1, dtype=np.int64))
+        self.cut_level.append(np.zeros(len(rows.lower)))
 
     @property
     def rank(self) -> np.ndarray:
@@ -385,6 +383,10 @@ class _CutRows:
     value: np.ndarray
     lower: np.ndarray
     upper: np.ndarray
+
+    def add_to(self, highs) -> None:
+        highs.addRows(len(self.lower), self.lower, self.upper, len(self.index), self.start[:-1], self.index,
+                      self.value)
 
 
 class _SavedBasis:
@@ -982,8 +984,7 @@ def _master_mip_model(master: _Master, lower: np.ndarray, upper: np.ndarray, *, 
     mip.deleteRows(mip.getNumRow() - 1, np.arange(1, mip.getNumRow(), dtype=np.int32))
     _add_cuts(mip, master.values, master.order, *master.every_cut(), n_sites, master.usable)
     for rows in master.highs_cuts if highs_cuts else []:
-        mip.addRows(len(rows.lower), rows.lower, rows.upper, len(rows.index), rows.start[:-1], rows.index,
-                    rows.value)
+        rows.add_to(mip)
     columns = np.arange(n_sites, dtype=np.int32)
     mip.changeColsBounds(n_sites, columns, lower, upper)
     mip.changeColsIntegrality(n_sites, columns, np.ones(n_sites, dtype=np.uint8))
