@@ -74,3 +74,14 @@ def spopt_failure(model, error: Exception) -> str:
     if highs is not None and highs.getModelStatus() == highs.getModelStatus().kTimeLimit:
         return "time limit"
     return f"error: {type(error).__name__}"
+
+
+def mclp_method(result) -> str:
+    """How ``MCLP.solve`` settled a plan, in words."""
+    points = result.extra.get("lagrangian_points")
+    if points is None:
+        return "HiGHS"
+    if points == 0:
+        return "greedy and swaps, at the LP bound"
+    closed = "closed the gap" if result.extra.get("method") == "lagrangian" else "then HiGHS"
+    return f"Lagrangian search by components ({points} multiplier{'s' if points != 1 else ''}, {closed})"

@@ -42,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._report import (  # noqa: E402
     in_forked_child,
     machine,
+    mclp_method,
     replace_section,
     solver_versions,
     spopt_failure,
@@ -110,7 +111,8 @@ def run_ours(view: dict, p: int, time_limit_s: float) -> dict:
     total = time.perf_counter() - start
     return {"selected": result.selected, "status": result.status, "bound": result.bound,
             "build_s": result.build_time_s, "solve_s": result.solve_time_s, "total_s": total,
-            "variables": result.n_variables, "constraints": result.n_constraints}
+            "variables": result.n_variables, "constraints": result.n_constraints,
+            "settled_by": mclp_method(result)}
 
 
 def run_greedy(view: dict, p: int) -> dict:
@@ -189,7 +191,7 @@ def compare(view: dict, p: int, args: argparse.Namespace) -> dict:
             "time_s": statistics.median(r["total_s"] for r in results), "times": [r["total_s"] for r in results],
             "build_s": first.get("build_s"), "solve_s": first.get("solve_s"), "bound": first.get("bound"),
             "variables": first.get("variables"), "constraints": first.get("constraints"),
-            "unfinished": bool(first.get("unfinished")),
+            "unfinished": bool(first.get("unfinished")), "settled_by": first.get("settled_by"),
         })
     return {"label": view["label"], "p": p, "shape": dense.shape, "pairs": len(view["costs"]),
             "total_weight": float(weights.sum()), "rows": rows}
@@ -258,8 +260,10 @@ def render(comparisons: list[dict], instance: dict, args: argparse.Namespace, ar
     lines.append("")
     for c in comparisons:
         ours, greedy, spopt = c["rows"]
-        text = (f"- {c['label']}, p = {c['p']:,}: ours build {ours['build_s']:.2f} s + solve {ours['solve_s']:.2f} s "
-                f"({ours['variables']:,} variables, {ours['constraints']:,} constraints); ours − greedy "
+        model = (f"{ours['variables']:,} variables, {ours['constraints']:,} constraints" if ours["variables"]
+                 else f"no MIP built: {ours['settled_by']}")
+        text = (f"- {c['label']}, p = {c['p']:,}: ours reductions and start {ours['build_s']:.2f} s + search and "
+                f"solve {ours['solve_s']:.2f} s ({model}); ours − greedy "
                 f"{ours['covered'] - greedy['covered']:+,.1f} sessions/day")
         if spopt["unfinished"]:
             text += (f"; spopt did not finish within {args.spopt_timeout:g} s, so spopt / ours > "

@@ -58,7 +58,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._report import in_forked_child, machine, replace_section, solver_versions  # noqa: E402
+from benchmarks._report import (  # noqa: E402
+    in_forked_child,
+    machine,
+    mclp_method,
+    replace_section,
+    solver_versions,
+)
 
 P_VALUES = (5, 10, 20, 50, 100, 200, 300, 400, 500)
 PMEDIAN_INSTANCES = {"uniform-1000": ("uniform", 1000, 1), "clustered-1400": ("clustered", 1400, 2),
@@ -307,7 +313,7 @@ def run_mclp_ours(n_customers: int, p: int, radius: float, time_limit_s: float, 
     result = MCLP.from_cost_matrix(table, weights=weights, radius=radius, p=p).solve("highs",
                                                                                     time_limit_s=time_limit_s)
     return {"status": result.status, "objective": result.objective, "bound": result.bound,
-            "time_s": time.perf_counter() - start, "pairs": table.n_pairs, "method": _mclp_method(result),
+            "time_s": time.perf_counter() - start, "pairs": table.n_pairs, "method": mclp_method(result),
             "classes": result.extra.get("customer_classes"), "share": result.extra["coverage_share"],
             "peak_mb": _peak_mb()}
 
@@ -364,17 +370,7 @@ def run_qingdao(p: int, time_limit_s: float) -> dict:
     return {"status": result.status, "objective": result.objective, "bound": result.bound,
             "time_s": time.perf_counter() - start, "shape": (len(view["demand"]), len(view["candidates"])),
             "classes": result.extra.get("customer_classes"), "dominated": result.extra.get("sites_dominated"),
-            "method": _mclp_method(result), "peak_mb": _peak_mb()}
-
-
-def _mclp_method(result) -> str:
-    points = result.extra.get("lagrangian_points")
-    if points is None:
-        return "HiGHS"
-    if points == 0:
-        return "greedy and swaps, at the LP bound"
-    closed = "closed the gap" if result.extra.get("method") == "lagrangian" else "then HiGHS"
-    return f"Lagrangian search by components ({points} multiplier{'s' if points != 1 else ''}, {closed})"
+            "method": mclp_method(result), "peak_mb": _peak_mb()}
 
 
 def in_child(function, *args) -> dict:
