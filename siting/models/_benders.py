@@ -125,7 +125,7 @@ PLUNGE_QUOTIENT = 0.25
 #: gap a round must close for the next one to run. On grids with few sites per median the LP bound sits well
 #: below the optimum, and HiGHS's separators, which combine several points' cuts with Σ y = p, close much of
 #: it where no single point's Benders cut can: TSPLIB d1291 at p = 200, root 54,031.4 → 54,072.5 in four
-#: rounds (5 s; the best solution known 54,107), lattice-1432 at p = 300 268,331 → 268,704 in six (optimum
+#: rounds (5 s; the optimum 54,107, proven in 118 s), lattice-1432 at p = 300 268,331 → 268,704 in six (optimum
 #: 268,789), then proven in 33–50 s in six runs of seven where 60 s had left 268,553 (docs/exact.md,
 #: thirteenth session).
 HIGHS_CUT_ROUNDS = 8
