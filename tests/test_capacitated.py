@@ -183,3 +183,52 @@ def test_a_solver_stopped_early_never_returns_less_than_the_greedy_plan(monkeypa
     assert result.objective == pytest.approx(m.objective_of(amount))
     assert result.bound == 100.0 and result.gap == pytest.approx((100.0 - result.objective) / result.objective)
     assert result.sites["units"].sum() == 3
+
+
+COPIES = np.repeat(np.arange(5), 3)  # every demand point three times, its weight split 50/30/20
+COPY_WEIGHTS = WEIGHTS[COPIES] * np.tile([0.5, 0.3, 0.2], 5)
+
+
+@pytest.mark.parametrize(("total", "capacity", "min_units", "max_units"),
+                         [(3, 6.0, 1, 2), (2, 10.0, 1, 2), (4, 4.0, 2, 3)])
+def test_copies_of_demand_points_are_merged_and_split_back(total, capacity, min_units, max_units):
+    expected, _ = brute_force(total, capacity, min_units, max_units)
+    result = CapacitatedMCLP.from_cost_matrix(
+        COST[COPIES], weights=COPY_WEIGHTS, radius=RADIUS, total_units=total, capacity_per_unit=capacity,
+        min_units=min_units, max_units=max_units, distance_weight=0.0).solve()
+    assert result.extra["demand_classes"] == 4  # points 0 and 1 both reach sites 0 and 1, and nothing else
+    assert result.status == "optimal"
+    assert result.objective == pytest.approx(expected, abs=1e-6)
+    a = result.assignment
+    served = a.groupby("demand_id")["amount"].sum()
+    assert (served <= COPY_WEIGHTS[served.index.to_numpy()] + 1e-9).all()
+    assert served.sum() == pytest.approx(result.extra["demand_served"])
+    # each copy gets its share of what its point gets: 50/30/20
+    by_point = served.groupby(COPIES[served.index.to_numpy()]).sum()
+    for point, total_served in by_point.items():
+        for copy, share in zip(np.flatnonzero(COPIES == point), (0.5, 0.3, 0.2)):
+            assert served.get(copy, 0.0) == pytest.approx(share * total_served)
+    sites = result.sites.set_index("site_id")
+    load = a.groupby("site_id")["amount"].sum()
+    assert (load <= sites.loc[load.index, "capacity"] + 1e-9).all()
+    assert (a["cost"] <= RADIUS).all()
+
+
+def test_merging_keeps_distances_and_required_points(monkeypatch):
+    import siting.models.capacitated as capacitated
+
+    options = {"weights": COPY_WEIGHTS, "radius": RADIUS, "total_units": 1, "capacity_per_unit": 20.0,
+               "max_units": 1, "distance_weight": 0.5, "required": [10]}  # a copy of point 3
+    merged = CapacitatedMCLP.from_cost_matrix(COST[COPIES], **options).solve()
+    monkeypatch.setattr(capacitated, "MERGE_AT_MOST", 0.0)
+    apart = CapacitatedMCLP.from_cost_matrix(COST[COPIES], **options).solve()
+    # with distances in the objective, points 0 and 1 (different costs) stay apart; only the copies merge
+    assert merged.extra["demand_classes"] == 5 and "demand_classes" not in apart.extra
+    assert merged.selected == apart.selected == [2]
+    assert merged.objective == pytest.approx(apart.objective, rel=1e-9)
+    assert merged.bound == pytest.approx(apart.bound, rel=1e-6)
+
+
+def test_distinct_demand_points_are_not_merged():
+    result = model().solve()
+    assert "demand_classes" not in result.extra

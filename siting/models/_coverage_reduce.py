@@ -94,7 +94,7 @@ def reduce_coverage(covers: csr_array | csc_array, weights: np.ndarray, p: int,
     candidates = np.flatnonzero(~is_existing)
     sub = matrix[keep_customer][:, candidates]
     sub.sort_indices()
-    classes, class_weights = _aggregate(sub, weights[keep_customer])
+    classes, class_weights, _ = merge_identical_rows(sub, weights[keep_customer])
     # drop candidates that cover nothing, then the dominated ones
     sizes = np.diff(csc_array(classes).indptr)
     useful = np.flatnonzero(sizes > 0)
@@ -118,11 +118,12 @@ def pad_sites(chosen: np.ndarray, p: int, n_sites: int, existing: np.ndarray) ->
     return np.flatnonzero(is_open)
 
 
-def _aggregate(matrix: csr_array, weights: np.ndarray) -> tuple[csr_array, np.ndarray]:
-    """Merge rows with identical column sets; returns the distinct rows and their summed weights."""
+def merge_identical_rows(matrix: csr_array, weights: np.ndarray) -> tuple[csr_array, np.ndarray, np.ndarray]:
+    """Merge rows with identical column sets (``matrix`` with sorted indices): the distinct rows, their summed
+    weights, and the distinct row each row was merged into."""
     n_rows, n_cols = matrix.shape
     if n_rows == 0:
-        return csr_array((0, n_cols), dtype=bool), np.zeros(0)
+        return csr_array((0, n_cols), dtype=bool), np.zeros(0), np.zeros(0, dtype=np.int64)
     counts = np.diff(matrix.indptr)
     rows = np.repeat(np.arange(n_rows), counts)
     rng = np.random.default_rng(20190101)
@@ -151,7 +152,7 @@ def _aggregate(matrix: csr_array, weights: np.ndarray) -> tuple[csr_array, np.nd
         msg = "customer aggregation found a hash collision; report this instance"
         raise RuntimeError(msg)
     merged = matrix[representative]
-    return csr_array(merged), np.bincount(group, weights=weights, minlength=len(representative))
+    return csr_array(merged), np.bincount(group, weights=weights, minlength=len(representative)), group
 
 
 def _undominated(matrix: csr_array) -> np.ndarray:

@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pulp
+from scipy.sparse import csr_array
 
 from siting._errors import InfeasibleError
 from siting.models._base import (
@@ -52,10 +53,16 @@ from siting.models._base import (
     relative_gap,
     solve_problem,
 )
+from siting.models._coverage_reduce import merge_identical_rows
 from siting.models._geometry import cost_from_geodataframes
 from siting.models._open_search import OpenSiteSearch, plan_for_open_sites
 from siting.models._value_rows import add_value_rows
 from siting.models.blocks import Block, ModelVars
+
+#: Demand points are merged (:meth:`CapacitatedMCLP._merged_demand`) only when at most this share of them is
+#: left: a model whose points are nearly all distinct (every plan tier, where points are cells with their own
+#: distances) is solved as it is.
+MERGE_AT_MOST = 0.5
 
 
 @dataclass(frozen=True)
@@ -412,6 +419,9 @@ class CapacitatedMCLP:
             return self._solve_backwards(solver, time_limit_s=time_limit_s, mip_gap=mip_gap)
         self.check_feasible()
         start = time.perf_counter()
+        merged = self._merged_demand()
+        if merged is not None:
+            return self._from_merged(*merged, start, solver, time_limit_s=time_limit_s, mip_gap=mip_gap)
         problem, v = self._build()
         greedy = self.greedy()
         if greedy is not None:
@@ -436,6 +446,64 @@ class CapacitatedMCLP:
                 outcome = dataclasses.replace(outcome, status=status, objective=greedy_objective, gap=gap)
                 source = "greedy"
         return self._result(problem, outcome, n_units, amount, build_time_s, solver, source)
+
+    def _merged_demand(self) -> tuple[CapacitatedMCLP, np.ndarray] | None:
+        """This model with its demand points merged where they reach the same sites at the same pair values
+        (weights summed, required if any is), and the merged point of each demand point; None when merging would
+        keep more than :data:`MERGE_AT_MOST` of the points within reach of a site, or when blocks add rows (they
+        may name points).
+
+        Exact: two such points are served by the same sites at the same value per unit, so any assignment of
+        the merged point splits between them in proportion to their weights (:meth:`_from_merged`) and back.
+        """
+        table = self.cost
+        if self.blocks or table.n_demand == 0:
+            return None
+        _, column = np.unique(np.column_stack([table.site.astype(float), self._pair_value()]), axis=0,
+                              return_inverse=True)
+        rows = csr_array((np.ones(table.n_pairs, dtype=bool), (table.demand, column.ravel())),
+                         shape=(table.n_demand, int(column.max(initial=-1)) + 1))
+        rows.sort_indices()
+        _, weights, group = merge_identical_rows(rows, self.weights)
+        reached = np.bincount(table.demand, minlength=table.n_demand) > 0  # points out of reach add no rows
+        if len(np.unique(group[reached])) > MERGE_AT_MOST * reached.sum():
+            return None
+        _, representative = np.unique(group, return_index=True)
+        is_kept = np.zeros(table.n_demand, dtype=bool)
+        is_kept[representative] = True
+        pairs = is_kept[table.demand]
+        merged_cost = SparseCost(demand_ids=pd.RangeIndex(len(weights), name="demand_class"), site_ids=table.site_ids,
+                                 demand=group[table.demand[pairs]], site=table.site[pairs], cost=table.cost[pairs])
+        required = np.bincount(group, weights=self.required.astype(float), minlength=len(weights)) > 0
+        return dataclasses.replace(self, cost=merged_cost, weights=weights, required=required), group
+
+    def _from_merged(self, model: CapacitatedMCLP, group: np.ndarray, start: float, solver: str, *,
+                     time_limit_s: float | None, mip_gap: float | None) -> SolveResult:
+        """Solve the merged model (:meth:`_merged_demand`, begun at ``start``) and give each demand point its
+        share of its merged point's assignment; merging and splitting count as build time."""
+        remaining = None if time_limit_s is None else max(time_limit_s - (time.perf_counter() - start), 0.1)
+        result = model.solve(solver, time_limit_s=remaining, mip_gap=mip_gap)
+        table, classes = self.cost, model.cost
+        n_sites = table.n_sites
+        class_key = classes.demand.astype(np.int64) * n_sites + classes.site
+        order = np.argsort(class_key)
+        amounts = np.zeros(classes.n_pairs)
+        if len(result.assignment):
+            served = result.assignment
+            key = (served["demand_id"].to_numpy(dtype=np.int64) * n_sites
+                   + table.site_ids.get_indexer(served["site_id"]))
+            amounts[order[np.searchsorted(class_key[order], key)]] = served["amount"].to_numpy(dtype=float)
+        pair_key = group[table.demand].astype(np.int64) * n_sites + table.site
+        class_amount = amounts[order[np.searchsorted(class_key[order], pair_key)]]
+        share = np.divide(self.weights, model.weights[group], out=np.zeros(table.n_demand),
+                          where=model.weights[group] > 0)
+        amount = class_amount * share[table.demand]
+        amount[np.abs(amount) < 1e-9] = 0.0
+        assignment = table.to_frame().assign(amount=amount)
+        assignment = assignment[assignment["amount"] > 0].reset_index(drop=True)
+        merge_s = time.perf_counter() - start - result.build_time_s - result.solve_time_s
+        return dataclasses.replace(result, assignment=assignment, build_time_s=result.build_time_s + max(merge_s, 0.0),
+                                   extra={**result.extra, "demand_classes": len(model.weights)})
 
     def _solve_backwards(self, solver: str, *, time_limit_s: float | None,
                          mip_gap: float | None) -> SolveResult:
