@@ -2,12 +2,12 @@
 
 Usage::
 
-    python benchmarks/exact.py [--pmedian] [--mclp] [--qingdao] [--plain-time-limit 60] [--no-write]
+    python benchmarks/exact.py [--pmedian] [--mclp] [--qingdao] [--capacitated] [--plain-time-limit 60] [--no-write]
                                [--tsplib DIR] [--instances NAME,...] [--p 5,10,...]
                                [--unseen KIND:N:SEED[:SIDE],...] [--unseen-mclp SEED:RADIUS,...]
                                [--spopt NAME:P,...] [--spopt-timeout 300]
 
-(no part named: all three). Every timed run happens in a fresh child process
+(no part named: all four). Every timed run happens in a fresh child process
 (``multiprocessing`` "spawn"), so that its peak resident memory (``ru_maxrss``
 of the child) is its own; times are wall-clock seconds inside the child, from
 the cost table to the proven result.
@@ -37,8 +37,11 @@ the cost table to the proven result.
   (unseen seeds)".
 - *Qingdao*: the reduced public-tier MCLP of ``benchmarks/coverage.py`` at
   p = 300 (``--qingdao-p 100,200,300,500`` for more), 60 s limit.
+- *CapacitatedMCLP* (``--capacitated``): the MCLP instances with 5–20 units of a capacity that lets 20 units
+  serve 80 % of the demand (:data:`CAPACITY_SHARE`), distance weight 0; beside it the same model with its
+  customers not merged, up to ``--plain-max-customers``.
 
-Writes the sections "Large p-median (TSPLIB style)" and "MCLP at scale" of
+Writes the sections "Large p-median (TSPLIB style)", "MCLP at scale" and "CapacitatedMCLP at scale" of
 docs/benchmarks.md.
 """
 
@@ -79,6 +82,10 @@ PUBLISHED_PMEDIAN = {"rl1304": {5: (3_099_073, 2.8), 10: (2_134_295, 15.4), 20: 
                                 300: (177_326, 0.5), 400: (128_332, 0.2), 500: (97_024, 0.4)}}
 MCLP_P = (5, 10, 15, 20)
 MCLP_SIZES = (100_000, 1_000_000)
+#: CapacitatedMCLP on the same instances: new units in all, and each unit's capacity as a share of all demand
+#: divided by the largest count (20 units can serve 80 % of the demand, 5 units 20 %).
+CAPACITATED_UNITS = (5, 10, 15, 20)
+CAPACITY_SHARE = 0.8
 
 
 # ---------------------------------------------------------------- instances
@@ -318,6 +325,27 @@ def run_mclp_ours(n_customers: int, p: int, radius: float, time_limit_s: float, 
             "peak_mb": _peak_mb()}
 
 
+def run_capacitated(n_customers: int, units: int, radius: float, time_limit_s: float, merge: bool = True) -> dict:
+    """CapacitatedMCLP on :func:`cfl_style` (distance weight 0: coverage only); ``merge=False``: the same model
+    with every customer a row of its own (demand points not merged), as plain HiGHS gets it."""
+    import siting.models.capacitated as capacitated
+
+    if not merge:
+        capacitated.MERGE_AT_MOST = 0.0  # in this child process only
+    customers, sites, weights = cfl_style(n_customers)
+    start = time.perf_counter()
+    table = coverage_pairs(customers, sites, radius)
+    capacity = CAPACITY_SHARE * float(weights.sum()) / CAPACITATED_UNITS[-1]
+    model = capacitated.CapacitatedMCLP.from_cost_matrix(table, weights=weights, radius=radius, total_units=units,
+                                                         capacity_per_unit=capacity, min_units=1, max_units=3,
+                                                         distance_weight=0.0)
+    result = model.solve("highs", time_limit_s=time_limit_s)
+    return {"status": result.status, "objective": result.objective, "bound": result.bound, "gap": result.gap,
+            "time_s": time.perf_counter() - start, "pairs": table.n_pairs,
+            "classes": result.extra.get("demand_classes"), "share": result.extra["demand_served"] / weights.sum(),
+            "variables": result.n_variables, "constraints": result.n_constraints, "peak_mb": _peak_mb()}
+
+
 def run_mclp_plain(n_customers: int, p: int, radius: float, time_limit_s: float) -> dict:
     """Plain HiGHS on the compact MCLP, one row per customer, built straight into highspy."""
     import highspy
@@ -410,12 +438,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--unseen-mclp", default="", metavar="SEED:RADIUS,...",
                         help="MCLP: run ours only, on these seeds and radii of the Cordeau–Furini–Ljubić style, and "
                              "write them to their own section")
+    parser.add_argument("--capacitated", action="store_true",
+                        help="CapacitatedMCLP on the MCLP instances of the Cordeau–Furini–Ljubić style")
     parser.add_argument("--runs", type=int, default=1,
                         help="p-median runs of ours per case (the table shows the run of median time)")
     parser.add_argument("--qingdao-p", default="300", help="p values of the Qingdao MCLP runs (comma-separated)")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
-    every = not (args.pmedian or args.mclp or args.qingdao or args.unseen_mclp)
+    every = not (args.pmedian or args.mclp or args.qingdao or args.unseen_mclp or args.capacitated)
     command = "python benchmarks/exact.py " + shlex.join(sys.argv[1:] if argv is None else argv)
     header = f"Command: `{command.strip()}` — {machine()}; {solver_versions()}."
     if every or args.pmedian:
@@ -429,6 +459,11 @@ def main(argv: list[str] | None = None) -> int:
         print(body)
         if not args.no_write:
             replace_section("MCLP at scale", body)
+    if every or args.capacitated:
+        body = capacitated_section(args, header)
+        print(body)
+        if not args.no_write:
+            replace_section("CapacitatedMCLP at scale", body)
     if args.unseen_mclp:
         body = unseen_mclp_section(args, header)
         print(body)
@@ -615,6 +650,44 @@ def mclp_section(args: argparse.Namespace, header: str, *, run_cfl: bool, with_q
                       f"{q['time_s']:.1f} s, peak {q['peak_mb']:.0f} MB ({q['classes']:,} customer classes, "
                       f"{q['dominated']:,} dominated sites dropped; {q['method']})."]
     lines += ["", f"1-minute load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end."]
+    return "\n".join(lines)
+
+
+def capacitated_section(args: argparse.Namespace, header: str) -> str:
+    """CapacitatedMCLP on the MCLP instances, ours (demand points merged) beside the same model unmerged."""
+    load_before = os.getloadavg()[0]
+    radius, rows = 3.5, []
+    for n in MCLP_SIZES:
+        for units in CAPACITATED_UNITS:
+            ours = in_child(run_capacitated, n, units, radius, args.time_limit)
+            plain = (in_child(run_capacitated, n, units, radius, args.plain_time_limit, False)
+                     if n <= args.plain_max_customers else None)
+            print(n, units, ours, plain, flush=True)
+            rows.append((n, units, ours, plain))
+    lines = [header, "", "The instances of \"MCLP at scale\" (seed 0, radius 3.5) with capacities: "
+             f"`CapacitatedMCLP.from_cost_matrix(table, weights=d, radius=3.5, total_units=u, capacity_per_unit=c, "
+             f"min_units=1, max_units=3, distance_weight=0)` with c = {CAPACITY_SHARE:g} × total demand / "
+             f"{CAPACITATED_UNITS[-1]}, so {CAPACITATED_UNITS[-1]} units can serve {CAPACITY_SHARE:.0%} of the "
+             "demand; `.solve(\"highs\")`, gap 10⁻⁴, the k-d tree query timed. Ours merges the customers that reach "
+             "the same sites (at the same value per unit served: with distance weight 0, the same sites) into one "
+             "demand point of their summed weight and splits its assignment back by weight (exact). Unmerged: the "
+             "same model with one demand row per customer (`MERGE_AT_MOST = 0`), "
+             f"{args.plain_time_limit:g} s limit.", "",
+             "| customers | units | pairs | demand classes | ours status | served | share | bound | time s | "
+             "rows × columns | peak MB | unmerged status | unmerged served | unmerged bound | unmerged s | "
+             "unmerged peak MB |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for n, units, ours, plain in rows:
+        plain_cells = ("not run", "–", "–", "–", "–") if plain is None else (
+            plain["status"], fmt(plain["objective"]), fmt(plain["bound"]), f"{plain['time_s']:.1f}",
+            f"{plain['peak_mb']:.0f}")
+        lines.append(f"| {n:,} | {units} | {ours['pairs']:,} | {fmt(ours['classes'])} | {ours['status']} | "
+                     f"{fmt(ours['objective'])} | {ours['share']:.1%} | {fmt(ours['bound'])} | {ours['time_s']:.2f} | "
+                     f"{ours['constraints']:,} × {ours['variables']:,} | {ours['peak_mb']:.0f} | "
+                     + " | ".join(plain_cells) + " |")
+    lines += ["", "With a distance weight above 0 the value of serving a customer depends on its own distances, so "
+              "customers merge only where they reach the same sites at the same distances (co-located points); "
+              "such a model keeps a row per customer (docs/exact.md).",
+              "", f"1-minute load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end."]
     return "\n".join(lines)
 
 

@@ -112,3 +112,15 @@ def test_the_orlib_benchmark_reaches_the_published_optimum(capsys):
     out = capsys.readouterr().out
     row = next(line for line in out.splitlines() if line.startswith("| pmed1 |"))
     assert "5819" in row and "optimal" in row
+
+
+def test_the_capacitated_benchmark_merges_customers_without_changing_the_optimum(monkeypatch):
+    import siting.models.capacitated as capacitated
+
+    monkeypatch.setattr(capacitated, "MERGE_AT_MOST", capacitated.MERGE_AT_MOST)  # restored after the unmerged run
+    merged = exact.run_capacitated(3000, 5, 3.5, 60)
+    apart = exact.run_capacitated(3000, 5, 3.5, 60, merge=False)
+    assert apart["classes"] is None and 0 < merged["classes"] < 1500
+    assert merged["status"] == apart["status"] == "optimal"
+    assert merged["objective"] == pytest.approx(apart["objective"], rel=2e-4)
+    assert merged["constraints"] < apart["constraints"]

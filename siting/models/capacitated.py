@@ -466,8 +466,8 @@ class CapacitatedMCLP:
         rows.sort_indices()
         _, weights, group = merge_identical_rows(rows, self.weights)
         reached = np.bincount(table.demand, minlength=table.n_demand) > 0  # points out of reach add no rows
-        if len(np.unique(group[reached])) > MERGE_AT_MOST * reached.sum():
-            return None
+        if len(weights) == table.n_demand or len(np.unique(group[reached])) > MERGE_AT_MOST * reached.sum():
+            return None  # (merged again, a merged model is left as it is)
         _, representative = np.unique(group, return_index=True)
         is_kept = np.zeros(table.n_demand, dtype=bool)
         is_kept[representative] = True
