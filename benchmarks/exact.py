@@ -626,9 +626,7 @@ def mclp_section(args: argparse.Namespace, header: str, *, run_cfl: bool, with_q
                   "plain HiGHS | plain covered | plain bound | plain s | plain peak MB |",
                   "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for n, p, ours, plain in rows:
-            plain_cells = ("not run", "–", "–", "–", "–") if plain is None else (
-                plain["status"], fmt(plain["objective"]), fmt(plain["bound"]), f"{plain['time_s']:.1f}",
-                f"{plain['peak_mb']:.0f}")
+            plain_cells = _plain_cells(plain)
             lines.append(f"| {n:,} | {p} | {ours['pairs']:,} | {ours['classes']:,} | {ours['status']} | "
                          f"{fmt(ours['objective'])} | {ours['share']:.1%} | {ours['time_s']:.2f} | "
                          f"{ours['method']} | {ours['peak_mb']:.0f} | " + " | ".join(plain_cells) + " |")
@@ -651,6 +649,14 @@ def mclp_section(args: argparse.Namespace, header: str, *, run_cfl: bool, with_q
                       f"{q['dominated']:,} dominated sites dropped; {q['method']})."]
     lines += ["", f"1-minute load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end."]
     return "\n".join(lines)
+
+
+def _plain_cells(plain: dict | None) -> tuple[str, ...]:
+    """Status, objective, bound, seconds and peak MB of a plain (unreduced) run, or "not run"."""
+    if plain is None:
+        return ("not run", "–", "–", "–", "–")
+    return (plain["status"], fmt(plain["objective"]), fmt(plain["bound"]), f"{plain['time_s']:.1f}",
+            f"{plain['peak_mb']:.0f}")
 
 
 def capacitated_section(args: argparse.Namespace, header: str) -> str:
@@ -677,9 +683,7 @@ def capacitated_section(args: argparse.Namespace, header: str) -> str:
              "rows × columns | peak MB | unmerged status | unmerged served | unmerged bound | unmerged s | "
              "unmerged peak MB |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for n, units, ours, plain in rows:
-        plain_cells = ("not run", "–", "–", "–", "–") if plain is None else (
-            plain["status"], fmt(plain["objective"]), fmt(plain["bound"]), f"{plain['time_s']:.1f}",
-            f"{plain['peak_mb']:.0f}")
+        plain_cells = _plain_cells(plain)
         lines.append(f"| {n:,} | {units} | {ours['pairs']:,} | {fmt(ours['classes'])} | {ours['status']} | "
                      f"{fmt(ours['objective'])} | {ours['share']:.1%} | {fmt(ours['bound'])} | {ours['time_s']:.2f} | "
                      f"{ours['constraints']:,} × {ours['variables']:,} | {ours['peak_mb']:.0f} | "

@@ -406,8 +406,10 @@ class CapacitatedMCLP:
         SolveResult
             ``objective`` is the weighted objective; ``extra`` holds
             ``demand_served`` and ``demand_total`` in the weights' unit,
-            ``cost`` (CNY, new sites), and with several periods
-            ``period_units`` (units per site per period) and ``period_served``.
+            ``cost`` (CNY, new sites), with several periods
+            ``period_units`` (units per site per period) and ``period_served``,
+            and ``demand_classes`` when demand points reaching the same sites
+            at the same values were merged for the solver (:meth:`_merged_demand`).
 
         Raises
         ------
