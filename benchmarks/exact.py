@@ -328,10 +328,10 @@ def run_mclp_ours(n_customers: int, p: int, radius: float, time_limit_s: float, 
 def run_capacitated(n_customers: int, units: int, radius: float, time_limit_s: float, merge: bool = True) -> dict:
     """CapacitatedMCLP on :func:`cfl_style` (distance weight 0: coverage only); ``merge=False``: the same model
     with every customer a row of its own (demand points not merged), as plain HiGHS gets it."""
+    from unittest import mock
+
     import siting.models.capacitated as capacitated
 
-    if not merge:
-        capacitated.MERGE_AT_MOST = 0.0  # in this child process only
     customers, sites, weights = cfl_style(n_customers)
     start = time.perf_counter()
     table = coverage_pairs(customers, sites, radius)
@@ -339,7 +339,8 @@ def run_capacitated(n_customers: int, units: int, radius: float, time_limit_s: f
     model = capacitated.CapacitatedMCLP.from_cost_matrix(table, weights=weights, radius=radius, total_units=units,
                                                          capacity_per_unit=capacity, min_units=1, max_units=3,
                                                          distance_weight=0.0)
-    result = model.solve("highs", time_limit_s=time_limit_s)
+    with mock.patch.object(capacitated, "MERGE_AT_MOST", capacitated.MERGE_AT_MOST if merge else 0.0):
+        result = model.solve("highs", time_limit_s=time_limit_s)
     return {"status": result.status, "objective": result.objective, "bound": result.bound, "gap": result.gap,
             "time_s": time.perf_counter() - start, "pairs": table.n_pairs,
             "classes": result.extra.get("demand_classes"), "share": result.extra["demand_served"] / weights.sum(),

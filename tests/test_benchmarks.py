@@ -114,10 +114,7 @@ def test_the_orlib_benchmark_reaches_the_published_optimum(capsys):
     assert "5819" in row and "optimal" in row
 
 
-def test_the_capacitated_benchmark_merges_customers_without_changing_the_optimum(monkeypatch):
-    import siting.models.capacitated as capacitated
-
-    monkeypatch.setattr(capacitated, "MERGE_AT_MOST", capacitated.MERGE_AT_MOST)  # restored after the unmerged run
+def test_the_capacitated_benchmark_merges_customers_without_changing_the_optimum():
     merged = exact.run_capacitated(3000, 5, 3.5, 60)
     apart = exact.run_capacitated(3000, 5, 3.5, 60, merge=False)
     assert apart["classes"] is None and 0 < merged["classes"] < 1500

@@ -489,14 +489,15 @@ class CapacitatedMCLP:
         n_sites = table.n_sites
         class_key = classes.demand.astype(np.int64) * n_sites + classes.site
         order = np.argsort(class_key)
+
+        def merged_pair(merged_point: np.ndarray, site: np.ndarray) -> np.ndarray:
+            return order[np.searchsorted(class_key[order], merged_point.astype(np.int64) * n_sites + site)]
+
         amounts = np.zeros(classes.n_pairs)
-        if len(result.assignment):
-            served = result.assignment
-            key = (served["demand_id"].to_numpy(dtype=np.int64) * n_sites
-                   + table.site_ids.get_indexer(served["site_id"]))
-            amounts[order[np.searchsorted(class_key[order], key)]] = served["amount"].to_numpy(dtype=float)
-        pair_key = group[table.demand].astype(np.int64) * n_sites + table.site
-        class_amount = amounts[order[np.searchsorted(class_key[order], pair_key)]]
+        served = result.assignment
+        amounts[merged_pair(served["demand_id"].to_numpy(), table.site_ids.get_indexer(served["site_id"]))] = \
+            served["amount"].to_numpy(dtype=float)
+        class_amount = amounts[merged_pair(group[table.demand], table.site)]
         share = np.divide(self.weights, model.weights[group], out=np.zeros(table.n_demand),
                           where=model.weights[group] > 0)
         amount = class_amount * share[table.demand]

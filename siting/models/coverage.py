@@ -219,7 +219,8 @@ class MCLP(_CoverageModel):
         local = interchange_coverage(reduced.covers, reduced.weights, local)
         extra = {"p": self.p, "customer_classes": reduced.n_classes, "customers_modelled": reduced.n_customers,
                  "sites_modelled": n_kept, "sites_dominated": reduced.n_dominated}
-        # build time: the reductions, the greedy start and the MIP if one is built; solve time: the searches and the solver
+        # build time: the reductions, the greedy start and the MIP if one is built;
+        # solve time: the searches and the solver
         reduce_s = time.perf_counter() - start
         if reduced.p >= n_kept or reduced.n_classes == 0:
             # every useful site fits: opening them all is optimal, no solver needed
