@@ -6,6 +6,7 @@ remaining transportation problem with scipy's linprog — no PuLP involved.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -232,3 +233,36 @@ def test_merging_keeps_distances_and_required_points(monkeypatch):
 def test_distinct_demand_points_are_not_merged():
     result = model().solve()
     assert "demand_classes" not in result.extra
+
+
+def _relaxation(model: CapacitatedMCLP) -> float:
+    """The linear relaxation's optimum of ``model``'s MIP as built."""
+    import pulp
+
+    problem, _ = model._build()
+    for variable in problem.variables():
+        variable.cat = pulp.LpContinuous
+    problem.solve(pulp.HiGHS(msg=False))
+    return pulp.value(problem.objective)
+
+
+def test_linking_rows_stop_the_relaxation_spreading_units(monkeypatch):
+    import siting.models._value_rows as value_rows
+
+    # one unit, two sites far apart, each the only site of one point: half a unit at each would serve both
+    # points in the relaxation (the capacity rows allow 20 × 0.5 = 10 at each); the linking rows x_ij ≤ w_i · n_j
+    # cap each at 10 × 0.5 = 5, which is the integer optimum's 10 in all. (The value rows, which would see it
+    # too, are off: a component of more than MAX_COMPONENT_SITES sites gets none.)
+    monkeypatch.setattr(value_rows, "MAX_COMPONENT_SITES", 0)
+    cost = np.array([[0.0, np.inf], [np.inf, 0.0]])
+    one_unit = CapacitatedMCLP.from_cost_matrix(cost, weights=[10.0, 10.0], radius=1.0, total_units=1,
+                                                capacity_per_unit=20.0, max_units=1, distance_weight=0.0)
+    assert _relaxation(one_unit) == pytest.approx(10.0)
+    assert one_unit.solve().objective == pytest.approx(10.0)
+    # a point heavier than a unit's capacity: the capacity row already implies its link, so none is added
+    heavy = dataclasses.replace(one_unit, weights=np.array([30.0, 10.0]))
+    assert heavy._linked_pairs(np.zeros(2, dtype=bool)).tolist() == [1]
+    # with an open variable of its own, the link adds where the weight is below what the site's units can serve
+    two_each = dataclasses.replace(heavy, max_units=np.array([2, 2]))
+    assert two_each._linked_pairs(np.ones(2, dtype=bool)).tolist() == [0, 1]
+    assert two_each._linked_pairs(np.zeros(2, dtype=bool)).tolist() == [1]

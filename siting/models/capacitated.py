@@ -9,6 +9,7 @@ demand served — coverage first, then cost, then distance::
     max  Σ_(i,j) x_ij · (1 − distance_weight · c_ij / radius) − λ · C
     s.t. Σ_j x_ij ≤ w_i                      every demand point i
          Σ_i x_ij ≤ capacity_per_unit · n_j  every site j
+         x_ij ≤ w_i · y_j                    every pair the rows above leave weak
          min_units · y_j ≤ n_j ≤ max_units · y_j
          Σ_j n_j = total_units               (new sites only)
          Σ_(j within radius of i) y_j ≥ 1    every required demand point i
@@ -733,6 +734,9 @@ class CapacitatedMCLP:
             if len(pairs):
                 load = pulp.LpAffineExpression((assign[k], 1.0) for k in pairs)
                 problem += load <= float(self.capacity_per_unit[j]) * units[j], f"capacity_{j}"
+        for k in self._linked_pairs(needs_open):
+            i, j = int(table.demand[k]), int(table.site[k])
+            problem += assign[k] <= float(self.weights[i]) * open_vars[j], f"link_{k}"
         new_units = [units[j] for j in range(table.n_sites) if not existing[j]]
         if self.total_units is not None:
             problem += pulp.lpSum(new_units) == self.total_units, "total_units"
@@ -745,6 +749,19 @@ class CapacitatedMCLP:
         for block in self.blocks:
             block.add_rows(problem, variables, self)
         return problem, variables
+
+    def _linked_pairs(self, needs_open: np.ndarray) -> np.ndarray:
+        """The pairs whose linking row ``x_ij ≤ w_i · y_j`` the other rows do not imply.
+
+        At a new site whose open variable is its unit count the capacity row gives ``x_ij ≤ c_j · n_j``, so
+        the link adds only where ``w_i < c_j``; with an open variable of its own (``n_j ≤ max_j · y_j``), only
+        where ``w_i < c_j · max_j``. Without these rows the relaxation spreads fractions of units over every
+        site and its bound is the units' whole capacity.
+        """
+        table = self.cost
+        reach = self.capacity_per_unit * np.where(needs_open, self.max_units, 1)
+        weak = self.weights[table.demand] < reach[table.site]
+        return np.flatnonzero(weak & (self.existing_units[table.site] == 0))
 
     def _result(self, problem, outcome, n_units, amount, build_time_s, solver, source) -> SolveResult:
         table = self.cost
