@@ -65,6 +65,10 @@ from siting.models.blocks import Block, ModelVars
 #: distances) is solved as it is.
 MERGE_AT_MOST = 0.5
 
+#: The linking rows (:meth:`CapacitatedMCLP._linked_pairs`) are added only up to this many: each is a row, and
+#: at 10⁵ customers with a distance weight (370,000 rows more) HiGHS's root LP did not finish in 60 s.
+MAX_LINK_ROWS = 200_000
+
 
 @dataclass(frozen=True)
 class CapacitatedMCLP:
@@ -756,12 +760,14 @@ class CapacitatedMCLP:
         At a new site whose open variable is its unit count the capacity row gives ``x_ij ≤ c_j · n_j``, so
         the link adds only where ``w_i < c_j``; with an open variable of its own (``n_j ≤ max_j · y_j``), only
         where ``w_i < c_j · max_j``. Without these rows the relaxation spreads fractions of units over every
-        site and its bound is the units' whole capacity.
+        site and its bound is the units' whole capacity. None when there would be more than
+        :data:`MAX_LINK_ROWS`.
         """
         table = self.cost
         reach = self.capacity_per_unit * np.where(needs_open, self.max_units, 1)
         weak = self.weights[table.demand] < reach[table.site]
-        return np.flatnonzero(weak & (self.existing_units[table.site] == 0))
+        linked = np.flatnonzero(weak & (self.existing_units[table.site] == 0))
+        return linked if len(linked) <= MAX_LINK_ROWS else linked[:0]
 
     def _result(self, problem, outcome, n_units, amount, build_time_s, solver, source) -> SolveResult:
         table = self.cost
