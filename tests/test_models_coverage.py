@@ -91,6 +91,52 @@ def test_lscp_existing_site_counted():
     assert result.objective == 3 and 1 in result.selected
 
 
+def fewest_covering(covers: np.ndarray, weights: np.ndarray, share: float, existing=()) -> int:
+    """Brute force: the fewest sites (existing ones included) covering at least ``share`` of the weight."""
+    n_sites = covers.shape[1]
+    others = [j for j in range(n_sites) if j not in existing]
+    for k in range(n_sites + 1):
+        for extra in combinations(others, k):
+            sites = list(existing) + list(extra)
+            if weights[covers[:, sites].any(axis=1)].sum() >= share * weights.sum() - 1e-9:
+                return len(sites)
+    raise AssertionError("unreachable share")
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_partial_set_covering_matches_brute_force(seed):
+    rng = np.random.default_rng(seed)
+    cost = rng.uniform(0, 10, size=(40, 9))
+    weights = rng.integers(1, 20, size=40).astype(float)
+    covers = cost <= 3.0
+    reachable = weights[covers.any(axis=1)].sum() / weights.sum()
+    existing = [int(seed % 9)] if seed % 2 else []
+    for share in (0.3, 0.6, 0.85 * reachable, reachable):
+        result = LSCP.from_cost_matrix(cost, radius=3.0, weights=weights, coverage=share, existing=existing).solve()
+        assert result.status == "optimal" and result.bound == result.objective
+        assert result.objective == len(result.selected) == fewest_covering(covers, weights, share, existing)
+        assert set(existing) <= set(result.selected)
+        assert result.extra["covered_weight"] >= share * weights.sum() - 1e-9
+
+
+def test_partial_set_covering_merges_customers_and_says_what_is_out_of_reach():
+    # copies of the hand fixture's points: the same optimum, with one class per covering set
+    copies = np.repeat(COST, 3, axis=0)
+    result = LSCP.from_cost_matrix(copies, radius=RADIUS, weights=np.repeat(WEIGHTS, 3), coverage=0.5).solve()
+    assert result.objective == 1 and result.extra["customer_classes"] == 2
+    assert LSCP.from_cost_matrix(COST, radius=RADIUS, weights=WEIGHTS, coverage=0.51).solve().objective == 2
+    # coverage 1 is the classical set covering, weights or not
+    assert LSCP.from_cost_matrix(COST, radius=RADIUS, weights=WEIGHTS).solve().objective == 2
+    # the existing site at x = 1 already covers half
+    covered = LSCP.from_cost_matrix(COST, radius=RADIUS, weights=WEIGHTS, coverage=0.5, existing=[0]).solve()
+    assert covered.objective == 1 and covered.selected == [0] and covered.status == "optimal"
+    with pytest.raises(InfeasibleError, match=r"at most 50\.00 %.*coverage of 60\.00 %"):
+        LSCP.from_cost_matrix(COST[:, :2], radius=RADIUS, weights=WEIGHTS, coverage=0.6).solve()
+    for bad in (0.0, 1.5, float("nan")):
+        with pytest.raises(ValueError, match="coverage must be a share"):
+            LSCP.from_cost_matrix(COST, radius=RADIUS, coverage=bad)
+
+
 def test_coverage_from_geodataframes():
     crs = "EPSG:32651"
     demand = gpd.GeoDataFrame({"w": WEIGHTS}, geometry=[Point(x * 1000, 0) for x in DEMAND_X], crs=crs)

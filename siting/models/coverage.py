@@ -6,7 +6,9 @@ so their size grows with the pairs that matter, not with demand × sites.
 
 - MCLP (Church & ReVelle 1974): open ``p`` sites, maximise the covered weight.
 - LSCP (Toregas et al. 1971): open as few sites as possible so that every
-  demand point is covered.
+  demand point is covered; with ``coverage`` below 1, so that at least that
+  share of the demand weight is (partial set covering, as in Cordeau, Furini
+  & Ljubić 2019), on the MCLP's exact reductions.
 """
 
 from __future__ import annotations
@@ -72,6 +74,11 @@ class _CoverageModel:
         order = np.argsort(self.cost.demand, kind="stable")
         bounds = np.searchsorted(self.cost.demand[order], np.arange(self.cost.n_demand + 1))
         return [np.unique(self.cost.site[order[bounds[i]:bounds[i + 1]]]) for i in range(self.cost.n_demand)]
+
+    def _covers(self) -> csc_array:
+        """Sparse ``demand × site`` coverage (True where the site covers the point)."""
+        return csc_array((np.ones(len(self.cost.demand), dtype=bool), (self.cost.demand, self.cost.site)),
+                         shape=(self.cost.n_demand, self.cost.n_sites))
 
     def _y(self) -> list[pulp.LpVariable]:
         is_existing = np.zeros(self.cost.n_sites, dtype=bool)
@@ -298,16 +305,17 @@ class MCLP(_CoverageModel):
                 result, value = dataclasses.replace(fallback, status=status), greedy_value
         return _replace_objective(result, value)
 
-    def _covers(self) -> csc_array:
-        """Sparse ``demand × site`` coverage (True where the site covers the point)."""
-        return csc_array((np.ones(len(self.cost.demand), dtype=bool), (self.cost.demand, self.cost.site)),
-                         shape=(self.cost.n_demand, self.cost.n_sites))
-
 
 class LSCP(_CoverageModel):
-    """Set covering: the fewest sites that cover every demand point within ``radius``."""
+    """Set covering: the fewest sites that cover every demand point within ``radius`` — or, with ``coverage``
+    below 1, at least that share of the demand weight (partial set covering)."""
 
     name = "LSCP"
+
+    def __init__(self, cost: SparseCost, *, radius: float, weights: np.ndarray, existing: np.ndarray,
+                 coverage: float = 1.0) -> None:
+        super().__init__(cost, radius=radius, weights=weights, existing=existing)
+        self.coverage = float(coverage)
 
     @classmethod
     def from_cost_matrix(
@@ -315,6 +323,8 @@ class LSCP(_CoverageModel):
         cost: Any,
         *,
         radius: float,
+        weights: Any | None = None,
+        coverage: float = 1.0,
         existing: Any | None = None,
         demand_ids: Any | None = None,
         site_ids: Any | None = None,
@@ -327,12 +337,24 @@ class LSCP(_CoverageModel):
             Costs; missing or non-finite means unreachable.
         radius : float
             A site covers the demand points with cost ``<= radius``.
+        weights : array-like, optional
+            Demand weight per demand point (default 1 each); counts only with ``coverage`` below 1.
+        coverage : float
+            Share of the total demand weight to cover, in (0, 1]. 1 (the default): every demand point.
         existing : sequence, optional
             Labels of already-open sites (kept and counted in the objective).
+
+        Raises
+        ------
+        ValueError
+            On a bad radius, weights or coverage, or unknown existing sites.
         """
         table = SparseCost.from_input(cost, demand_ids=demand_ids, site_ids=site_ids)
         _check_radius(radius)
-        return cls(table, radius=radius, weights=np.ones(table.n_demand),
+        if not 0.0 < coverage <= 1.0:
+            msg = f"coverage must be a share of the demand weight in (0, 1]; got {coverage!r}"
+            raise ValueError(msg)
+        return cls(table, radius=radius, weights=_weights(weights, table.n_demand), coverage=coverage,
                    existing=_site_positions(existing, table.site_ids))
 
     @classmethod
@@ -342,6 +364,8 @@ class LSCP(_CoverageModel):
         sites: Any,
         *,
         radius: float,
+        coverage: float = 1.0,
+        weight_col: str | None = None,
         existing_col: str | None = None,
         demand_id_col: str | None = None,
         site_id_col: str | None = None,
@@ -355,8 +379,9 @@ class LSCP(_CoverageModel):
         """
         table = cost_from_geodataframes(demand, sites, demand_id_col=demand_id_col, site_id_col=site_id_col,
                                         max_distance_m=radius)
+        weights = None if weight_col is None else demand[weight_col].to_numpy()
         existing = _existing_labels(sites, existing_col, table)
-        return cls.from_cost_matrix(table, radius=radius, existing=existing)
+        return cls.from_cost_matrix(table, radius=radius, weights=weights, coverage=coverage, existing=existing)
 
     def solve(self, solver: str = "highs", *, time_limit_s: float | None = None,
               mip_gap: float | None = None) -> SolveResult:
@@ -365,9 +390,12 @@ class LSCP(_CoverageModel):
         Raises
         ------
         siting.InfeasibleError
-            Naming the demand points no site covers within the radius.
+            Naming the demand points no site covers within the radius; with ``coverage`` below 1, when all
+            candidates together cover less than that share.
         """
         solver = check_solver(solver)
+        if self.coverage < 1.0:
+            return self._solve_partial(solver, time_limit_s=time_limit_s, mip_gap=mip_gap)
         start = time.perf_counter()
         covering = self._covering_sites()
         uncovered = [i for i, sites in enumerate(covering) if len(sites) == 0]
@@ -398,6 +426,73 @@ class LSCP(_CoverageModel):
         return self._result(chosen, status=status, objective=float(round(outcome.objective)), bound=bound,
                             solver=solver, build_s=build_s, solve_s=outcome.solve_time_s,
                             n_variables=problem.numVariables(), n_constraints=problem.numConstraints(), extra={})
+
+    def _solve_partial(self, solver: str, *, time_limit_s: float | None, mip_gap: float | None) -> SolveResult:
+        """Partial set covering on the MCLP's reductions (:func:`reduce_coverage`: classes of customers with
+        the same covering sites, dominated sites dropped, what the existing sites cover counted once), started
+        from the fewest sites the greedy-and-swaps heuristic reaches the target with."""
+        start = time.perf_counter()
+        existing = np.unique(self.existing)
+        reduced = reduce_coverage(self._covers(), self.weights, self.cost.n_sites, existing)
+        total = float(self.weights.sum())
+        target = self.coverage * total - reduced.constant
+        slack = 1e-9 * max(1.0, total)
+        extra = {"coverage_target": self.coverage, "customer_classes": reduced.n_classes,
+                 "customers_modelled": reduced.n_customers, "sites_modelled": len(reduced.sites),
+                 "sites_dominated": reduced.n_dominated}
+        if target <= slack:  # the existing sites cover enough
+            n = float(len(existing))
+            return self._result(existing, status="optimal", objective=n, bound=n, solver=solver,
+                                build_s=time.perf_counter() - start, solve_s=0.0, n_variables=0, n_constraints=0,
+                                extra=extra)
+        if float(reduced.weights.sum()) < target - slack:
+            reachable = (reduced.constant + float(reduced.weights.sum())) / total
+            msg = (f"the candidate sites cover at most {100 * reachable:.2f} % of the demand weight within radius "
+                   f"{self.radius:g}, less than the coverage of {100 * self.coverage:.2f} % asked for; lower coverage, "
+                   "raise the radius or add candidate sites")
+            raise InfeasibleError(msg)
+        local = _fewest_by_local_search(reduced, target - slack)
+        problem = pulp.LpProblem("partial_set_covering", pulp.LpMinimize)
+        y = [pulp.LpVariable(f"y_{k}", cat=pulp.LpBinary) for k in range(len(reduced.sites))]
+        covered = [pulp.LpVariable(f"u_{c}", lowBound=0, upBound=1) for c in range(reduced.n_classes)]
+        covers = reduced.covers
+        for c, u in enumerate(covered):
+            sites = covers.indices[covers.indptr[c]:covers.indptr[c + 1]]
+            problem += pulp.LpAffineExpression([(u, 1.0)] + [(y[j], -1.0) for j in sites]) <= 0, f"cover_{c}"
+        problem += pulp.LpAffineExpression(zip(covered, reduced.weights.tolist())) >= target - slack, "coverage"
+        problem.setObjective(pulp.lpSum(y))
+        _set_start(y, covered, reduced, local)
+        build_s = time.perf_counter() - start
+        remaining = None if time_limit_s is None else max(time_limit_s - build_s, 0.1)
+        outcome = solve_problem(problem, solver=solver, time_limit_s=remaining, mip_gap=mip_gap, warm_start=True)
+        if outcome.objective is not None and round(outcome.objective) < len(local):
+            local = np.flatnonzero(np.array([v.varValue or 0.0 for v in y]) > 0.5)
+        bound = len(local) if outcome.bound is None else min(float(np.ceil(outcome.bound - 1e-6)), len(local))
+        status = "optimal" if bound >= len(local) else "feasible"
+        chosen = np.union1d(existing, reduced.sites[local])
+        return self._result(chosen, status=status, objective=float(len(chosen)), bound=bound + len(existing),
+                            solver=solver, build_s=build_s, solve_s=outcome.solve_time_s,
+                            n_variables=problem.numVariables(), n_constraints=problem.numConstraints(), extra=extra)
+
+
+def _fewest_by_local_search(reduced: ReducedCoverage, target: float) -> np.ndarray:
+    """The fewest kept sites (positions) that greedy-and-swaps finds covering ``target``: the greedy count,
+    then one site fewer as long as the swaps of :func:`interchange_coverage` still reach the target."""
+    covers, weights = reduced.covers, reduced.weights
+    low, high = 1, len(reduced.sites)  # the greedy's covered weight only grows with its count
+    while low < high:
+        middle = (low + high) // 2
+        if covered_weight(covers, weights, greedy_coverage(covers, weights, middle)) >= target:
+            high = middle
+        else:
+            low = middle + 1
+    best = greedy_coverage(covers, weights, high)
+    while len(best) > 1:
+        fewer = interchange_coverage(covers, weights, greedy_coverage(covers, weights, len(best) - 1))
+        if covered_weight(covers, weights, fewer) < target:
+            break
+        best = fewer
+    return best
 
 
 def _reduced_problem(
