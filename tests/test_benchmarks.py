@@ -121,3 +121,12 @@ def test_the_capacitated_benchmark_merges_customers_without_changing_the_optimum
     assert merged["status"] == apart["status"] == "optimal"
     assert merged["objective"] == pytest.approx(apart["objective"], rel=2e-4)
     assert merged["constraints"] < apart["constraints"]
+
+
+@pytest.mark.parametrize("share", [0.5, 0.9])
+def test_the_partial_set_covering_benchmark_agrees_with_plain_highs(share):
+    ours = exact.run_psclp_ours(3000, share, 3.5, 60)
+    plain = exact.run_psclp_plain(3000, share, 3.5, 60)
+    assert ours["status"] == plain["status"] == "optimal"
+    assert ours["objective"] == plain["objective"] <= ours["heuristic"]
+    assert ours["share"] >= share and 0 < ours["classes"] < 3000

@@ -452,6 +452,7 @@ class LSCP(_CoverageModel):
                    "raise the radius or add candidate sites")
             raise InfeasibleError(msg)
         local = _fewest_by_local_search(reduced, target - slack)
+        extra["heuristic_sites"] = len(local) + len(existing)
         problem = pulp.LpProblem("partial_set_covering", pulp.LpMinimize)
         y = [pulp.LpVariable(f"y_{k}", cat=pulp.LpBinary) for k in range(len(reduced.sites))]
         covered = [pulp.LpVariable(f"u_{c}", lowBound=0, upBound=1) for c in range(reduced.n_classes)]
