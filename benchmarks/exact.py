@@ -731,7 +731,8 @@ def capacitated_section(args: argparse.Namespace, header: str) -> str:
              f"{CAPACITATED_UNITS[-1]}, so {CAPACITATED_UNITS[-1]} units can serve {CAPACITY_SHARE:.0%} of the "
              "demand; `.solve(\"highs\")`, gap 10⁻⁴, the k-d tree query timed. Ours merges the customers that reach "
              "the same sites (at the same value per unit served: with distance weight 0, the same sites) into one "
-             "demand point of their summed weight and splits its assignment back by weight (exact). Unmerged: the "
+             "demand point of their summed weight and splits its assignment back by weight (exact), and links each "
+             "pair to its site's units (`x_ij ≤ w_i · n_j`, where the capacity row does not imply it). Unmerged: the "
              "same model with one demand row per customer (`MERGE_AT_MOST = 0`), "
              f"{args.plain_time_limit:g} s limit.", "",
              "| customers | units | pairs | demand classes | ours status | served | share | bound | time s | "
