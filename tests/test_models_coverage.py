@@ -273,3 +273,25 @@ def test_coverage_perturbation_keeps_size_and_fixed_sites_and_never_loses():
         assert covered_weight(covers, weights, start) - 1e-9 <= value <= optimum + 1e-9
         reached += value == pytest.approx(optimum)
     assert reached >= 6  # local restarts reach the optimum of these small instances nearly always
+
+
+def test_customer_classes_are_the_distinct_covering_sets():
+    from scipy.sparse import csr_array
+
+    from siting.models._coverage_reduce import _sorted_groups, merge_identical_rows
+
+    rng = np.random.default_rng(3)
+    dense = rng.random((400, 6)) < 0.3  # 2⁶ possible sets: many repeats, some empty rows
+    merged, weights, group = merge_identical_rows(csr_array(dense), np.arange(400.0))
+    sets = {tuple(row) for row in dense}
+    assert merged.shape[0] == len(sets) and weights.sum() == pytest.approx(np.arange(400.0).sum())
+    assert all((merged.toarray()[group[i]] == dense[i]).all() for i in range(400))
+    # rows that share the first hash but not the count are told apart, and equal rows still meet
+    order, new_group = _sorted_groups(np.array([2, 3, 2, 2]), np.array([7, 7, 7, 1], dtype=np.uint64),
+                                      np.array([5, 5, 5, 6], dtype=np.uint64))
+    group = np.empty(4, dtype=np.int64)
+    group[order] = np.cumsum(new_group) - 1
+    assert new_group.sum() == 3 and group[0] == group[2] and len({group[0], group[1], group[3]}) == 3
+    order, new_group = _sorted_groups(np.array([2, 2, 1]), np.array([7, 7, 1], dtype=np.uint64),
+                                      np.array([5, 5, 4], dtype=np.uint64))
+    assert new_group.tolist() == [True, True, False] and order.tolist()[0] == 2

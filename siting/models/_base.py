@@ -136,6 +136,8 @@ class SparseCost:
     def within(self, max_cost: float) -> SparseCost:
         """Keep only the pairs with ``cost <= max_cost``."""
         keep = self.cost <= max_cost
+        if keep.all():
+            return self  # (frozen: sharing is safe, and a copy of 10⁷ pairs is most of a GB)
         return SparseCost(self.demand_ids, self.site_ids, self.demand[keep], self.site[keep], self.cost[keep])
 
     def to_frame(self) -> pd.DataFrame:

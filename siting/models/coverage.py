@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pulp
-from scipy.sparse import csc_array
+from scipy.sparse import csc_array, csr_array
 
 from siting._errors import InfeasibleError
 from siting.models._base import (
@@ -75,9 +75,10 @@ class _CoverageModel:
         bounds = np.searchsorted(self.cost.demand[order], np.arange(self.cost.n_demand + 1))
         return [np.unique(self.cost.site[order[bounds[i]:bounds[i + 1]]]) for i in range(self.cost.n_demand)]
 
-    def _covers(self) -> csc_array:
-        """Sparse ``demand × site`` coverage (True where the site covers the point)."""
-        return csc_array((np.ones(len(self.cost.demand), dtype=bool), (self.cost.demand, self.cost.site)),
+    def _covers(self) -> csr_array:
+        """Sparse ``demand × site`` coverage (True where the site covers the point), by rows as the
+        reductions read it."""
+        return csr_array((np.ones(len(self.cost.demand), dtype=bool), (self.cost.demand, self.cost.site)),
                          shape=(self.cost.n_demand, self.cost.n_sites))
 
     def _y(self) -> list[pulp.LpVariable]:
