@@ -466,8 +466,10 @@ class CapacitatedMCLP:
         table = self.cost
         if self.blocks or table.n_demand == 0:
             return None
-        _, column = np.unique(np.column_stack([table.site.astype(float), self._pair_value()]), axis=0,
-                              return_inverse=True)
+        # the column of a pair: its site and value, numbered in (site, value) order (one 1-D unique of
+        # integers: 0.3 s for 3.7·10⁶ pairs, where a unique of their rows took 5.4 s)
+        values, value_rank = np.unique(self._pair_value(), return_inverse=True)
+        _, column = np.unique(table.site.astype(np.int64) * len(values) + value_rank.ravel(), return_inverse=True)
         rows = csr_array((np.ones(table.n_pairs, dtype=bool), (table.demand, column.ravel())),
                          shape=(table.n_demand, int(column.max(initial=-1)) + 1))
         rows.sort_indices()
