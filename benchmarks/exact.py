@@ -1,4 +1,4 @@
-"""Exact methods at scale: a large Euclidean p-median (TSPLIB style) and MCLPs with 10⁵–10⁶ customers.
+"""Exact methods at scale: a large Euclidean p-median (TSPLIB style) and covering models with 10⁵–10⁷ customers.
 
 Usage::
 
@@ -30,7 +30,7 @@ the cost table to the proven result.
   fourth field sets the side of a uniform instance's square (``uniform:1250:13:60``:
   coordinates 0–59, very many equal distances and repeated nodes).
 - *MCLP*: in the style of Cordeau, Furini & Ljubić (2019): 100 sites and
-  10⁵ or 10⁶ customers uniform on a 30 × 30 square (seed 0), integer demands
+  10⁵, 10⁶ or 10⁷ customers uniform on a 30 × 30 square (seed 0), integer demands
   1–100, radius 3.5 (each site covers about 4 % of the square: coverage stays
   partial for these ``p``). Plain HiGHS gets the compact model on every
   customer (no aggregation). ``--unseen-mclp 21:3.0,22:4.5`` runs only ours
@@ -85,7 +85,9 @@ PUBLISHED_PMEDIAN = {"rl1304": {5: (3_099_073, 2.8), 10: (2_134_295, 15.4), 20: 
                                 50: (795_012, 1.5), 100: (491_639, 2.4), 200: (268_573, 0.5),
                                 300: (177_326, 0.5), 400: (128_332, 0.2), 500: (97_024, 0.4)}}
 MCLP_P = (5, 10, 15, 20)
-MCLP_SIZES = (100_000, 1_000_000)
+MCLP_SIZES = (100_000, 1_000_000, 10_000_000)
+#: Sizes of the unseen MCLP seeds (``--unseen-mclp``).
+UNSEEN_MCLP_SIZES = (100_000, 1_000_000)
 #: CapacitatedMCLP on the same instances: new units in all, and each unit's capacity as a share of all demand
 #: divided by the largest count (20 units can serve 80 % of the demand, 5 units 20 %).
 CAPACITATED_UNITS = (5, 10, 15, 20)
@@ -667,7 +669,7 @@ def mclp_section(args: argparse.Namespace, header: str, *, run_cfl: bool, with_q
                          if n <= args.plain_max_customers else None)
                 print(n, p, ours, plain, flush=True)
                 rows.append((n, p, ours, plain))
-        lines += ["Instances in the style of Cordeau, Furini & Ljubić (2019): 100 sites and 10⁵ or 10⁶ customers "
+        lines += ["Instances in the style of Cordeau, Furini & Ljubić (2019): 100 sites and 10⁵, 10⁶ or 10⁷ customers "
                   "uniform on a 30 × 30 square (seed 0), integer demands 1–100, radius 3.5, cardinality p. Ours: "
                   "`MCLP.from_cost_matrix(table, weights=d, radius=3.5, p=p).solve(\"highs\")` on the sparse table of "
                   "pairs within the radius (the k-d tree query is timed) — customers with identical covering sets "
@@ -788,7 +790,7 @@ def unseen_mclp_section(args: argparse.Namespace, header: str) -> str:
     for spec in args.unseen_mclp.split(","):
         seed_text, radius_text = spec.split(":")
         seed, radius = int(seed_text), float(radius_text)
-        for n in MCLP_SIZES:
+        for n in UNSEEN_MCLP_SIZES:
             for p in MCLP_P + (25,):
                 ours = in_child(run_mclp_ours, n, p, radius, args.time_limit, seed)
                 print(seed, radius, n, p, ours, flush=True)
