@@ -86,6 +86,8 @@ PUBLISHED_PMEDIAN = {"rl1304": {5: (3_099_073, 2.8), 10: (2_134_295, 15.4), 20: 
                                 300: (177_326, 0.5), 400: (128_332, 0.2), 500: (97_024, 0.4)}}
 MCLP_P = (5, 10, 15, 20)
 MCLP_SIZES = (100_000, 1_000_000, 10_000_000)
+#: Coverage radius of those instances (each site covers about 4 % of the square).
+CFL_RADIUS = 3.5
 #: Sizes of the unseen MCLP seeds (``--unseen-mclp``).
 UNSEEN_MCLP_SIZES = (100_000, 1_000_000)
 #: CapacitatedMCLP on the same instances: new units in all, and each unit's capacity as a share of all demand
@@ -351,6 +353,11 @@ def run_capacitated(n_customers: int, units: int, radius: float, time_limit_s: f
             "time_s": time.perf_counter() - start, "pairs": table.n_pairs,
             "classes": result.extra.get("demand_classes"), "share": result.extra["demand_served"] / weights.sum(),
             "variables": result.n_variables, "constraints": result.n_constraints, "peak_mb": _peak_mb()}
+
+
+def run_capacitated_unmerged(n_customers: int, units: int, radius: float, time_limit_s: float) -> dict:
+    """:func:`run_capacitated` with every customer a row of its own."""
+    return run_capacitated(n_customers, units, radius, time_limit_s, merge=False)
 
 
 def run_mclp_plain(n_customers: int, p: int, radius: float, time_limit_s: float) -> dict:
@@ -659,16 +666,8 @@ def _published_summary(rows: list) -> str:
 def mclp_section(args: argparse.Namespace, header: str, *, run_cfl: bool, with_qingdao: bool) -> str:
     load_before = os.getloadavg()[0]
     lines = [header, ""]
-    radius = 3.5
     if run_cfl:
-        rows = []
-        for n in MCLP_SIZES:
-            for p in MCLP_P:
-                ours = in_child(run_mclp_ours, n, p, radius, args.time_limit)
-                plain = (in_child(run_mclp_plain, n, p, radius, args.plain_time_limit)
-                         if n <= args.plain_max_customers else None)
-                print(n, p, ours, plain, flush=True)
-                rows.append((n, p, ours, plain))
+        rows = _cfl_runs(args, MCLP_P, run_mclp_ours, run_mclp_plain)
         lines += ["Instances in the style of Cordeau, Furini & Ljubić (2019): 100 sites and 10⁵, 10⁶ or 10⁷ customers "
                   "uniform on a 30 × 30 square (seed 0), integer demands 1–100, radius 3.5, cardinality p. Ours: "
                   "`MCLP.from_cost_matrix(table, weights=d, radius=3.5, p=p).solve(\"highs\")` on the sparse table of "
@@ -706,6 +705,21 @@ def mclp_section(args: argparse.Namespace, header: str, *, run_cfl: bool, with_q
     return "\n".join(lines)
 
 
+def _cfl_runs(args: argparse.Namespace, values: tuple, run_ours, run_plain) -> list[tuple]:
+    """``(customers, value, ours, plain)`` for each size of :data:`MCLP_SIZES` and each value (p, units, share):
+    ``run_ours(n, value, CFL_RADIUS, limit)`` in a fresh child, ``run_plain`` likewise up to
+    ``--plain-max-customers`` (None above)."""
+    rows = []
+    for n in MCLP_SIZES:
+        for value in values:
+            ours = in_child(run_ours, n, value, CFL_RADIUS, args.time_limit)
+            plain = (in_child(run_plain, n, value, CFL_RADIUS, args.plain_time_limit)
+                     if n <= args.plain_max_customers else None)
+            print(n, value, ours, plain, flush=True)
+            rows.append((n, value, ours, plain))
+    return rows
+
+
 def _plain_cells(plain: dict | None) -> tuple[str, ...]:
     """Status, objective, bound, seconds and peak MB of a plain (unreduced) run, or "not run"."""
     if plain is None:
@@ -717,14 +731,7 @@ def _plain_cells(plain: dict | None) -> tuple[str, ...]:
 def capacitated_section(args: argparse.Namespace, header: str) -> str:
     """CapacitatedMCLP on the MCLP instances, ours (demand points merged) beside the same model unmerged."""
     load_before = os.getloadavg()[0]
-    radius, rows = 3.5, []
-    for n in MCLP_SIZES:
-        for units in CAPACITATED_UNITS:
-            ours = in_child(run_capacitated, n, units, radius, args.time_limit)
-            plain = (in_child(run_capacitated, n, units, radius, args.plain_time_limit, False)
-                     if n <= args.plain_max_customers else None)
-            print(n, units, ours, plain, flush=True)
-            rows.append((n, units, ours, plain))
+    rows = _cfl_runs(args, CAPACITATED_UNITS, run_capacitated, run_capacitated_unmerged)
     lines = [header, "", "The instances of \"MCLP at scale\" (seed 0, radius 3.5) with capacities: "
              f"`CapacitatedMCLP.from_cost_matrix(table, weights=d, radius=3.5, total_units=u, capacity_per_unit=c, "
              f"min_units=1, max_units=3, distance_weight=0)` with c = {CAPACITY_SHARE:g} × total demand / "
@@ -754,14 +761,7 @@ def capacitated_section(args: argparse.Namespace, header: str) -> str:
 def psclp_section(args: argparse.Namespace, header: str) -> str:
     """Partial set covering on the MCLP instances, ours beside plain HiGHS on the compact model."""
     load_before = os.getloadavg()[0]
-    radius, rows = 3.5, []
-    for n in MCLP_SIZES:
-        for share in PSCLP_SHARES:
-            ours = in_child(run_psclp_ours, n, share, radius, args.time_limit)
-            plain = (in_child(run_psclp_plain, n, share, radius, args.plain_time_limit)
-                     if n <= args.plain_max_customers else None)
-            print(n, share, ours, plain, flush=True)
-            rows.append((n, share, ours, plain))
+    rows = _cfl_runs(args, PSCLP_SHARES, run_psclp_ours, run_psclp_plain)
     lines = [header, "", "The instances of \"MCLP at scale\" (seed 0, radius 3.5): the fewest sites that cover at "
              "least a share of the demand weight, `LSCP.from_cost_matrix(table, radius=3.5, weights=d, "
              "coverage=share).solve(\"highs\")`, the k-d tree query timed. Ours: the MCLP's exact reductions "
