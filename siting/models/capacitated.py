@@ -508,9 +508,9 @@ class CapacitatedMCLP:
         share = np.divide(self.weights, model.weights[group], out=np.zeros(table.n_demand),
                           where=model.weights[group] > 0)
         amount = class_amount * share[table.demand]
-        amount[np.abs(amount) < 1e-9] = 0.0
-        assignment = table.to_frame().assign(amount=amount)
-        assignment = assignment[assignment["amount"] > 0].reset_index(drop=True)
+        served_pairs = amount >= 1e-9  # (the frame is built for these alone: at 10⁷ customers most pairs serve 0)
+        assignment = SparseCost(table.demand_ids, table.site_ids, table.demand[served_pairs], table.site[served_pairs],
+                                table.cost[served_pairs]).to_frame().assign(amount=amount[served_pairs])
         merge_s = time.perf_counter() - start - result.build_time_s - result.solve_time_s
         return dataclasses.replace(result, assignment=assignment, build_time_s=result.build_time_s + max(merge_s, 0.0),
                                    extra={**result.extra, "demand_classes": len(model.weights)})
