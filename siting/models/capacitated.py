@@ -762,8 +762,8 @@ class CapacitatedMCLP:
         At a new site whose open variable is its unit count the capacity row gives ``x_ij ≤ c_j · n_j``, so
         the link adds only where ``w_i < c_j``; with an open variable of its own (``n_j ≤ max_j · y_j``), only
         where ``w_i < c_j · max_j``. Without these rows the relaxation spreads fractions of units over every
-        site and its bound is the units' whole capacity. None when there would be more than
-        :data:`MAX_LINK_ROWS`.
+        site and its bound is the units' whole capacity. No pair at all (an empty array) when there would be
+        more than :data:`MAX_LINK_ROWS`.
         """
         table = self.cost
         reach = self.capacity_per_unit * np.where(needs_open, self.max_units, 1)

@@ -445,7 +445,7 @@ class LSCP(_CoverageModel):
             n = float(len(existing))
             return self._result(existing, status="optimal", objective=n, bound=n, solver=solver,
                                 build_s=time.perf_counter() - start, solve_s=0.0, n_variables=0, n_constraints=0,
-                                extra=extra)
+                                extra={**extra, "heuristic_sites": len(existing)})
         if float(reduced.weights.sum()) < target - slack:
             reachable = (reduced.constant + float(reduced.weights.sum())) / total
             msg = (f"the candidate sites cover at most {100 * reachable:.2f} % of the demand weight within radius "
