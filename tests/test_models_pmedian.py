@@ -668,6 +668,63 @@ def test_purging_slack_cuts_keeps_the_lp_and_every_saved_basis():
 
 
 
+def test_region_rows_bind_only_at_their_nodes_and_survive_a_purge():
+    # a region row Σ_{j ∈ S} y_j is free unless the node names it; its bounds follow the node through purges of
+    # the slack cuts before it, and a probe leaves them as they were
+    cost = _grid_costs(8, 6, 3)
+    master, root = _root_master(cost, 6, np.arange(6))
+    _, y, _, _ = master.solve()
+    order = np.argsort(cost, axis=1)[:, :9]
+    sums = y[order].sum(axis=1)
+    point = int(np.argmax(np.minimum(sums % 1.0, 1.0 - sums % 1.0)))
+    sites = np.sort(order[point])
+    floor = float(np.floor(sums[point]))
+    assert floor < sums[point] < floor + 1.0  # a fractional region at the root
+    region = master.region(sites)
+    assert master.region(sites.copy()) == region  # one row per set of sites
+    assert master.solve()[0] == pytest.approx(root)  # free: the LP as before
+    basis = master.basis()
+    probed, proven = master.probe_region(region, -np.inf, floor, 10**6, None)
+    master.restore(basis)
+    assert proven and probed >= root - 1e-7
+    assert master.solve()[0] == pytest.approx(root)  # the probe's bounds are gone again
+    master.set_region_bounds(((region, floor + 1.0, np.inf),))
+    up, y_up, _, _ = master.solve()
+    assert y_up[sites].sum() >= floor + 1.0 - 1e-7 and up >= root - 1e-7
+    assert master.probe_region(region, -np.inf, floor, 10**6, None) == (np.inf, True)  # within the node's bounds
+    master.purge_slack([])
+    assert master.solve()[0] == pytest.approx(up)
+    master.set_region_bounds(((region, -np.inf, floor), (region, -np.inf, floor + 5.0)))  # intersected
+    down, y_down, _, _ = master.solve()
+    assert y_down[sites].sum() <= floor + 1e-7 and root - 1e-7 <= down <= probed + 1e-7  # fewer cuts: no higher
+    master.set_region_bounds(())
+    assert master.solve()[0] == pytest.approx(root)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_region_branching_keeps_the_branch_and_cut_exact(workers, monkeypatch):
+    # grids whose LP bound lies below the optimum, without HiGHS's cuts: branching on the number of medians among
+    # a point's nearest sites as well as on single sites proves the textbook optimum, and is used
+    from siting.models import _benders
+    from siting.models._sorted import SortedCosts
+
+    branches = {}
+    for candidates in (0, _benders.REGION_CANDIDATES):
+        monkeypatch.setattr(_benders, "REGION_CANDIDATES", candidates)
+        branches[candidates] = 0
+        for side_x, side_y, repeated, p in ((6, 6, 0, 7), (6, 6, 0, 8), (9, 5, 0, 9), (8, 6, 3, 9)):
+            cost = _grid_costs(side_x, side_y, repeated)
+            n = len(cost)
+            result = _benders.branch_and_cut(cost, np.ones(n), SortedCosts(cost), p, np.array([], dtype=np.int64),
+                                             np.zeros(n, dtype=bool), np.arange(p),
+                                             threshold=lambda o: o - 1 + 1e-6, master_mip_s=0.0,
+                                             highs_cut_rounds=0, workers=workers, second_worker_after_s=0.0)
+            assert result.complete and result.objective == pytest.approx(textbook_optimum(cost, p))
+            assert result.lower_bound <= result.objective + 1e-9
+            branches[candidates] += result.region_branches
+    assert branches[0] == 0 and branches[_benders.REGION_CANDIDATES] > 0
+
+
 def test_a_node_lp_stops_once_its_bound_passes_the_limit():
     # HiGHS's objective bound: a child LP whose optimum lies above the limit stops early with a value above the
     # limit and at most its optimum; with the limit above the optimum it ends at the optimum; strong

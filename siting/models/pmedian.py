@@ -475,10 +475,12 @@ class PMedian:
                               master_mip_s=MASTER_MIP_S if threads > 1 else 0.0,
                               known_bound=self.known_bound,
                               stop=self.stop,
-                              # not in the separated groups' solves (one thread): on blocks of a few hundred
+                              # neither in the separated groups' solves (one thread): on blocks of a few hundred
                               # sites they cost more than they save (fl1400 at p = 300, alternating runs:
-                              # 29.3 and 31.2 s with them against 17.5 and 17.7 s without)
-                              highs_cut_rounds=HIGHS_CUT_ROUNDS if threads > 1 else 0)
+                              # 29.3 and 31.2 s with HiGHS's cuts against 17.5 and 17.7 s without; 30.7 and 32.5 s
+                              # with regions against 14.7 s)
+                              highs_cut_rounds=HIGHS_CUT_ROUNDS if threads > 1 else 0,
+                              region_branching=threads > 1)
         if tree.handed_over and not hand_over:
             extra["root_lp_bound"] = tree.lower_bound
             outcome = self._split_groups(work, tree.sites, tree.objective, threshold, time_limit_s, start, threads,
@@ -494,6 +496,7 @@ class PMedian:
                                         threads=threads)
         extra.update(method="benders branch-and-cut", tree_nodes=tree.nodes,
                      tree_nodes_second_worker=tree.second_worker_nodes, highs_cuts=tree.highs_cuts,
+                     region_branches=tree.region_branches,
                      tree_time_s=round(time.perf_counter() - t0, 3), proven_by_master_mip=tree.by_master_mip)
         if tree.handed_over:
             # the LP multipliers give the tree search its best root bound; few steps polish them
