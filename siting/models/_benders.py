@@ -625,7 +625,10 @@ def branch_and_cut(
     opened). The search branches by reliability branching
     (:func:`_choose_branching_site`) when there are at most
     :data:`MANY_MEDIANS_SITES` sites per median, else on the most
-    fractional site; open child first. Cuts slack everywhere are purged
+    fractional site; open child first. With ``region_branching`` and at most
+    :data:`REGION_SITES_PER_MEDIAN` sites per median it may branch instead on
+    the number of open sites among a point's cheapest ones
+    (:func:`_choose_branching_region`). Cuts slack everywhere are purged
     below the root (:meth:`_Master.purge_slack`). When the search is still running
     ``master_mip_after_s`` seconds after the root (and there are at most
     :data:`MASTER_MIP_SITES_PER_MEDIAN` sites per median), HiGHS's own branch-and-bound
