@@ -167,8 +167,9 @@ class _Master:
     """The Benders master LP in HiGHS: columns ``y`` (sites) then ``θ`` (demand points), cuts added as rows.
 
     Row 0 is ``Σ y = p``; each later row is a Benders cut of one demand point at one level (``cut_demand``,
-    ``cut_level``, in row order) or one of HiGHS's cuts on the master MIP (demand ``-1``, kept in
-    ``highs_cuts`` and never purged: it cannot be separated again).
+    ``cut_level``, in row order), one of HiGHS's cuts on the master MIP (demand ``-1``, kept in
+    ``highs_cuts`` and never purged: it cannot be separated again) or a region row ``Σ_{j ∈ S} y_j``
+    (demand :data:`REGION_ROW`, level its id; never purged, free except at the nodes that bound it).
     """
 
     def __init__(self, costs: SortedCosts, p: int, fixed: np.ndarray, closed: np.ndarray,
