@@ -955,20 +955,20 @@ class _Search:
                     continue
                 site, lower, upper, score = choice
                 if self.region_branching:
-                    region = _choose_branching_region(master, y, lower, upper, bound, limit, self.region_pseudo,
-                                                      deadline=deadline)
+                    region = _choose_branching_region(master, y, bound, limit, self.region_pseudo, deadline=deadline)
                     if region is not None and region[0] is None:
                         continue  # both sides of a region proven above the limit
                     if number == 1:
-                        self.region_root_ratio = np.inf if region is None else region[2] / max(score, 1e-12)
+                        self.region_root_ratio = 0.0 if region is None else region[2] / max(score, 1e-12)
                         # regions below the root only where they beat the sites by far at the root
                         self.region_branching = self.region_root_ratio >= REGION_ROOT_FACTOR
                     if region is not None and region[2] > score:
                         number_region, floor = region[0], region[1]
+                        below = regions + ((number_region, -np.inf, floor),)
+                        above = regions + ((number_region, floor + 1.0, np.inf),)
                         # the upper side next, from this basis; the lower after its sub-tree, with a copy
-                        self.push(worker, (lower, upper, bound, master.basis(), regions + ((number_region, -np.inf,
-                                                                                            floor),)),
-                                  (lower, upper, bound, None, regions + ((number_region, floor + 1.0, np.inf),)))
+                        self.push(worker, (lower, upper, bound, master.basis(), below),
+                                  (lower, upper, bound, None, above))
                         self.region_branches += 1
                         dive_over = False
                         continue
@@ -1405,8 +1405,8 @@ def _choose_branching_site(master: _Master, y: np.ndarray, fractional: np.ndarra
     return site, lower, upper, best_score
 
 
-def _choose_branching_region(master: _Master, y: np.ndarray, lower: np.ndarray, upper: np.ndarray, bound: float,
-                             limit: float, pseudo: dict, *, deadline: float | None):
+def _choose_branching_region(master: _Master, y: np.ndarray, bound: float, limit: float, pseudo: dict, *,
+                             deadline: float | None):
     """The region to branch on: (its id, ``⌊s⌋``, score), (None, None, inf) when both sides of a region are
     proven above ``limit`` (the node is pruned), or None when no region's sum is fractional.
 
