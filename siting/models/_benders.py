@@ -518,6 +518,7 @@ class BranchAndCut(TreeSearch):
     second_worker_nodes: int = 0  # nodes solved by the second worker (see ``workers``)
     highs_cuts: int = 0  # HiGHS's cuts added at the root (see ``highs_cut_rounds``)
     region_branches: int = 0  # nodes branched on a region rather than a site (:func:`_choose_branching_region`)
+    region_root_ratio: float | None = None  # the root's best region score over its best site's (regions tried)
 
 
 @dataclass(frozen=True)
@@ -777,7 +778,7 @@ class _Search:
                                  and n_sites <= REGION_SITES_PER_MEDIAN * p)
         self.region_pseudo: dict[bytes, np.ndarray] = {}  # per region's sites: [down, up] gain totals, counts
         self.region_branches = 0
-        self.region_root_ratio = np.nan  # the root's best region score over its best site's
+        self.region_root_ratio: float | None = None  # the root's best region score over its best site's
 
     def limit(self) -> float:
         return self.threshold(self.best)
@@ -1066,7 +1067,7 @@ class _Search:
             return BranchAndCut(sites=self.best_sites, objective=self.best, lower_bound=proven, complete=True,
                                 nodes=self.nodes, by_master_mip=self.by_master_mip, jumps=self.jumps,
                                 second_worker_nodes=sum(self.solved_by[1:]), highs_cuts=self.highs_cuts,
-                                region_branches=self.region_branches)
+                                region_branches=self.region_branches, region_root_ratio=self.region_root_ratio)
         lower_bound = min([self.limit()] + [entry[2] for entry in waiting])
         if self.background is not None:
             # HiGHS's bound on the root's box holds for every solution worth finding: those outside it cost more
@@ -1075,7 +1076,8 @@ class _Search:
         return BranchAndCut(sites=self.best_sites, objective=self.best,
                             lower_bound=min(max(lower_bound, self.root_bound), self.best), complete=False,
                             nodes=self.nodes, jumps=self.jumps, second_worker_nodes=sum(self.solved_by[1:]),
-                            highs_cuts=self.highs_cuts, region_branches=self.region_branches)
+                            highs_cuts=self.highs_cuts, region_branches=self.region_branches,
+                            region_root_ratio=self.region_root_ratio)
 
 
 def _master_mip_model(master: _Master, lower: np.ndarray, upper: np.ndarray, *, highs_cuts: bool = True):
@@ -1440,10 +1442,10 @@ def _choose_branching_region(master: _Master, y: np.ndarray, bound: float, limit
         floor = float(np.floor(total + 1e-9))
         moved = np.array([total - floor, floor + 1.0 - total])
         record = pseudo.get(key)
+        if record is None and deadline is not None and time.perf_counter() > deadline:
+            continue  # no time to strong-branch it
         region = master.region(sites)
-        if record is not None or (deadline is not None and time.perf_counter() > deadline):
-            if record is None:
-                continue
+        if record is not None:
             gains = record[0] / np.maximum(record[1], 1) * moved
             score = max(gains[0], 1e-6) * max(gains[1], 1e-6)
         else:

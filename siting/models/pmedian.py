@@ -496,7 +496,7 @@ class PMedian:
                                         threads=threads)
         extra.update(method="benders branch-and-cut", tree_nodes=tree.nodes,
                      tree_nodes_second_worker=tree.second_worker_nodes, highs_cuts=tree.highs_cuts,
-                     region_branches=tree.region_branches,
+                     region_branches=tree.region_branches, region_root_ratio=tree.region_root_ratio,
                      tree_time_s=round(time.perf_counter() - t0, 3), proven_by_master_mip=tree.by_master_mip)
         if tree.handed_over:
             # the LP multipliers give the tree search its best root bound; few steps polish them
